@@ -1,0 +1,30 @@
+/* cmd: the verbs of the `ruvflow` CLI. One file per verb family; main.c
+ * dispatches. Each verb returns the process exit status (docs/ruvflow.1). */
+#ifndef RF_CMD_H
+#define RF_CMD_H
+
+#define RF_CMD(name) int cmd_##name(int argc, char **argv)
+
+RF_CMD(artifact);   /* cmd_artifact.c: inspect */
+RF_CMD(store);      /* cmd_store.c: put get ls head rm cp tier restore */
+RF_CMD(config);     /* cmd_config.c: show */
+RF_CMD(lint);       /* cmd_workflow.c */
+RF_CMD(submit);     /* cmd_run.c and friends: the engine verbs */
+RF_CMD(status);
+RF_CMD(list);
+RF_CMD(watch);
+RF_CMD(logs);
+RF_CMD(cancel);
+RF_CMD(retry);
+RF_CMD(resume);
+RF_CMD(outputs);
+RF_CMD(workers);
+RF_CMD(queues);
+RF_CMD(dlq);
+RF_CMD(scheduler);
+RF_CMD(worker);
+RF_CMD(up);
+RF_CMD(down);
+RF_CMD(plot);
+
+#endif

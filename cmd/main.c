@@ -1,0 +1,61 @@
+/* ruvflow: the command-line entry point; dispatches to cmd_<verb>. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "rf_version.h"
+
+typedef struct verb {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} verb;
+
+static const verb verbs[] = {
+    {"submit", cmd_submit, "submit FILE [-p k=v]... [--wait] [--json]  run a workflow"},
+    {"lint", cmd_lint, "lint FILE                     validate a workflow file"},
+    {"status", cmd_status, "status RUN [--json]            state of a run"},
+    {"list", cmd_list, "list [--json]                  recent runs"},
+    {"watch", cmd_watch, "watch RUN                      live progress and curves"},
+    {"logs", cmd_logs, "logs RUN [STEP[/INDEX]] [-f]   task log lines"},
+    {"cancel", cmd_cancel, "cancel RUN                     stop a run"},
+    {"retry", cmd_retry, "retry RUN                      re-run failed tasks"},
+    {"resume", cmd_resume, "resume RUN                     continue a stopped run"},
+    {"outputs", cmd_outputs, "outputs RUN STEP [--json]      artifacts and metrics"},
+    {"plot", cmd_plot, "plot RUN STEP -o FILE.svg      draw training curves"},
+    {"workers", cmd_workers, "workers [--json]               live workers"},
+    {"queues", cmd_queues, "queues [--json]                queue depths"},
+    {"dlq", cmd_dlq, "dlq ls|requeue|drop            dead-lettered tasks"},
+    {"scheduler", cmd_scheduler, "scheduler                      run the scheduler daemon"},
+    {"worker", cmd_worker, "worker --types T,... [--concurrency N]  built-in workers"},
+    {"up", cmd_up, "up [--workers N]               start the local stack"},
+    {"down", cmd_down, "down                           stop the local stack"},
+    {"artifact", cmd_artifact, "artifact inspect PATH|URL [--json] [--full]"},
+    {"store", cmd_store, "store put|get|ls|head|rm|cp|tier|restore ..."},
+    {"config", cmd_config, "config show                    effective configuration"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ruvflow VERB [ARGS]   (ruvflow VERB --help for details)\n\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(f, "  %s\n", verbs[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ruvflow %s\n", RF_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(argv[1], verbs[i].name))
+            return verbs[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "ruvflow: unknown verb \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# run.sh: the whole test suite, as `make test` runs it.
+#  1. starts real servers (redis-server; the S3 stack when tests/lib/s3.sh
+#     exists) on free loopback ports in a temporary folder, stopped at exit;
+#  2. runs every cmocka binary in $BUILD/tests (unit and integration);
+#  3. runs every tests/integration/*.sh (TAP-style "ok"/"not ok" lines);
+#  4. runs each libFuzzer target briefly (RF_FUZZ_SECONDS, default 20).
+# Ends with one summary line: "total: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+export RF_BIN="$ROOT/$BUILD/bin" RF_ROOT="$ROOT" RF_SHARED="${RF_SHARED:-$ROOT/../shared}"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+
+. tests/lib/servers.sh
+rf_stack_init
+rf_start_redis || { echo "total: 0 passed, 1 failed"; exit 1; }
+if [ -f tests/lib/s3.sh ]; then
+  . tests/lib/s3.sh
+  rf_start_s3 || { echo "total: 0 passed, 1 failed"; exit 1; }
+fi
+
+pass=0 fail=0 failed=()
+log="$RF_STACK_DIR/logs"; mkdir -p "$log"
+filter=${RF_TEST_FILTER:-}
+
+note() { printf '%-44s %s\n' "$1" "$2"; }
+
+for t in "$BUILD"/tests/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+  out="$log/$name.log"
+  start=$(date +%s)
+  timeout 900 "$t" >"$out" 2>&1
+  rc=$?
+  p=$(grep -Eo '\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$NF} END {print s+0}')
+  f=$(grep -Eo '\[  FAILED  \] [0-9]+ test' "$out" | awk '{s+=$(NF-1)} END {print s+0}')
+  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  pass=$((pass + p)); fail=$((fail + f))
+  if [ $rc -ne 0 ]; then
+    failed+=("$name"); note "$name" "FAIL ($p passed, $f failed, rc=$rc)"
+    tail -n 40 "$out" | sed 's/^/    /'
+  else
+    note "$name" "ok ($p tests, $(( $(date +%s) - start ))s)"
+  fi
+done
+
+for t in tests/integration/*.sh; do
+  [ -f "$t" ] || continue
+  name=$(basename "$t" .sh)
+  [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+  out="$log/$name.log"
+  start=$(date +%s)
+  timeout 1200 bash "$t" >"$out" 2>&1
+  rc=$?
+  p=$(grep -c '^ok ' "$out")
+  f=$(grep -c '^not ok ' "$out")
+  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  pass=$((pass + p)); fail=$((fail + f))
+  if [ $rc -ne 0 ]; then
+    failed+=("$name"); note "$name" "FAIL ($p passed, $f failed, rc=$rc)"
+    grep -E '^not ok' "$out" | sed 's/^/    /'
+    tail -n 30 "$out" | sed 's/^/    /'
+  else
+    note "$name" "ok ($p checks, $(( $(date +%s) - start ))s)"
+  fi
+done
+
+if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1 && [ -z "$filter" ] && command -v clang >/dev/null; then
+  if make --no-print-directory -s fuzz BUILD="$BUILD" >"$log/fuzz-build.log" 2>&1; then
+    for fz in "$BUILD"/fuzz/fuzz_*; do
+      name=$(basename "$fz")
+      corpus="$RF_STACK_DIR/corpus-$name"; mkdir -p "$corpus"
+      seeds="tests/fuzz/corpus/${name#fuzz_}"
+      [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
+      if timeout 300 "$fz" -max_total_time="${RF_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 \
+           -timeout=10 "$corpus" >"$log/$name.log" 2>&1; then
+        pass=$((pass + 1)); note "$name" "ok (${RF_FUZZ_SECONDS:-20}s)"
+      else
+        fail=$((fail + 1)); failed+=("$name"); note "$name" "FAIL"
+        tail -n 40 "$log/$name.log" | sed 's/^/    /'
+      fi
+    done
+  else
+    fail=$((fail + 1)); failed+=(fuzz-build); note "fuzz build" "FAIL"
+    tail -n 20 "$log/fuzz-build.log"
+  fi
+fi
+
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "total: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

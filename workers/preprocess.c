@@ -1,0 +1,16 @@
+/* ruvflow-preprocess: worker binary. Its issue has not landed yet, so every task
+ * fails with "not implemented": nothing may report success without work. */
+#include "rf_task.h"
+#include "rf_version.h"
+
+static int handle(rf_task *t, rf_err *err)
+{
+    (void)t;
+    return rf_errf(err, RF_EUNSUPP, "preprocess: not implemented");
+}
+
+int main(int argc, char **argv)
+{
+    static const rf_worker_def def = {"preprocess", RF_VERSION, handle, NULL};
+    return rf_worker_main(argc, argv, &def);
+}
