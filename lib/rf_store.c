@@ -31,12 +31,8 @@ int rf_store_open(const char *url, const rf_config *cfg, rf_store **out, rf_err 
 
 void rf_store_close(rf_store *s)
 {
-    if (!s)
-        return;
-    if (s->ops && s->ops->close)
+    if (s)
         s->ops->close(s);
-    free(s->url);
-    free(s);
 }
 
 int rf_store_key_valid(const char *key, rf_err *err)
@@ -114,34 +110,38 @@ int rf_store_split_url(const char *url, char **store_url, char **key, rf_err *er
 
 /* ---- writes ---- */
 
+/* A writer's first member is its store (see rf_store.h); C guarantees a
+ * pointer to a struct converts to a pointer to its first member. */
+static rf_store *writer_store(rf_store_writer *w)
+{
+    return *(rf_store **)w;
+}
+
 int rf_store_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
                          rf_store_writer **w, rf_err *err)
 {
     *w = NULL;
     if (rf_store_key_valid(key, err))
         return -1;
-    if (s->ops->writer_open(s, key, o, w, err))
-        return -1;
-    (*w)->store = s;
-    return 0;
+    return s->ops->writer_open(s, key, o, w, err);
 }
 
 int rf_store_writer_write(rf_store_writer *w, const void *p, size_t n, rf_err *err)
 {
     if (n == 0)
         return 0;
-    return w->store->ops->writer_write(w, p, n, err);
+    return writer_store(w)->ops->writer_write(w, p, n, err);
 }
 
 int rf_store_writer_commit(rf_store_writer *w, rf_err *err)
 {
-    return w->store->ops->writer_commit(w, err);
+    return writer_store(w)->ops->writer_commit(w, err);
 }
 
 void rf_store_writer_abort(rf_store_writer *w)
 {
     if (w)
-        w->store->ops->writer_abort(w);
+        writer_store(w)->ops->writer_abort(w);
 }
 
 int rf_store_put_mem(rf_store *s, const char *key, const void *p, size_t n,

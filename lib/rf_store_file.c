@@ -30,12 +30,13 @@ typedef struct fstore {
     char *root;   /* absolute, no trailing '/' (except "/" itself) */
 } fstore;
 
-typedef struct fwriter {
-    rf_store_writer base;   /* must come first */
+struct rf_store_writer {
+    rf_store *store;        /* first, as rf_store.h requires */
     int fd;
     int failed;             /* a write failed: commit must not publish */
     char *tmp, *path;
-} fwriter;
+};
+typedef struct rf_store_writer fwriter;
 
 static fstore *F(rf_store *s) { return s->impl; }
 
@@ -152,6 +153,7 @@ static int f_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
     if (!path)
         return -1;
     fwriter *w = rf_xcalloc(1, sizeof *w);
+    w->store = s;
     w->path = path;
     size_t dl = (size_t)(strrchr(path, '/') - path);
     w->tmp = rf_xmalloc(dl + sizeof "/" TMP_PREFIX "XXXXXX");
@@ -188,16 +190,15 @@ static int f_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
         unlink(w->tmp);
         goto fail;
     }
-    *out = &w->base;
+    *out = w;
     return 0;
 fail:
     fwriter_free(w);
     return -1;
 }
 
-static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *err)
+static int f_writer_write(fwriter *w, const void *p, size_t n, rf_err *err)
 {
-    fwriter *w = (fwriter *)bw;
     const char *c = p;
     if (w->failed)
         return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
@@ -215,27 +216,25 @@ static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *
     return 0;
 }
 
-static void f_writer_abort(rf_store_writer *bw)
+static void f_writer_abort(fwriter *w)
 {
-    fwriter *w = (fwriter *)bw;
     close(w->fd);
     unlink(w->tmp);
     fwriter_free(w);
 }
 
-static int f_writer_commit(rf_store_writer *bw, rf_err *err)
+static int f_writer_commit(fwriter *w, rf_err *err)
 {
-    fwriter *w = (fwriter *)bw;
     if (w->failed) {
         rf_errf(err, RF_EIO, "commit %s: an earlier write failed", w->path);
-        f_writer_abort(bw);
+        f_writer_abort(w);
         return -1;
     }
     /* Data must be on disk before the rename publishes it, or a crash could
      * leave an empty or partial file under the key. */
     if (fsync(w->fd) < 0) {
         rf_err_errno(err, "fsync %s", w->tmp);
-        f_writer_abort(bw);
+        f_writer_abort(w);
         return -1;
     }
     int fd = w->fd;
@@ -355,7 +354,7 @@ static void fill_meta(const struct stat *st, rf_store_meta *m)
     /* Not a content hash: inode + mtime + size changes whenever the object
      * is replaced, which is what an etag promises. The '-' marks it as not
      * an MD5, as S3 does for multipart etags. */
-    snprintf(m->etag, sizeof m->etag, "\"%llx-%llx%09lx-%llx\"",
+    snprintf(m->etag, sizeof m->etag, "%llx-%llx%09lx-%llx",
              (unsigned long long)st->st_ino, (unsigned long long)st->st_mtim.tv_sec,
              (unsigned long)st->st_mtim.tv_nsec, (unsigned long long)st->st_size);
 }
@@ -385,8 +384,7 @@ static int f_head(rf_store *s, const char *key, rf_store_meta *m, rf_err *err)
 
 typedef struct entry {
     char *key;
-    rf_store_meta m;
-    int is_prefix;
+    rf_store_meta m;   /* zeroed for a common prefix */
 } entry;
 
 typedef struct entries {
@@ -402,9 +400,10 @@ static void entries_add(entries *es, char *key, const rf_store_meta *m)
     }
     entry *e = &es->v[es->n++];
     e->key = key;
-    e->is_prefix = m == NULL;
     if (m)
         e->m = *m;
+    else
+        memset(&e->m, 0, sizeof e->m);
 }
 
 static int skip_name(const char *name)
@@ -521,7 +520,7 @@ static int f_list(rf_store *s, const char *prefix, int recursive, rf_list_fn fn,
     if (rc == 0 && es.n)
         qsort(es.v, es.n, sizeof *es.v, entry_cmp);
     for (size_t i = 0; rc == 0 && i < es.n; i++)
-        if (fn(ud, es.v[i].key, es.v[i].is_prefix ? NULL : &es.v[i].m))
+        if (fn(ud, es.v[i].key, &es.v[i].m))
             break;
     for (size_t i = 0; i < es.n; i++)
         free(es.v[i].key);
@@ -577,10 +576,10 @@ static int f_restore(rf_store *s, const char *key, int days, rf_err *err)
 
 static void f_close(rf_store *s)
 {
-    fstore *f = F(s);
-    if (f)
-        free(f->root);
-    free(f);
+    free(F(s)->root);
+    free(s->impl);
+    free(s->url);
+    free(s);
 }
 
 static const struct rf_store_ops file_ops = {

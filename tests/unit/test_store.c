@@ -347,8 +347,8 @@ static int collect(void *ud, const char *key, const rf_store_meta *m)
     seen *s = ud;
     if (s->n < 32) {
         snprintf(s->keys[s->n], sizeof s->keys[0], "%s", key);
-        s->prefix[s->n] = m == NULL;
-        s->size[s->n] = m ? m->size : 0;
+        s->prefix[s->n] = key[strlen(key) - 1] == '/';
+        s->size[s->n] = m->size;
         s->n++;
     }
     return s->stop_after && s->n >= s->stop_after;
