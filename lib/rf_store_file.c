@@ -611,6 +611,13 @@ int rf_store_file_open(const char *url, rf_store **out, rf_err *err)
     for (const char *p = path; *p; p++)
         if ((unsigned char)*p < 0x20)
             return rf_errf(err, RF_EINVAL, "%s: control character in path", url);
+    /* A root is named, not resolved: "." and ".." would let two URLs name
+     * one object and defeat key checks made on URLs. */
+    if (strstr(path, "/../") || strstr(path, "/./") ||
+        (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")) ||
+        (strlen(path) >= 2 && !strcmp(path + strlen(path) - 2, "/.")))
+        return rf_errf(err, RF_EINVAL, "%s: \".\" and \"..\" are not allowed in store URLs",
+                       url);
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/')
         n--;

@@ -142,6 +142,10 @@ static void test_split_url(void **state)
     assert_int_equal(rf_store_split_url("s3:///key", &su, &k, &err), -1);
     assert_int_equal(rf_store_split_url("file://host/x", &su, &k, &err), -1);
     assert_int_equal(rf_store_split_url("http://x/y", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a/../b", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a//b", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a/./b", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a/b/..", &su, &k, &err), -1);
     assert_int_equal(err.code, RF_EINVAL);
     assert_null(su);
 }
@@ -155,6 +159,9 @@ static void test_open_errors(void **state)
     assert_int_equal(err.code, RF_EINVAL);
     assert_int_equal(rf_store_open("ftp://x", NULL, &s, &err), -1);
     assert_int_equal(rf_store_open("", NULL, &s, &err), -1);
+    assert_int_equal(rf_store_open("file:///tmp/../etc", NULL, &s, &err), -1);
+    assert_int_equal(rf_store_open("file:///tmp/x/..", NULL, &s, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
     /* A root that is a file is refused; a missing root is created lazily. */
     put_str(f->s, "plain", "x");
     char url[160];
