@@ -25,6 +25,7 @@
 
 #define TMP_PREFIX ".rftmp-"
 #define READ_CHUNK (256u << 10)
+#define WRITE_BUF (256u << 10)   /* small writes are gathered up to this */
 
 typedef struct fstore {
     char *root;   /* absolute, no trailing '/' (except "/" itself) */
@@ -35,6 +36,8 @@ struct rf_store_writer {
     int fd;
     int failed;             /* a write failed: commit must not publish */
     char *tmp, *path;
+    char *buf;              /* WRITE_BUF bytes, allocated on first use */
+    size_t len;
 };
 typedef struct rf_store_writer fwriter;
 
@@ -139,6 +142,7 @@ static int mkdirs(char *path)
 
 static void fwriter_free(fwriter *w)
 {
+    free(w->buf);
     free(w->tmp);
     free(w->path);
     free(w);
@@ -197,11 +201,8 @@ fail:
     return -1;
 }
 
-static int f_writer_write(fwriter *w, const void *p, size_t n, rf_err *err)
+static int write_all(fwriter *w, const char *c, size_t n, rf_err *err)
 {
-    const char *c = p;
-    if (w->failed)
-        return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
     while (n > 0) {
         ssize_t r = write(w->fd, c, n);
         if (r < 0 && errno == EINTR)
@@ -216,6 +217,37 @@ static int f_writer_write(fwriter *w, const void *p, size_t n, rf_err *err)
     return 0;
 }
 
+static int flush(fwriter *w, rf_err *err)
+{
+    size_t n = w->len;
+    w->len = 0;
+    return write_all(w, w->buf, n, err);
+}
+
+/* Streaming encoders hand over many small pieces: gather them so the
+ * kernel sees large writes. */
+static int f_writer_write(fwriter *w, const void *p, size_t n, rf_err *err)
+{
+    if (w->failed)
+        return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
+    if (w->len + n <= WRITE_BUF) {
+        if (!w->buf)
+            w->buf = rf_xmalloc(WRITE_BUF);
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        return 0;
+    }
+    if (w->len && flush(w, err))
+        return -1;
+    if (n >= WRITE_BUF)
+        return write_all(w, p, n, err);
+    if (!w->buf)
+        w->buf = rf_xmalloc(WRITE_BUF);
+    memcpy(w->buf, p, n);
+    w->len = n;
+    return 0;
+}
+
 static void f_writer_abort(fwriter *w)
 {
     close(w->fd);
@@ -227,6 +259,10 @@ static int f_writer_commit(fwriter *w, rf_err *err)
 {
     if (w->failed) {
         rf_errf(err, RF_EIO, "commit %s: an earlier write failed", w->path);
+        f_writer_abort(w);
+        return -1;
+    }
+    if (w->len && flush(w, err)) {
         f_writer_abort(w);
         return -1;
     }

@@ -429,6 +429,34 @@ static void test_list(void **state)
 
 /* ---- writers ---- */
 
+/* Many small writes and some large ones, in any mix, arrive in order. */
+static void test_writer_chunks(void **state)
+{
+    fx *f = *state;
+    rf_err err = {0};
+    rf_buf want = RF_BUF_INIT;
+    rf_store_writer *w;
+    assert_int_equal(rf_store_writer_open(f->s, "chunks", NULL, &w, &err), 0);
+    unsigned seed = 1;
+    for (int i = 0; i < 600; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = i % 97 == 0 ? 300000 + seed % 5000 : seed % 3000;
+        char *p = malloc(n + 1);
+        for (size_t j = 0; j < n; j++)
+            p[j] = (char)(seed >> (j % 24));
+        assert_int_equal(rf_store_writer_write(w, p, n, &err), 0);
+        rf_buf_add(&want, p, n);
+        free(p);
+    }
+    assert_int_equal(rf_store_writer_commit(w, &err), 0);
+    rf_buf got = RF_BUF_INIT;
+    assert_int_equal(rf_store_get_mem(f->s, "chunks", &got, &err), 0);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.data, want.data, want.len);
+    rf_buf_free(&got);
+    rf_buf_free(&want);
+}
+
 static void test_writer_abort(void **state)
 {
     fx *f = *state;
@@ -672,6 +700,25 @@ static void check_disk_full(rf_store *s, const char *dir)
     char sub[256];
     snprintf(sub, sizeof sub, "%s/full", dir);
     assert_int_equal(count_names(sub, ".rftmp-"), 0);
+
+    /* Small streamed writes: the failure may surface in a later write or
+     * only at commit; either way the same outcome. */
+    rf_store_writer *w;
+    assert_int_equal(rf_store_writer_open(s, "full/obj", NULL, &w, &err), 0);
+    char chunk[4096] = {0};
+    rc = 0;
+    for (int i = 0; i < 256 && rc == 0; i++)
+        rc = rf_store_writer_write(w, chunk, sizeof chunk, &err);
+    if (rc)
+        rf_store_writer_abort(w);
+    else
+        rc = rf_store_writer_commit(w, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, RF_EIO);
+    v = get_str(s, "full/obj");
+    assert_string_equal(v, "the old version");
+    free(v);
+    assert_int_equal(count_names(sub, ".rftmp-"), 0);
 }
 
 static void test_disk_full(void **state)
@@ -721,6 +768,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ranged_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
