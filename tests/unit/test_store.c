@@ -48,6 +48,9 @@ static int teardown(void **state)
     fx *f = *state;
     rf_store_close(f->s);
     char cmd[128];
+    /* test_disk_full's tmpfs, should the test have failed while mounted. */
+    snprintf(cmd, sizeof cmd, "%s/tmpfs", f->dir);
+    umount2(cmd, MNT_DETACH);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -699,6 +702,22 @@ static void check_disk_full(rf_store *s, const char *dir)
     free(v);
     char sub[256];
     snprintf(sub, sizeof sub, "%s/full", dir);
+    assert_int_equal(count_names(sub, ".rftmp-"), 0);
+
+    /* Through put_file (a kernel-side copy). */
+    char src[256];
+    snprintf(src, sizeof src, "/tmp/rf-store-full-src.%d", (int)getpid());
+    FILE *fp = fopen(src, "wb");
+    char block[4096] = {0};
+    for (int i = 0; i < 256; i++)
+        fwrite(block, 1, sizeof block, fp);
+    fclose(fp);
+    assert_int_equal(rf_store_put_file(s, "full/obj", src, NULL, &err), -1);
+    unlink(src);
+    assert_int_equal(err.code, RF_EIO);
+    v = get_str(s, "full/obj");
+    assert_string_equal(v, "the old version");
+    free(v);
     assert_int_equal(count_names(sub, ".rftmp-"), 0);
 
     /* Small streamed writes: the failure may surface in a later write or
