@@ -122,12 +122,6 @@ int rf_store_split_url(const char *url, char **store_url, char **key, rf_err *er
 
 /* ---- writes ---- */
 
-/* A writer's first member is its store (see rf_store.h); C guarantees a
- * pointer to a struct converts to a pointer to its first member. */
-static rf_store *writer_store(rf_store_writer *w)
-{
-    return *(rf_store **)w;
-}
 
 int rf_store_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
                          rf_store_writer **w, rf_err *err)
@@ -142,18 +136,18 @@ int rf_store_writer_write(rf_store_writer *w, const void *p, size_t n, rf_err *e
 {
     if (n == 0)
         return 0;
-    return writer_store(w)->ops->writer_write(w, p, n, err);
+    return w->store->ops->writer_write(w, p, n, err);
 }
 
 int rf_store_writer_commit(rf_store_writer *w, rf_err *err)
 {
-    return writer_store(w)->ops->writer_commit(w, err);
+    return w->store->ops->writer_commit(w, err);
 }
 
 void rf_store_writer_abort(rf_store_writer *w)
 {
     if (w)
-        writer_store(w)->ops->writer_abort(w);
+        w->store->ops->writer_abort(w);
 }
 
 int rf_store_put_mem(rf_store *s, const char *key, const void *p, size_t n,

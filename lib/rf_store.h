@@ -55,9 +55,12 @@ typedef int (*rf_read_fn)(void *ud, const void *p, size_t n);
  * visible atomically) or abort (leaves nothing behind). */
 typedef struct rf_store_writer rf_store_writer;
 
-/* Each backend defines struct rf_store_writer privately; its first member
- * must be `rf_store *store`, set by writer_open: the generic
- * rf_store_writer_* functions reach the backend's ops through it. */
+/* Every backend's writer embeds this header as its first member, with
+ * store set by writer_open: the generic rf_store_writer_* functions reach
+ * the backend's ops through it. */
+struct rf_store_writer {
+    rf_store *store;
+};
 
 struct rf_store_ops {
     const char *scheme;

@@ -31,15 +31,16 @@ typedef struct fstore {
     char *root;   /* absolute, no trailing '/' (except "/" itself) */
 } fstore;
 
-struct rf_store_writer {
-    rf_store *store;        /* first, as rf_store.h requires */
+typedef struct fwriter {
+    rf_store_writer base;   /* first, as rf_store.h requires */
     int fd;
     int failed;             /* a write failed: commit must not publish */
     char *tmp, *path;
     char *buf;              /* WRITE_BUF bytes, allocated on first use */
     size_t len;
-};
-typedef struct rf_store_writer fwriter;
+} fwriter;
+
+static fwriter *FW(rf_store_writer *w) { return (fwriter *)w; }
 
 static fstore *F(rf_store *s) { return s->impl; }
 
@@ -157,7 +158,7 @@ static int f_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
     if (!path)
         return -1;
     fwriter *w = rf_xcalloc(1, sizeof *w);
-    w->store = s;
+    w->base.store = s;
     w->path = path;
     size_t dl = (size_t)(strrchr(path, '/') - path);
     w->tmp = rf_xmalloc(dl + sizeof "/" TMP_PREFIX "XXXXXX");
@@ -194,7 +195,7 @@ static int f_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
         unlink(w->tmp);
         goto fail;
     }
-    *out = w;
+    *out = &w->base;
     return 0;
 fail:
     fwriter_free(w);
@@ -226,8 +227,9 @@ static int flush(fwriter *w, rf_err *err)
 
 /* Streaming encoders hand over many small pieces: gather them so the
  * kernel sees large writes. */
-static int f_writer_write(fwriter *w, const void *p, size_t n, rf_err *err)
+static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *err)
 {
+    fwriter *w = FW(bw);
     if (w->failed)
         return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
     if (w->len + n <= WRITE_BUF) {
@@ -248,29 +250,31 @@ static int f_writer_write(fwriter *w, const void *p, size_t n, rf_err *err)
     return 0;
 }
 
-static void f_writer_abort(fwriter *w)
+static void f_writer_abort(rf_store_writer *bw)
 {
+    fwriter *w = FW(bw);
     close(w->fd);
     unlink(w->tmp);
     fwriter_free(w);
 }
 
-static int f_writer_commit(fwriter *w, rf_err *err)
+static int f_writer_commit(rf_store_writer *bw, rf_err *err)
 {
+    fwriter *w = FW(bw);
     if (w->failed) {
         rf_errf(err, RF_EIO, "commit %s: an earlier write failed", w->path);
-        f_writer_abort(w);
+        f_writer_abort(bw);
         return -1;
     }
     if (w->len && flush(w, err)) {
-        f_writer_abort(w);
+        f_writer_abort(bw);
         return -1;
     }
     /* Data must be on disk before the rename publishes it, or a crash could
      * leave an empty or partial file under the key. */
     if (fsync(w->fd) < 0) {
         rf_err_errno(err, "fsync %s", w->tmp);
-        f_writer_abort(w);
+        f_writer_abort(bw);
         return -1;
     }
     int fd = w->fd;
@@ -340,12 +344,12 @@ static int f_put_file(rf_store *s, const char *key, const char *src, const rf_pu
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return rf_err_errno(err, "put %s: open %s", key, src);
-    fwriter *w;
+    rf_store_writer *w;
     if (f_writer_open(s, key, o, &w, err)) {
         close(in);
         return -1;
     }
-    int rc = copy_fd(in, w, src, err);
+    int rc = copy_fd(in, FW(w), src, err);
     close(in);
     if (rc) {
         f_writer_abort(w);

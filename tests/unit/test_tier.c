@@ -270,8 +270,8 @@ static const struct rf_store_ops fake_ops = {
     .del = fk_del,
     .copy = fk_copy,
     .restore = fk_restore,
-    /* The inner writer's first member is the inner store, so writes,
-     * commits and aborts go straight to it. */
+    /* The inner writer's header names the inner store, so writes, commits
+     * and aborts go straight to it. */
     .writer_open = fk_wopen,
     .close = fk_close,
 };
