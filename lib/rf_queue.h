@@ -222,6 +222,18 @@ int rf_queue_dlq_drop(rf_queue *q, const char *const *ids, size_t n,
  * run=RUN, step=STEP, idx=N, att=N. */
 const char *rf_queue_events_key(const rf_queue *q);
 
+/* Live telemetry of a running task, for `ruvflow watch` and `logs` (not
+ * fenced: a stale worker's extra points are harmless). Metrics go to
+ * rf:live:{id} (a hash), progress points and log lines to the run's
+ * streams rf:run:{run}:progress and rf:run:{run}:log (capped). */
+int rf_queue_live_metric(rf_queue *q, const char *id, const char *name, double value,
+                         rf_err *err);
+int rf_queue_progress(rf_queue *q, const char *run, const char *id, const char *series,
+                      int64_t step, const char *const *keys, const double *vals, size_t n,
+                      rf_err *err);
+int rf_queue_log_line(rf_queue *q, const char *run, const char *id, const char *line,
+                      rf_err *err);
+
 /* Worker registry, for `ruvflow workers`. Each record expires after
  * ttl_ms unless refreshed by the worker's heartbeat. */
 typedef struct rf_worker_info {
