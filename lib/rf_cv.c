@@ -421,7 +421,12 @@ int rf_cv_timeseries_window(const rf_cv_spec *spec, size_t n, size_t k,
         return rf_errf(err, RF_EINVAL, "folds must be at least 1");
     if (k >= folds)
         return rf_errf(err, RF_EINVAL, "fold %zu outside [0, %zu)", k, folds);
-    size_t horizon = spec->horizon ? spec->horizon : n / (folds + 1);
+    size_t horizon = spec->horizon;
+    if (!horizon && spec->window)
+        /* the folds' test windows share the rows after the first window */
+        horizon = spec->window + gap < n ? (n - spec->window - gap) / folds : 0;
+    else if (!horizon)
+        horizon = n / (folds + 1);
     size_t step = spec->step ? spec->step : horizon;
     if (horizon == 0)
         return rf_errf(err, RF_EINVAL, "empty test window (%zu rows for %zu folds)",

@@ -75,7 +75,8 @@ int rf_cv_assign(const rf_cv_spec *spec, const rf_cv_rows *rows, int32_t *fold,
 /* Timeseries: bounds of fold k's windows, all [begin, end) row ranges.
  * Derived defaults mirror scikit-learn's TimeSeriesSplit: horizon
  * n / (k + 1), step = horizon, and a first training window that makes the
- * last test window end at row n. */
+ * last test window end at row n. With a window but no horizon, the k test
+ * windows share the rows after the first window and gap equally. */
 typedef struct rf_cv_window {
     size_t train_begin, train_end, test_begin, test_end;
 } rf_cv_window;

@@ -208,6 +208,18 @@ static void test_timeseries(void **state)
             assert_int_equal(sp.test[i], sp.test[i - 1] + 1);
         rf_cv_split_free(&sp);
     }
+    /* A window without a horizon: the test windows share what follows it. */
+    s.horizon = s.step = 0;
+    s.window = 600, s.gap = 10;
+    rf_cv_window w;
+    rf_err e = {0};
+    assert_int_equal(rf_cv_timeseries_window(&s, 2104, 3, &w, &e), 0);
+    assert_int_equal(w.test_end - w.test_begin, (2104 - 600 - 10) / 4);
+    assert_int_equal(w.test_begin, 600 + 3 * 373 + 10);
+    assert_int_equal(w.train_begin, 3 * 373);
+    s.window = 2100;
+    assert_int_equal(rf_cv_timeseries_window(&s, 2104, 0, &w, &e), -1);
+    assert_non_null(strstr(e.msg, "empty test window"));
 }
 
 static void test_bad_input(void **state)
