@@ -8,14 +8,18 @@
  * "Infinity" and "-Infinity". */
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "rf_buf.h"
 #include "rf_codec.h"
+#include "rf_config.h"
+#include "rf_store.h"
 
 typedef struct inspect_opts {
     int json;
@@ -209,17 +213,69 @@ static void print_header(const char *src, const rf_artifact_info *info)
     printf("payload:\n");
 }
 
+/* Fetch an object URL (file://..., s3://...) into a new temporary file,
+ * whose name goes to tmp (PATH_MAX bytes). */
+static int fetch(const char *url, const rf_config *cfg, char *tmp, rf_err *err)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmp, PATH_MAX, "%s/ruvflow-inspect-XXXXXX", dir);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return rf_err_errno(err, "create %s", tmp);
+    close(fd);
+    char *store_url = NULL, *key = NULL;
+    rf_store *st = NULL;
+    int r = rf_store_split_url(url, &store_url, &key, err);
+    if (r == 0)
+        r = rf_store_open(store_url, cfg, &st, err);
+    if (r == 0)
+        r = rf_store_get_file(st, key, tmp, err);
+    rf_store_close(st);
+    free(store_url);
+    free(key);
+    if (r < 0)
+        unlink(tmp);   /* the store's message names the object already */
+    return r;
+}
+
+/* Errors from reading the fetched copy start with its temporary name:
+ * show the URL the user gave instead. */
+static void name_url(rf_err *err, const char *tmp, const char *url)
+{
+    char msg[sizeof err->msg];
+    size_t n = strlen(tmp);
+    const char *rest = err->msg;
+    if (!strncmp(rest, tmp, n) && !strncmp(rest + n, ": ", 2))
+        rest += n + 2;
+    snprintf(msg, sizeof msg, "%s", rest);
+    rf_errf(err, err->code, "%s: %s", url, msg);
+}
+
 static int inspect(const char *src, const inspect_opts *io)
 {
     rf_err err = {0};
+    rf_config cfg;
+    if (rf_config_load(&cfg, NULL, &err) < 0) {
+        fprintf(stderr, "ruvflow artifact inspect: %s\n", err.msg);
+        return rf_err_exit_status(&err);
+    }
+    rf_codec_limits lim;
+    rf_codec_limits_default(&lim);
+    lim.max_payload = cfg.max_artifact;
+    char tmp[PATH_MAX] = "";
+    int r = strstr(src, "://") ? fetch(src, &cfg, tmp, &err) : 0;
+    rf_config_free(&cfg);
     rf_artifact_info info;
     rf_obj *payload = NULL;
-    if (strstr(src, "://")) {
-        fprintf(stderr, "ruvflow artifact inspect: %s: store URLs need the store module, "
-                "which is not built in yet\n", src);
-        return 1;
+    if (r == 0) {
+        r = rf_artifact_read(tmp[0] ? tmp : src, &lim, &info, &payload, &err);
+        if (tmp[0]) {
+            unlink(tmp);
+            if (r < 0)
+                name_url(&err, tmp, src);
+        }
     }
-    if (rf_artifact_read(src, NULL, &info, &payload, &err) < 0) {
+    if (r < 0) {
         fprintf(stderr, "ruvflow artifact inspect: %s\n", err.msg);
         return rf_err_exit_status(&err);
     }

@@ -42,6 +42,27 @@ check_eq "not an artifact exits 4" 4 "$rc"
 check "bad magic is explained" grep -q 'bad magic' "$tmp/err"
 "$RF" artifact inspect "$tmp/missing.rfa" 2>/dev/null; rc=$?
 check_eq "missing file exits 3" 3 "$rc"
+# URLs: fetched through the store first.
+url_out=$("$RF" artifact inspect --json "file://$PWD/$seeds/valid-all.rfa" | python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["payload"]["name"])')
+check_eq "file:// URL is fetched and decoded" mlp "$url_out"
+"$RF" artifact inspect "file://$PWD/$seeds/corrupt-sha.rfa" 2>"$tmp/err"; rc=$?
+check_eq "corrupt artifact behind a URL exits 4" 4 "$rc"
+check "error names the URL, not a temporary file" grep -q "file://$PWD/$seeds/corrupt-sha.rfa: checksum" "$tmp/err"
+"$RF" artifact inspect "file://$tmp/missing.rfa" 2>/dev/null; rc=$?
+check_eq "missing object exits 3" 3 "$rc"
+if [ -n "${RF_TEST_S3_ENDPOINT:-}" ]; then
+  s3url="s3://$RF_TEST_S3_BUCKET/artifact-inspect/valid-all.rfa"
+  "$RF" store put "$seeds/valid-all.rfa" "$s3url" >/dev/null
+  s3_out=$("$RF" artifact inspect --json "$s3url" | python3 -c \
+    'import json,sys; d=json.load(sys.stdin); print(d["payload"]["epoch"], d["header"]["content_type"])')
+  check_eq "s3:// URL is fetched and decoded" "-3 ruvflow/fuzz" "$s3_out"
+  "$RF" artifact inspect "s3://$RF_TEST_S3_BUCKET/artifact-inspect/missing.rfa" 2>/dev/null; rc=$?
+  check_eq "missing s3 object exits 3" 3 "$rc"
+fi
+ls "${TMPDIR:-/tmp}"/ruvflow-inspect-* >/dev/null 2>&1
+check_eq "no temporary copies left behind" 2 "$?"
+
 "$RF" artifact inspect 2>/dev/null; rc=$?
 check_eq "no path is a usage error" 2 "$rc"
 "$RF" artifact inspect --bogus "$seeds/valid-map.rfa" 2>/dev/null; rc=$?
