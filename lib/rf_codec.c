@@ -657,6 +657,9 @@ static int dec_bytes(dec *d, int type, uint64_t len, rf_obj **out)
     if (len > dec_remaining(d))
         return dec_fail(d, RF_ECORRUPT, "%s of %llu bytes runs past the end of the payload",
                         type == RF_STR ? "string" : "bin", (unsigned long long)len);
+    if (len >= SIZE_MAX)   /* only possible where size_t is 32-bit */
+        return dec_fail(d, RF_ETOOBIG, "%llu bytes do not fit in memory",
+                        (unsigned long long)len);
     char *p = malloc((size_t)len + 1);
     if (!p)
         return rf_errf(d->err, RF_ENOMEM, "out of memory for %llu bytes",
