@@ -21,6 +21,8 @@ typedef struct engine {
  * up` recorded in ./.ruvflow/redis.url, else redis://127.0.0.1:6379/0.
  * The result is static or points into opt. */
 const char *engine_redis_url(const char *opt);
+/* A Redis named by $RUVFLOW_REDIS_URL or the config file, else NULL. */
+const char *engine_configured_redis(void);
 /* Key prefix: --prefix, else $RUVFLOW_REDIS_PREFIX, else "rf:". */
 const char *engine_prefix(const char *opt);
 
@@ -29,7 +31,8 @@ int engine_open(engine *e, const char *url, const char *prefix, long retry_ms,
                 const rf_sched_opts *so, rf_err *err);
 void engine_close(engine *e);
 
-/* Retention of finished runs: $RUVFLOW_RETENTION (seconds), else 7 days. */
+/* Retention of finished runs: the config's runs.retention_s
+ * ($RUVFLOW_RETENTION_S), default 7 days. */
 long engine_retention_s(void);
 
 #endif

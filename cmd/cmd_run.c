@@ -14,19 +14,40 @@
 #include "cmd.h"
 #include "cmd_engine.h"
 #include "rf_buf.h"
+#include "rf_config.h"
 #include "rf_dag.h"
 #include "rf_workflow.h"
 
 /* ------------------------------------------------------------ engine */
 
+/* A Redis named by the environment or the config file (not the default). */
+const char *engine_configured_redis(void)
+{
+    static char named[512];
+    const char *env = getenv("RUVFLOW_REDIS_URL");
+    if (env && *env)
+        return env;
+    rf_config c;
+    rf_err err;
+    if (rf_config_load(&c, NULL, &err) < 0) {
+        fprintf(stderr, "ruvflow: config: %s (using defaults)\n", err.msg);
+        return NULL;
+    }
+    int set = c.path && strcmp(c.redis_url, "redis://127.0.0.1:6379/0");
+    if (set)
+        snprintf(named, sizeof named, "%s", c.redis_url);
+    rf_config_free(&c);
+    return set ? named : NULL;
+}
+
 const char *engine_redis_url(const char *opt)
 {
     static char recorded[512];
-    const char *env = getenv("RUVFLOW_REDIS_URL");
+    const char *named = engine_configured_redis();
     if (opt)
         return opt;
-    if (env && *env)
-        return env;
+    if (named)
+        return named;
     FILE *f = fopen(RF_STACK_DIR "/redis.url", "r");
     if (f) {
         int ok = fgets(recorded, sizeof recorded, f) != NULL;
@@ -46,8 +67,12 @@ const char *engine_prefix(const char *opt)
 
 long engine_retention_s(void)
 {
-    const char *env = getenv("RUVFLOW_RETENTION");
-    long v = env ? strtol(env, NULL, 10) : 0;
+    rf_config c;
+    rf_err err;
+    if (rf_config_load(&c, NULL, &err) < 0)
+        return 7 * 24 * 3600;
+    long v = c.retention_s;
+    rf_config_free(&c);
     return v > 0 ? v : 7 * 24 * 3600;
 }
 

@@ -35,9 +35,10 @@ static const char up_usage[] =
     "usage: ruvflow up [--workers N] [--redis URL]\n"
     "\n"
     "Start the local stack in the background: a private redis-server (data in\n"
-    "./.ruvflow/redis, append-only) unless --redis or RUVFLOW_REDIS_URL names\n"
-    "one, a scheduler, and N workers of each kind (default 1) plus N built-in\n"
-    "noop/sleep workers, all on file:// storage in ./.ruvflow/store. Other\n"
+    "./.ruvflow/redis, append-only) unless --redis, RUVFLOW_REDIS_URL or the\n"
+    "config file names one, a scheduler, and N workers of each kind (default\n"
+    "1) plus N built-in noop/sleep workers, all on file:// storage in\n"
+    "./.ruvflow/store. Other\n"
     "ruvflow commands run in this folder then use this stack's Redis.\n"
     "Logs are in ./.ruvflow/logs; `ruvflow down` stops everything.\n"
     "\n"
@@ -349,8 +350,7 @@ RF_CMD(up)
     started list[8 + 6 * 64];
     size_t nl = 0;
     char url[256];
-    const char *env = getenv("RUVFLOW_REDIS_URL");
-    const char *given = redis_opt ? redis_opt : env && *env ? env : NULL;
+    const char *given = redis_opt ? redis_opt : engine_configured_redis();
     if (given)
         snprintf(url, sizeof url, "%s", given);
     else if (start_redis(url, sizeof url, list, &nl) < 0)
