@@ -468,6 +468,40 @@ static void log_file_notes(rf_task *t, const rf_file_stats *s)
                      (unsigned long long)s->unpaired_results);
 }
 
+static int write_summary(rf_task *t, const pp_opts *o, const rf_file_list *files,
+                         const rf_file_stats *stats, const rf_file_stats *total,
+                         const rf_extract_out *out, uint8_t *const split[2], rf_err *err)
+{
+    json_t *sum = json_object();
+    json_object_set_new(sum, "task", json_string(o->task));
+    json_t *fa = json_array();
+    for (size_t i = 0; i < files->n; i++) {
+        json_t *fj = rf_file_stats_json(&stats[i]);
+        json_t *rows = json_object();
+        json_object_set_new(rows, "tool-selection",
+                            split_counts_json(out->tool_rows.n, split[0], out->tool_rows.file, (int32_t)i));
+        json_object_set_new(rows, "error-recovery",
+                            split_counts_json(out->error_rows.n, split[1], out->error_rows.file, (int32_t)i));
+        json_object_set_new(fj, "rows", rows);
+        json_array_append_new(fa, fj);
+    }
+    json_object_set_new(sum, "files", fa);
+    json_t *tj = rf_file_stats_json(total);
+    json_t *rows = json_object();
+    json_object_set_new(rows, "tool-selection", split_counts_json(out->tool_rows.n, split[0], NULL, -1));
+    json_object_set_new(rows, "error-recovery", split_counts_json(out->error_rows.n, split[1], NULL, -1));
+    json_object_set_new(tj, "rows", rows);
+    json_object_set_new(tj, "files", json_integer((json_int_t)files->n));
+    json_object_set_new(sum, "total", tj);
+    json_t *labels = json_array();
+    for (size_t i = 0; i < out->tools.n; i++)
+        json_array_append_new(labels, json_string(out->tools.names[i]));
+    json_object_set_new(sum, "tool_labels", labels);
+    int rc = write_json(t, "summary", sum, err);
+    json_decref(sum);
+    return rc;
+}
+
 static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
 {
     rf_file_list files = {0};
@@ -511,14 +545,6 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
 
     int error_task = !strcmp(o->task, "error-recovery");
     const rf_rows *want = error_task ? &out->error_rows : &out->tool_rows;
-    if (rc == 0 && total.json_lines == 0)
-        rc = rf_errf(err, RF_EINVAL, "nothing usable: no JSON lines in %zu input file(s) (%llu lines, %llu skipped)",
-                     files.n, (unsigned long long)total.lines,
-                     (unsigned long long)total.skipped_lines);
-    else if (rc == 0 && want->n == 0)
-        rc = rf_errf(err, RF_EINVAL, "nothing usable for task %s: %s in %zu session(s) of %zu file(s)",
-                     o->task, error_task ? "no failed tool results" : "no tool calls",
-                     out->nsigs, files.n);
 
     /* splits of both datasets (their row counts go into the summary) */
     uint8_t *split[2] = {NULL, NULL};
@@ -528,36 +554,17 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
         rc = rf_split_grouped(r->n, r->group, r->label, k ? 2 : out->tools.n, o->frac, 3,
                               (uint64_t)o->seed, split[k], err);
     }
-
-    json_t *sum = json_object();
-    if (rc == 0) {
-        json_object_set_new(sum, "task", json_string(o->task));
-        json_t *fa = json_array();
-        for (size_t i = 0; i < files.n; i++) {
-            json_t *fj = rf_file_stats_json(&stats[i]);
-            json_t *rows = json_object();
-            json_object_set_new(rows, "tool-selection",
-                                split_counts_json(out->tool_rows.n, split[0], out->tool_rows.file, (int32_t)i));
-            json_object_set_new(rows, "error-recovery",
-                                split_counts_json(out->error_rows.n, split[1], out->error_rows.file, (int32_t)i));
-            json_object_set_new(fj, "rows", rows);
-            json_array_append_new(fa, fj);
-        }
-        json_object_set_new(sum, "files", fa);
-        json_t *tj = rf_file_stats_json(&total);
-        json_t *rows = json_object();
-        json_object_set_new(rows, "tool-selection", split_counts_json(out->tool_rows.n, split[0], NULL, -1));
-        json_object_set_new(rows, "error-recovery", split_counts_json(out->error_rows.n, split[1], NULL, -1));
-        json_object_set_new(tj, "rows", rows);
-        json_object_set_new(tj, "files", json_integer((json_int_t)files.n));
-        json_object_set_new(sum, "total", tj);
-        json_t *labels = json_array();
-        for (size_t i = 0; i < out->tools.n; i++)
-            json_array_append_new(labels, json_string(out->tools.names[i]));
-        json_object_set_new(sum, "tool_labels", labels);
-        rc = write_json(t, "summary", sum, err);
-    }
-    json_decref(sum);
+    /* summary.json is written even when nothing is usable: it says why */
+    if (rc == 0)
+        rc = write_summary(t, o, &files, stats, &total, out, split, err);
+    if (rc == 0 && total.json_lines == 0)
+        rc = rf_errf(err, RF_EINVAL, "nothing usable: no JSON lines in %zu input file(s) (%llu lines, %llu skipped)",
+                     files.n, (unsigned long long)total.lines,
+                     (unsigned long long)total.skipped_lines);
+    else if (rc == 0 && want->n == 0)
+        rc = rf_errf(err, RF_EINVAL, "nothing usable for task %s: %s in %zu session(s) of %zu file(s)",
+                     o->task, error_task ? "no failed tool results" : "no tool calls",
+                     out->nsigs, files.n);
 
     if (rc == 0) {
         rf_obj *tab = tables_obj(out);
