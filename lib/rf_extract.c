@@ -1022,7 +1022,7 @@ static uint32_t thread_of(rf_extractor *x, sess *s, const rf_line_info *li)
         uint32_t ci;
         t->kind = RF_THREAD_STREAM;
         if (t->parent < 0 &&
-            map_get(&s->call_ix, span_hash(rf_jstr_raw(li->parent_tool_use_id), 0x74), &ci)) {
+            map_get(&s->call_ix, span_hash(li->parent_tool_use_id, 0x74), &ci)) {
             t->parent = (int32_t)ci;
             s->calls[ci].linked = 1;
         }
@@ -1074,7 +1074,7 @@ static uint32_t thread_of(rf_extractor *x, sess *s, const rf_line_info *li)
 static void note_agent_link(sess *s, rf_jspan agent_id, rf_jspan tool_use_id)
 {
     uint32_t ci;
-    if (rf_jspan_type(agent_id) != RF_J_STRING || !tool_use_id.n)
+    if (rf_jspan_type(agent_id) != RF_J_STRING || rf_jspan_type(tool_use_id) != RF_J_STRING)
         return;
     if (map_get(&s->call_ix, span_hash(tool_use_id, 0x74), &ci))
         map_put(&s->agent_call, span_hash(agent_id, 0x41), ci);
@@ -1186,7 +1186,7 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
             rf_jspan v[2];
             rf_jobj_get_many(li.data, keys, v, 2);
             if (rf_jstr_eq(v[0], "agent_progress"))
-                note_agent_link(s, v[1], rf_jstr_raw(li.parent_tool_use_id_progress));
+                note_agent_link(s, v[1], li.parent_tool_use_id_progress);
         }
         break;
     case RF_LK_USER:
@@ -1197,7 +1197,7 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
                 rf_jiter it = rf_jiter_begin(li.content);
                 rf_jspan b;
                 if (rf_jarr_next(&it, &b))
-                    note_agent_link(s, a, rf_jstr_raw(rf_jobj_get(b, "tool_use_id")));
+                    note_agent_link(s, a, rf_jobj_get(b, "tool_use_id"));
             }
         }
         break;

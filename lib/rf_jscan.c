@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rf_buf.h"
 
@@ -71,6 +74,16 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return need + 1;
 }
 
+static int is_simple_escape(char e)
+{
+    switch (e) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static int hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -79,15 +92,37 @@ static int hexval(unsigned char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* Skip the plain run at p: bytes that are not '"', '\\', controls or
+ * non-ASCII. Signed compare: bytes >= 0x80 are negative, so "< 0x20"
+ * catches controls and non-ASCII in one go. */
+static inline const char *skip_plain(const char *p, const char *end)
+{
+#ifdef __SSE2__
+    const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+    const __m128i sp = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)),
+                                 _mm_cmplt_epi8(x, sp));
+        int bits = _mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz((unsigned)bits);
+        p += 16;
+    }
+#endif
+    while (end - p >= 8 && word_is_plain(load64(p)))
+        p += 8;
+    return p;
+}
+
 /* p at the opening quote; returns the byte after the closing quote. */
 static const char *scan_string(const char *p, const char *end, const char **reason)
 {
     p++;
     for (;;) {
-        while (end - p >= 8 && word_is_plain(load64(p)))
-            p += 8;
+        p = skip_plain(p, end);
         if (p >= end) {
-            *reason = "unterminated string";
+            *reason = "truncated (unexpected end of line)";
             return NULL;
         }
         unsigned char c = (unsigned char)*p;
@@ -95,18 +130,22 @@ static const char *scan_string(const char *p, const char *end, const char **reas
             return p + 1;
         if (c == '\\') {
             if (end - p < 2) {
-                *reason = "unterminated string";
+                *reason = "truncated (unexpected end of line)";
                 return NULL;
             }
             char e = p[1];
             if (e == 'u') {
-                if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
+                if (end - p < 6) {
+                    *reason = "truncated (unexpected end of line)";
+                    return NULL;
+                }
+                if (hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
                     hexval(p[4]) < 0 || hexval(p[5]) < 0) {
                     *reason = "bad \\u escape";
                     return NULL;
                 }
                 p += 6;
-            } else if (strchr("\"\\/bfnrt", e) && e) {
+            } else if (is_simple_escape(e)) {
                 p += 2;
             } else {
                 *reason = "bad escape in string";
@@ -309,23 +348,21 @@ int rf_jspan_type(rf_jspan v)
     }
 }
 
-/* Skipping already-validated text: strings need only quote and backslash. */
+/* Skipping already-validated text: find the next quote with memchr (the
+ * libc's vector loop) and check that it is not escaped. */
 static const char *skip_string(const char *p, const char *end)
 {
     p++;
     for (;;) {
-        while (end - p >= 8) {
-            uint64_t w = load64(p);
-            uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-            if ((((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS)
-                break;
-            p += 8;
-        }
-        if (p >= end)
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
             return end;
-        if (*p == '"')
-            return p + 1;
-        p += *p == '\\' ? 2 : 1;
+        const char *b = q;
+        while (b > p && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        p = q + 1;
     }
 }
 
@@ -346,7 +383,7 @@ static const char *skip_value(const char *p, const char *end)
             p++;
         else {
             /* scalar at top level */
-            while (p < end && !strchr(",}] \t\r\n", *p))
+            while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws((unsigned char)*p))
                 p++;
             return p;
         }

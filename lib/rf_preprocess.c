@@ -492,6 +492,14 @@ static int write_summary(rf_task *t, const pp_opts *o, const rf_file_list *files
     json_object_set_new(rows, "error-recovery", split_counts_json(out->error_rows.n, split[1], NULL, -1));
     json_object_set_new(tj, "rows", rows);
     json_object_set_new(tj, "files", json_integer((json_int_t)files->n));
+    size_t subagents = 0, linked = 0;
+    for (size_t i = 0; i < out->nthreads; i++)
+        if (out->threads[i].thread > 0) {
+            subagents++;
+            linked += out->threads[i].parent_call >= 0;
+        }
+    json_object_set_new(tj, "subagents", json_integer((json_int_t)subagents));
+    json_object_set_new(tj, "subagents_linked", json_integer((json_int_t)linked));
     json_object_set_new(sum, "total", tj);
     json_t *labels = json_array();
     for (size_t i = 0; i < out->tools.n; i++)
