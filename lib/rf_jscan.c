@@ -116,14 +116,15 @@ static inline const char *skip_plain(const char *p, const char *end)
 }
 
 /* p at the opening quote; returns the byte after the closing quote. */
-static const char *scan_string(const char *p, const char *end, const char **reason)
+static const char *scan_string(const char *p, const char *end, const char **reason,
+                               const char **at)
 {
     p++;
     for (;;) {
         p = skip_plain(p, end);
         if (p >= end) {
             *reason = "truncated (unexpected end of line)";
-            return NULL;
+            return *at = p, NULL;
         }
         unsigned char c = (unsigned char)*p;
         if (c == '"')
@@ -131,34 +132,34 @@ static const char *scan_string(const char *p, const char *end, const char **reas
         if (c == '\\') {
             if (end - p < 2) {
                 *reason = "truncated (unexpected end of line)";
-                return NULL;
+                return *at = p, NULL;
             }
             char e = p[1];
             if (e == 'u') {
                 if (end - p < 6) {
                     *reason = "truncated (unexpected end of line)";
-                    return NULL;
+                    return *at = p, NULL;
                 }
                 if (hexval(p[2]) < 0 || hexval(p[3]) < 0 ||
                     hexval(p[4]) < 0 || hexval(p[5]) < 0) {
                     *reason = "bad \\u escape";
-                    return NULL;
+                    return *at = p, NULL;
                 }
                 p += 6;
             } else if (is_simple_escape(e)) {
                 p += 2;
             } else {
                 *reason = "bad escape in string";
-                return NULL;
+                return *at = p, NULL;
             }
         } else if (c < 0x20) {
             *reason = "control character in string";
-            return NULL;
+            return *at = p, NULL;
         } else if (c >= 0x80) {
             size_t k = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
             if (!k) {
                 *reason = "invalid UTF-8";
-                return NULL;
+                return *at = p, NULL;
             }
             p += k;
         } else
@@ -174,7 +175,8 @@ static const char *scan_digits(const char *p, const char *end)
     return p > s ? p : NULL;
 }
 
-static const char *scan_number(const char *p, const char *end, const char **reason)
+static const char *scan_number(const char *p, const char *end, const char **reason,
+                               const char **at)
 {
     if (*p == '-')
         p++;
@@ -194,15 +196,17 @@ static const char *scan_number(const char *p, const char *end, const char **reas
     return p;
 bad:
     *reason = "bad number";
+    *at = p;
     return NULL;
 }
 
 static const char *scan_literal(const char *p, const char *end, const char *lit,
-                                const char **reason)
+                                const char **reason, const char **at)
 {
     size_t n = strlen(lit);
     if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0) {
         *reason = "invalid literal";
+        *at = p;
         return NULL;
     }
     return p + n;
@@ -215,7 +219,7 @@ int rf_jscan_validate(const char *p0, size_t n, rf_jspan *value,
     const char *p = p0, *end = p0 + n;
     char stack[RF_JSCAN_MAX_DEPTH];   /* '{' or '[' */
     int depth = 0;
-    const char *why = NULL;
+    const char *why = NULL, *at = NULL;
 
     p = skip_ws(p, end);
     const char *start = p;
@@ -250,7 +254,7 @@ int rf_jscan_validate(const char *p0, size_t n, rf_jspan *value,
                                    : "expected a key";
                     goto fail;
                 }
-                if (!(p = scan_string(p, end, &why)))
+                if (!(p = scan_string(p, end, &why, &at)))
                     goto fail;
                 p = skip_ws(p, end);
                 if (p == end || *p != ':') {
@@ -262,15 +266,15 @@ int rf_jscan_validate(const char *p0, size_t n, rf_jspan *value,
             }
             continue;   /* first element's value */
         case '"':
-            if (!(p = scan_string(p, end, &why)))
+            if (!(p = scan_string(p, end, &why, &at)))
                 goto fail;
             break;
-        case 't': if (!(p = scan_literal(p, end, "true", &why))) goto fail; break;
-        case 'f': if (!(p = scan_literal(p, end, "false", &why))) goto fail; break;
-        case 'n': if (!(p = scan_literal(p, end, "null", &why))) goto fail; break;
+        case 't': if (!(p = scan_literal(p, end, "true", &why, &at))) goto fail; break;
+        case 'f': if (!(p = scan_literal(p, end, "false", &why, &at))) goto fail; break;
+        case 'n': if (!(p = scan_literal(p, end, "null", &why, &at))) goto fail; break;
         default:
             if (*p == '-' || (*p >= '0' && *p <= '9')) {
-                if (!(p = scan_number(p, end, &why)))
+                if (!(p = scan_number(p, end, &why, &at)))
                     goto fail;
             } else {
                 why = depth ? "unexpected character" : "not JSON";
@@ -303,7 +307,7 @@ int rf_jscan_validate(const char *p0, size_t n, rf_jspan *value,
                                    : "expected a key";
                     goto fail;
                 }
-                if (!(p = scan_string(p, end, &why)))
+                if (!(p = scan_string(p, end, &why, &at)))
                     goto fail;
                 p = skip_ws(p, end);
                 if (p == end || *p != ':') {
@@ -327,7 +331,9 @@ done:
     return 0;
 fail:
     *reason = why;
-    *where = (size_t)(p ? p - p0 : 0);
+    if (!at)
+        at = p;
+    *where = (size_t)(at - p0);
     value->p = NULL;
     value->n = 0;
     return -1;

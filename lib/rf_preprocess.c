@@ -45,8 +45,13 @@ void rf_preprocess_line(rf_extractor *x, rf_file_stats *st, const char *line,
     size_t where;
     if (rf_jscan_validate(line, len, &v, &why, &where) != 0) {
         char reason[96];
+        const char *first = line;
+        while (*first == ' ' || *first == '\t')
+            first++;
         if ((flags & RF_LINE_NO_NEWLINE) && strncmp(why, "truncated", 9) == 0)
             snprintf(reason, sizeof reason, "truncated last line (no newline, JSON incomplete)");
+        else if (*first != '{' && *first != '[' && *first != '"')
+            snprintf(reason, sizeof reason, "not JSON (%s at byte %zu)", why, where + 1);
         else
             snprintf(reason, sizeof reason, "%s at byte %zu", why, where + 1);
         rf_file_stats_skip(st, lineno, reason);
