@@ -376,7 +376,8 @@ static int select_rows(const rf_dataset *d, const stage_cfg *c, row_set *tr, row
         else if (by_level && lv < c->level && d->split[i] == RF_SPLIT_TRAIN)
             push_row(&earlier, (uint32_t)i);
     }
-    if (earlier.n && c->retain > 0) {
+    size_t own = tr->n;   /* retained rows alone do not make a stage */
+    if (own && earlier.n && c->retain > 0) {
         rf_rng r;
         rf_rng_seed(&r, c->opts.seed ^ 0x72657461696eull);
         rf_rng_shuffle(&r, earlier.v, earlier.n);
@@ -386,7 +387,7 @@ static int select_rows(const rf_dataset *d, const stage_cfg *c, row_set *tr, row
     }
     free(earlier.v);
     const char *lvl = by_level ? rf_level_name(c->level) : NULL;
-    if (tr->n == 0)
+    if (own == 0)
         return rf_errf(err, RF_EINVAL, "the training split is empty%s%s", lvl ? " at level " : "",
                        lvl ? lvl : "");
     if (va->n == 0 && c->val_fraction > 0)
