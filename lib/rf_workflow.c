@@ -1343,7 +1343,7 @@ static char *dir_of(const char *file)
     const char *slash = strrchr(f, '/');
     char *d;
     if (slash)
-        d = strndup(f, (size_t)(slash - f ? slash - f : 1));
+        d = strndup(f, (size_t)(slash > f ? slash - f : 1));
     else
         d = getcwd(NULL, 0);
     free(abs);
