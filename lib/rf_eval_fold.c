@@ -610,6 +610,21 @@ static int evaluate(fold_run *r, rf_err *err)
     return write_output(r, "fold", "fold.json", doc, err);
 }
 
+/* The text loaders refuse NaN and Inf; an artifact might carry them, and
+ * they would surface later as a misleading divergence. */
+static int check_finite(const rf_dataset *d, rf_err *err)
+{
+    for (size_t i = 0; i < d->n_rows * d->n_features; i++)
+        if (!isfinite(d->X[i]))
+            return rf_errf(err, RF_EINVAL, "row %zu: feature %zu is %s", i / d->n_features,
+                           i % d->n_features, isnan(d->X[i]) ? "NaN" : "infinite");
+    for (size_t i = 0; d->y_reg && i < d->n_rows * d->n_targets; i++)
+        if (!isfinite(d->y_reg[i]))
+            return rf_errf(err, RF_EINVAL, "row %zu: target %zu is not finite",
+                           i / d->n_targets, i % d->n_targets);
+    return 0;
+}
+
 static void fold_run_free(fold_run *r)
 {
     if (r->trainer_ready)
@@ -631,7 +646,8 @@ static int run_fold(rf_task *t, rf_err *err)
         return rf_errf(err, RF_EINVAL, "input `dataset` (artifact, FANN or CSV file) is required");
     fold_run r = {.t = t};
     int rc = -1;
-    if (rf_dataset_load_any(path, rf_task_param(t, "target"), &r.d, err) < 0) {
+    if (rf_dataset_load_any(path, rf_task_param(t, "target"), &r.d, err) < 0 ||
+        check_finite(&r.d, err) < 0) {
         rf_err_prefix(err, "dataset");
         goto out;
     }

@@ -282,6 +282,25 @@ static void test_timeseries_regression(void **state)
     json_decref(split);
 }
 
+static void test_nan_feature(void **state)
+{
+    rf_dataset d = {0};
+    d.kind = RF_REGRESSION;
+    d.n_rows = 10, d.n_features = 1, d.n_targets = 1;
+    d.X = rf_xcalloc(10, sizeof *d.X);
+    d.y_reg = rf_xcalloc(10, sizeof *d.y_reg);
+    d.X[7] = NAN;
+    char data[PLEN];
+    rf_err e = {0};
+    pathf(data, "%s/nan.art", dir);
+    assert_int_equal(rf_dataset_write(data, &d, &e), 0);
+    rf_dataset_free(&d);
+    rf_task *t = fold_task(data, "kfold", 0, dir);
+    assert_int_equal(rf_eval_fold_handler(t, &e), -1);
+    assert_string_equal(e.msg, "dataset: row 7: feature 0 is NaN");
+    rf_task_free(t);
+}
+
 static int setup(void **state)
 {
     snprintf(dir, sizeof dir, "/tmp/rf_evalfold_XXXXXX");
@@ -306,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_group_folds),
         cmocka_unit_test(test_stratified_group_folds),
         cmocka_unit_test(test_timeseries_regression),
+        cmocka_unit_test(test_nan_feature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
