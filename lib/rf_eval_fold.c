@@ -22,7 +22,7 @@ const char rf_eval_fold_help[] =
     "One fold of a cross-validation. Input: dataset=FILE (dataset artifact, FANN or CSV).\n"
     "  fold=K (required, 0-based)  folds=5  seed=42  val_fraction=0.1  normalize=true\n"
     "  scheme=auto|kfold|stratified|group|stratified-group|timeseries  shuffle=true\n"
-    "  fallback=false  target=COLUMN (CSV)\n"
+    "  fallback=false  target=COLUMN (CSV)  group=COLUMN (CSV: group ids, not a feature)\n"
     "  timeseries (rows, 0 = derive): window horizon step gap=0  expanding=true\n"
     "  training, as train-stage: hidden=64,32 activation=relu optimizer=adam lr=3e-3\n"
     "  batch=32 epochs=200 patience=10 l1 l2 weight_decay dropout clip accum momentum\n"
@@ -142,7 +142,7 @@ static int parse_diverge(const char *s)
 /* A misspelt key would silently train with a default: refuse it. */
 static const char *const known_keys[] = {
     "aggregate", "fold", "folds", "scheme", "seed", "shuffle", "fallback", "val_fraction",
-    "window", "horizon", "step", "gap", "expanding", "target", "normalize",
+    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize",
     "hidden", "activation", "optimizer", "lr", "batch", "epochs", "patience", "l1", "l2",
     "weight_decay", "dropout", "clip", "accum", "momentum", "schedule", "warmup",
     "step_every", "gamma", "on_diverge", NULL
@@ -625,6 +625,38 @@ static int check_finite(const rf_dataset *d, rf_err *err)
     return 0;
 }
 
+/* with.group=COLUMN: a CSV's feature column becomes the group id of each
+ * row (sessions, patients, ...) and stops being a feature. */
+static int group_from_column(rf_dataset *d, const char *name, rf_err *err)
+{
+    size_t f = d->n_features, j = 0;
+    while (d->feature_names && j < f && strcmp(d->feature_names[j], name))
+        j++;
+    if (!d->feature_names || j == f)
+        return rf_errf(err, RF_EINVAL, "with.group: no feature column \"%s\"", name);
+    if (f < 2)
+        return rf_errf(err, RF_EINVAL, "with.group: \"%s\" is the only feature", name);
+    free(d->group);
+    d->group = rf_xmalloc(d->n_rows * sizeof *d->group);
+    for (size_t i = 0; i < d->n_rows; i++) {
+        float v = d->X[i * f + j];
+        if (v != floorf(v) || fabsf(v) > 2147483520.0f)
+            return rf_errf(err, RF_EINVAL, "with.group: row %zu: \"%s\" is %g, not an "
+                           "integer id", i, name, (double)v);
+        d->group[i] = (int32_t)v;
+    }
+    /* drop column j: rows shift left in place, one row at a time */
+    for (size_t i = 0, o = 0; i < d->n_rows; i++)
+        for (size_t k = 0; k < f; k++)
+            if (k != j)
+                d->X[o++] = d->X[i * f + k];
+    free(d->feature_names[j]);
+    memmove(d->feature_names + j, d->feature_names + j + 1,
+            (f - j - 1) * sizeof *d->feature_names);
+    d->n_features = f - 1;
+    return 0;
+}
+
 static void fold_run_free(fold_run *r)
 {
     if (r->trainer_ready)
@@ -646,8 +678,9 @@ static int run_fold(rf_task *t, rf_err *err)
         return rf_errf(err, RF_EINVAL, "input `dataset` (artifact, FANN or CSV file) is required");
     fold_run r = {.t = t};
     int rc = -1;
+    const char *group = rf_task_param(t, "group");
     if (rf_dataset_load_any(path, rf_task_param(t, "target"), &r.d, err) < 0 ||
-        check_finite(&r.d, err) < 0) {
+        check_finite(&r.d, err) < 0 || (group && group_from_column(&r.d, group, err) < 0)) {
         rf_err_prefix(err, "dataset");
         goto out;
     }

@@ -92,6 +92,25 @@ check "regression metrics with directional accuracy" jqx \
   '.mse >= 0 and .rmse >= 0 and .mae >= 0 and (.r2 | type) == "number" and
    .directional_accuracy >= 0' "$T/ts/metrics.json"
 
+# ---- grouped folds from a CSV's session column -----------------------------------
+awk 'BEGIN { srand(3); print "session,x1,x2,label"; s = 0
+  for (i = 0; i < 90; i++) { if (rand() < 0.2) s++
+    x = rand(); printf "%d,%.4f,%.4f,%s\n", s, x, rand(), (x > 0.5 ? "hi" : "lo") } }' >"$T/sess.csv"
+jq -R -s 'split("\n")[1:-1] | map(split(",")[0] | tonumber)' "$T/sess.csv" >"$T/sess.json"
+ok_all=1
+for k in 0 1 2; do
+  "$W" run --input dataset="$T/sess.csv" --with scheme=group --with group=session \
+    --with folds=3 --with fold=$k "${TRAIN[@]}" --out "$T/g$k" >/dev/null 2>"$T/g.err" ||
+    { ok_all=0; cat "$T/g.err" >&2; }
+done
+check "grouped folds run (group=session column)" [ $ok_all = 1 ]
+leak=$(for k in 0 1 2; do jq --slurpfile s "$T/sess.json" '
+  ([.train[] | $s[0][.]] | unique) as $a | ([.test[] | $s[0][.]] | unique) as $b |
+  ($a - ($a - $b)) | length' "$T/g$k/split.json"; done | sort -u)
+check_eq "no session in both train and test" 0 "$leak"
+# 2 features -> 8 hidden -> 2 classes: (2*8 + 8) + (8*2 + 2) parameters of 4 bytes
+check_eq "session is not a feature" 168 "$(jq .metrics.model_bytes "$T/g0/fold.json")"
+
 # ---- bad input -----------------------------------------------------------------
 printf 'a,b,label\n1,2,x\n3,4,y\n5,6,x\n' >"$T/tiny.csv"
 bad() { # name expected-exit expected-message args...
@@ -118,6 +137,8 @@ bad "no dataset input" 2 "input \`dataset\`" --with fold=0
 bad "aggregate without folds" 2 "input \`folds\`" --with aggregate=true
 bad "bad training option" 2 "with.hidden" --input dataset="$D/diabetes.train" --with fold=0 \
   --with hidden=8,x
+bad "unknown group column" 2 "no feature column \"sess\"" --input dataset="$T/sess.csv" \
+  --with fold=0 --with scheme=group --with group=sess
 bad "misspelt key" 2 "with.epoch: unknown key" --input dataset="$D/diabetes.train" \
   --with fold=0 --with epoch=5
 printf 'a,label\n1,x\n2,x\n3,x\n4,x\n' >"$T/one.csv"
