@@ -122,7 +122,7 @@ bad() { # name expected-exit expected-message args...
 }
 bad "more folds than rows" 2 "5 folds but only 3 rows" \
   --input dataset="$T/tiny.csv" --with folds=5 --with fold=0
-bad "rarest class smaller than folds" 2 "rarest class has only 1 rows" \
+bad "rarest class smaller than folds" 2 "rarest class has only 1 row " \
   --input dataset="$T/tiny.csv" --with folds=2 --with fold=0
 bad "fold is required" 2 "with.fold" --input dataset="$D/diabetes.train"
 bad "fold out of range" 2 "outside \[0, 5)" --input dataset="$D/diabetes.train" --with fold=5
