@@ -44,6 +44,18 @@ static fwriter *FW(rf_store_writer *w) { return (fwriter *)w; }
 
 static fstore *F(rf_store *s) { return s->impl; }
 
+/* Copy buffers are page-aligned: the kernel copies to and from them
+ * measurably faster than to malloc's 16-byte-aligned blocks. */
+static void *page_buf(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 4096, n) != 0) {
+        fprintf(stderr, "ruvflow: out of memory allocating %zu bytes\n", n);
+        abort();
+    }
+    return p;
+}
+
 /* ---- paths ---- */
 
 static int key_reserved(const char *key)
@@ -234,7 +246,7 @@ static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *
         return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->path);
     if (w->len + n <= WRITE_BUF) {
         if (!w->buf)
-            w->buf = rf_xmalloc(WRITE_BUF);
+            w->buf = page_buf(WRITE_BUF);
         memcpy(w->buf + w->len, p, n);
         w->len += n;
         return 0;
@@ -244,7 +256,7 @@ static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *
     if (n >= WRITE_BUF)
         return write_all(w, p, n, err);
     if (!w->buf)
-        w->buf = rf_xmalloc(WRITE_BUF);
+        w->buf = page_buf(WRITE_BUF);
     memcpy(w->buf, p, n);
     w->len = n;
     return 0;
@@ -305,7 +317,7 @@ static int f_writer_commit(rf_store_writer *bw, rf_err *err)
  * handle. */
 static int copy_by_read(int in, fwriter *w, const char *src, rf_err *err)
 {
-    char *buf = rf_xmalloc(READ_CHUNK);
+    char *buf = page_buf(READ_CHUNK);
     int rc = 0;
     for (;;) {
         ssize_t r = read(in, buf, READ_CHUNK);
@@ -413,7 +425,7 @@ static int f_get_stream(rf_store *s, const char *key, uint64_t off, uint64_t len
     }
     uint64_t left = len == 0 || len > size - off ? size - off : len;
     posix_fadvise(fd, (off_t)off, (off_t)left, POSIX_FADV_SEQUENTIAL);
-    char *buf = rf_xmalloc(READ_CHUNK);
+    char *buf = page_buf(READ_CHUNK);
     int rc = 0;
     while (left > 0) {
         size_t want = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
