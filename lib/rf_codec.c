@@ -8,9 +8,9 @@
  * (and uses to pick a window no larger than the payload).
  *
  * Decoding is hand-written instead of using msgpack-c's unpacker, because
- * that unpacker only hands out an object once all of its bytes sit in its
- * own buffer: a 2 GiB tensor would be held compressed-decompressed twice
- * over, and every size in the input would be trusted before being seen.
+ * that unpacker hands out an object only once all of its bytes sit in its
+ * own buffer: a 2 GiB tensor would live there and again in our tree, and
+ * the unpacker would size that buffer from lengths it has not verified.
  * Here a small pull reader decompresses 128 KiB at a time into a window
  * and parses msgpack from it; a tensor body is decompressed directly into
  * its final allocation. Every length is checked against what remains of
@@ -327,7 +327,7 @@ static int enc_value(enc *e, msgpack_packer *pk, const rf_obj *o, int depth)
 {
     if (!o)
         return rf_errf(e->err, RF_EINVAL, "NULL value in payload tree");
-    if (depth > DEPTH_HARD_MAX)
+    if ((o->type == RF_ARRAY || o->type == RF_MAP) && depth >= DEPTH_HARD_MAX)
         return rf_errf(e->err, RF_EINVAL, "payload nested deeper than %d (a cycle?)",
                        DEPTH_HARD_MAX);
     switch (o->type) {
@@ -540,7 +540,7 @@ static int dec_fail(dec *d, int code, const char *fmt, ...)
 
 static uint64_t dec_remaining(const dec *d) { return d->declared - d->consumed; }
 
-/* Make compressed input available; 0 if none is left. */
+/* Make compressed input available, or set *eof when there is none left. */
 static int dec_input(dec *d, int *eof)
 {
     *eof = 0;
@@ -831,12 +831,11 @@ static int dec_ext(dec *d, uint64_t len, rf_obj **out)
     return dec_tensor(d, len, out);
 }
 
-static int dec_scalar(dec *d, uint8_t b, rf_obj **out)
+/* 0xcc..0xcf: uint 8..64; 0xd0..0xd3: int 8..64. */
+static int dec_int(dec *d, uint8_t b, rf_obj **out)
 {
     uint64_t v;
     int nbytes = 1 << ((b - 0xcc) & 3);
-    if (b >= 0xd0)
-        nbytes = 1 << (b - 0xd0);
     if (dec_uint(d, nbytes, &v) < 0)
         return -1;
     if (b <= 0xcf) {
@@ -869,31 +868,12 @@ static int dec_float(dec *d, int dbl, rf_obj **out)
     return 0;
 }
 
-/* Length-prefixed types: nbytes of big-endian length then the body. */
-static int dec_sized(dec *d, uint8_t b, uint32_t depth, rf_obj **out)
-{
-    static const struct { uint8_t lo, hi; } k[] = {
-        {0xc4, 0xc6}, {0xc7, 0xc9}, {0xd9, 0xdb}, {0xdc, 0xdd}, {0xde, 0xdf}};
-    uint64_t n;
-    int kind = 0;
-    while (!(b >= k[kind].lo && b <= k[kind].hi))
-        kind++;
-    int w = b - k[kind].lo;
-    int nbytes = kind >= 3 ? 2 << w : 1 << w;   /* arrays and maps: 16 or 32 bit */
-    if (dec_uint(d, nbytes, &n) < 0)
-        return -1;
-    switch (kind) {
-    case 0: return dec_bytes(d, RF_BIN, n, out);
-    case 1: return dec_ext(d, n, out);
-    case 2: return dec_bytes(d, RF_STR, n, out);
-    case 3: return dec_array(d, n, depth, out);
-    default: return dec_map(d, n, depth, out);
-    }
-}
-
+/* One msgpack value. Lengths are big-endian: 1 << (b - first) bytes for
+ * bin, ext and str; 2 << (b - first) for arrays and maps. */
 static int dec_value(dec *d, uint32_t depth, rf_obj **out)
 {
     const uint8_t *p;
+    uint64_t n;
     if (dec_need(d, 1, &p) < 0)
         return -1;
     uint8_t b = p[0];
@@ -915,13 +895,21 @@ static int dec_value(dec *d, uint32_t depth, rf_obj **out)
     case 0xcb: return dec_float(d, 1, out);
     case 0xcc: case 0xcd: case 0xce: case 0xcf:
     case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-        return dec_scalar(d, b, out);
+        return dec_int(d, b, out);
     case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
         return dec_ext(d, 1u << (b - 0xd4), out);
-    case 0xc1:
-        return dec_fail(d, RF_ECORRUPT, "invalid msgpack byte 0xc1");
-    default:
-        return dec_sized(d, b, depth, out);
+    case 0xc4: case 0xc5: case 0xc6:
+        return dec_uint(d, 1 << (b - 0xc4), &n) < 0 ? -1 : dec_bytes(d, RF_BIN, n, out);
+    case 0xc7: case 0xc8: case 0xc9:
+        return dec_uint(d, 1 << (b - 0xc7), &n) < 0 ? -1 : dec_ext(d, n, out);
+    case 0xd9: case 0xda: case 0xdb:
+        return dec_uint(d, 1 << (b - 0xd9), &n) < 0 ? -1 : dec_bytes(d, RF_STR, n, out);
+    case 0xdc: case 0xdd:
+        return dec_uint(d, 2 << (b - 0xdc), &n) < 0 ? -1 : dec_array(d, n, depth, out);
+    case 0xde: case 0xdf:
+        return dec_uint(d, 2 << (b - 0xde), &n) < 0 ? -1 : dec_map(d, n, depth, out);
+    default:   /* 0xc1, the one byte msgpack never uses */
+        return dec_fail(d, RF_ECORRUPT, "invalid msgpack byte 0x%02x", b);
     }
 }
 
