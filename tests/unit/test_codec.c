@@ -373,6 +373,31 @@ static void test_roundtrip_scalars(void **state)
     rf_obj_free(m);
 }
 
+/* Resident set size in KiB: "VmRSS" now, or "VmHWM", the peak since the
+ * last reset_peak(). -1 where /proc does not tell. */
+static long rss_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && line[n] == ':')
+            v = strtol(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static int reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 static void test_big_tensor(void **state)
 {
     uint64_t shape[2] = {4096, 4096};   /* 64 MiB of f32 */
@@ -389,11 +414,25 @@ static void test_big_tensor(void **state)
     rf_err err = {0};
     rf_artifact_info info;
     const char *p = tpath("big.rfa");
+    /* Streaming, measured: encoding adds next to nothing to the resident
+     * set, decoding adds the tensor and little more, never a second copy. */
+    int measure = reset_peak() == 0 && rss_kib("VmHWM") > 0;
+    long base = rss_kib("VmRSS");
     assert_int_equal(rf_artifact_write(p, "ruvflow/weights", m, NULL, &info, &err), 0);
+    long enc_growth = rss_kib("VmHWM") - base;
     assert_true(info.payload_size > 64u << 20);
     rf_obj *back = NULL;
+    reset_peak();
+    base = rss_kib("VmRSS");
     if (rf_artifact_read(p, NULL, NULL, &back, &err) < 0)
         fail_msg("%s", err.msg);
+    long dec_growth = rss_kib("VmHWM") - base;
+    if (measure) {
+        print_message("peak RSS growth: encode %ld KiB, decode %ld KiB (tensor 65536 KiB)\n",
+                      enc_growth, dec_growth);
+        assert_true(enc_growth < 16 * 1024);
+        assert_true(dec_growth < (64 + 16) * 1024);
+    }
     rf_tensor *bt = rf_obj_get_tensor(back, "w", RF_F32);
     assert_non_null(bt);
     assert_memory_equal(bt->data, w, 64u << 20);
