@@ -34,6 +34,15 @@ full=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["payload"]
 print(p["w"]["data"], p["blob"]["base64"], p["list"][4]["data"])' "$tmp/f.json")
 check_eq "--full prints nested values" "[[0.0, 0.5, 1.0], [1.5, 2.0, 2.5]] AAE= 0" "$full"
 
+# NaN and infinities (not JSON numbers), invalid UTF-8, empty tensors.
+odd=$("$RF" artifact inspect --json --full "$seeds/valid-odd.rfa" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["payload"]
+t, e = p["t"], p["e"]
+print(p["nan"], p["inf"], p["bad\ufffd"] == "a\ufffdz", t["nan"], t["mean"], t["data"][1],
+      e["min"], e["data"])')
+check_eq "odd values stay valid JSON" "NaN -Infinity True 1 2.0 NaN None []" "$odd"
+
 "$RF" artifact inspect "$seeds/corrupt-sha.rfa" 2>"$tmp/err"; rc=$?
 check_eq "checksum mismatch exits 4" 4 "$rc"
 check "checksum mismatch is explained" grep -q 'checksum mismatch' "$tmp/err"
