@@ -977,6 +977,11 @@ static int dec_run(dec *d, const rf_artifact_info *info, const rf_codec_limits *
     d->sha = rf_sha256_new();
     if (!d->dctx || !d->win)
         return rf_errf(d->err, RF_ENOMEM, "out of memory for the zstd stream");
+    /* zstd's own buffers: min(window, frame content size), and the window
+     * at most 2^27 (what levels up to 22 use), whatever a frame asks for. */
+    size_t r = ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_windowLogMax, 27);
+    if (ZSTD_isError(r))
+        return rf_errf(d->err, RF_EIO, "zstd: %s", ZSTD_getErrorName(r));
     if (dec_check_frame(d) < 0)
         return -1;
     rf_obj *root = NULL;
