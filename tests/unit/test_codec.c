@@ -547,6 +547,52 @@ static void test_disk_full(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Writers racing on one name while a reader reads it: every read sees one
+ * complete artifact, and no temporary file survives. */
+static void test_concurrent_writers(void **state)
+{
+    const char *p = tpath("race.rfa");
+    rf_err err = {0};
+    rf_obj *first = rf_obj_str("first");
+    assert_int_equal(rf_artifact_write(p, "x", first, NULL, NULL, &err), 0);
+    rf_obj_free(first);
+    pid_t pids[2];
+    for (int w = 0; w < 2; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            rf_obj *m = rf_obj_map();
+            rf_obj_set(m, "writer", rf_obj_int(w));
+            rf_obj_set(m, "w", tensor_filled(RF_F32, 1, (uint64_t[]){50000}, (unsigned)w));
+            int bad = 0;
+            for (int i = 0; i < 20; i++)
+                bad |= rf_artifact_write(p, "x", m, NULL, NULL, &err) != 0;
+            rf_obj_free(m);
+            _exit(bad);
+        }
+    }
+    int reads = 0, running = 2;
+    while (running) {
+        rf_obj *o = NULL;
+        if (rf_artifact_read(p, NULL, NULL, &o, &err) < 0)
+            fail_msg("read during writes: %s", err.msg);
+        int64_t w;
+        assert_true(o->type == RF_STR || (rf_obj_get_int(o, "writer", &w) == 0 && w >= 0 &&
+                                          w <= 1));
+        rf_obj_free(o);
+        reads++;
+        int status;
+        for (int k = 0; k < 2; k++)
+            if (pids[k] > 0 && waitpid(pids[k], &status, WNOHANG) == pids[k]) {
+                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                pids[k] = 0;
+                running--;
+            }
+    }
+    assert_true(reads > 0);
+    assert_int_equal(count_files(), 1);
+}
+
 /* ---- corruption ---- */
 
 static uint8_t *sample_bytes(size_t *len)
@@ -861,6 +907,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_determinism, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_write_errors, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_disk_full, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_flip_every_byte, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_truncate_everywhere, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_bad_headers, setup_dir, teardown_dir),
