@@ -442,6 +442,29 @@ static int fsync_dir(const char *path, rf_err *err)
     return r;
 }
 
+/* Finish the temporary file fd (r: 0 if its payload is complete): header
+ * at offset 0, fsync, close, rename over path, fsync the directory. On any
+ * failure the temporary file is removed and nothing changes at path. */
+static int tmp_commit(int fd, int r, const char *tmp, const char *path,
+                      const rf_artifact_info *hi, rf_err *err)
+{
+    uint8_t h[RF_ART_HEADER_SIZE];
+    if (r == 0) {
+        header_pack(h, hi);
+        if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h || fsync(fd) < 0)
+            r = rf_err_errno(err, "write %s", tmp);
+    }
+    if (close(fd) < 0 && r == 0)
+        r = rf_err_errno(err, "close %s", tmp);
+    if (r == 0 && rename(tmp, path) < 0)
+        r = rf_err_errno(err, "rename %s", tmp);
+    if (r < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return fsync_dir(path, err);
+}
+
 int rf_artifact_write(const char *path, const char *content_type,
                       const rf_obj *payload, const rf_codec_opts *opts,
                       rf_artifact_info *info, rf_err *err)
@@ -471,25 +494,17 @@ int rf_artifact_write(const char *path, const char *content_type,
     e.fd = tmp_create(path, &tmp, err);
     if (e.fd < 0)
         return rf_err_prefix(err, "write %s", path);
-    uint8_t h[RF_ART_HEADER_SIZE] = {0};
-    int r = write_all(e.fd, h, sizeof h, err);
+    /* A zeroed placeholder: until the real header lands, the file is not
+     * an artifact (bad magic), whoever might look at it. */
+    uint8_t zero[RF_ART_HEADER_SIZE] = {0};
+    int r = write_all(e.fd, zero, sizeof zero, err);
     if (r == 0)
         r = enc_stream(&e, payload, opts, hi.payload_size, hi.sha256);
     if (r == 0) {
         hi.compressed_size = e.compressed;
         rf_hex(hi.sha256_hex, hi.sha256, RF_SHA256_LEN);
-        header_pack(h, &hi);
-        if (pwrite(e.fd, h, sizeof h, 0) != (ssize_t)sizeof h || fsync(e.fd) < 0)
-            r = rf_err_errno(err, "write %s", tmp);
     }
-    if (close(e.fd) < 0 && r == 0)
-        r = rf_err_errno(err, "close %s", tmp);
-    if (r == 0 && rename(tmp, path) < 0)
-        r = rf_err_errno(err, "rename %s", tmp);
-    if (r == 0)
-        r = fsync_dir(path, err);
-    else
-        unlink(tmp);
+    r = tmp_commit(e.fd, r, tmp, path, &hi, err);
     enc_free(&e);
     free(tmp);
     if (r < 0)
