@@ -61,6 +61,9 @@ rf_obj *rf_obj_array(void);
 rf_obj *rf_obj_map(void);
 /* Owned, zero-filled tensor; NULL if the size overflows or malloc fails. */
 rf_obj *rf_obj_tensor_new(int dtype, int ndim, const uint64_t *shape);
+/* Owned tensor with uninitialised data, for decoders that fill every byte
+ * (saves a pass over memory); NULL like rf_obj_tensor_new. */
+rf_obj *rf_obj_tensor_alloc(int dtype, int ndim, const uint64_t *shape);
 /* Borrowed tensor over caller memory. */
 rf_obj *rf_obj_tensor_wrap(int dtype, int ndim, const uint64_t *shape, void *data);
 
@@ -79,6 +82,9 @@ rf_tensor *rf_obj_get_tensor(const rf_obj *map, const char *key, int dtype);
 size_t rf_dtype_size(int dtype);
 const char *rf_dtype_name(int dtype);
 uint64_t rf_tensor_count(const rf_tensor *t);   /* product of shape */
+/* Data size in bytes of a tensor of this dtype and shape; -1 when the dtype
+ * or ndim is invalid or the size overflows size_t. */
+int rf_tensor_bytes(int dtype, int ndim, const uint64_t *shape, size_t *bytes);
 void rf_obj_free(rf_obj *o);
 
 #endif

@@ -697,19 +697,19 @@ static int s3_restore(rf_store *st, const char *key, int days, rf_err *err)
 
 /* --- streaming writer ------------------------------------------------------- */
 
-/* The first member is the store: rf_store's dispatch reaches the backend's
- * ops through it. */
-struct rf_store_writer {
-    rf_store *store;
+/* The generic writer header comes first: rf_store's dispatch reaches the
+ * backend's ops through it. */
+typedef struct s3_writer {
+    rf_store_writer base;
     char *key;
     rf_put_opts opts;       /* strings owned */
     uint8_t *buf;           /* one part */
     size_t len, cap;
     mpu m;                  /* upload_id set once the first part is sent */
     int failed;
-};
+} s3_writer;
 
-static void writer_free(rf_store_writer *w)
+static void writer_free(s3_writer *w)
 {
     mpu_free(&w->m);
     free(w->key);
@@ -723,8 +723,8 @@ static int s3_writer_open(rf_store *st, const char *key, const rf_put_opts *o,
                           rf_store_writer **out, rf_err *err)
 {
     s3_store *s = impl(st);
-    rf_store_writer *w = rf_xcalloc(1, sizeof *w);
-    w->store = st;
+    s3_writer *w = rf_xcalloc(1, sizeof *w);
+    w->base.store = st;
     w->key = rf_xstrdup(key);
     if (o && o->storage_class)
         w->opts.storage_class = rf_xstrdup(o->storage_class);
@@ -737,13 +737,13 @@ static int s3_writer_open(rf_store *st, const char *key, const rf_put_opts *o,
         writer_free(w);
         return rf_errf(err, RF_ENOMEM, "s3: no memory for a %zu-byte part buffer", cap);
     }
-    *out = w;
+    *out = &w->base;
     return 0;
 }
 
-static int writer_flush_part(rf_store_writer *w, rf_err *err)
+static int writer_flush_part(s3_writer *w, rf_err *err)
 {
-    s3_store *s = impl(w->store);
+    s3_store *s = impl(w->base.store);
     if (!w->m.upload_id && mpu_begin(s, w->key, &w->opts, &w->m, err) < 0)
         return -1;
     if (mpu_part(&w->m, w->buf, -1, 0, w->len, err) < 0)
@@ -752,8 +752,9 @@ static int writer_flush_part(rf_store_writer *w, rf_err *err)
     return 0;
 }
 
-static int s3_writer_write(rf_store_writer *w, const void *p, size_t n, rf_err *err)
+static int s3_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *err)
 {
+    s3_writer *w = (s3_writer *)bw;
     if (w->failed)
         return rf_errf(err, RF_EINVAL, "s3 write %s: the writer already failed", w->key);
     const uint8_t *src = p;
@@ -771,9 +772,10 @@ static int s3_writer_write(rf_store_writer *w, const void *p, size_t n, rf_err *
 }
 
 /* Commit releases the writer, whether it succeeds or not. */
-static int s3_writer_commit(rf_store_writer *w, rf_err *err)
+static int s3_writer_commit(rf_store_writer *bw, rf_err *err)
 {
-    s3_store *s = impl(w->store);
+    s3_writer *w = (s3_writer *)bw;
+    s3_store *s = impl(w->base.store);
     int rc = 0;
     if (w->failed) {
         rc = rf_errf(err, RF_EINVAL, "s3 commit %s: the writer already failed", w->key);
@@ -800,8 +802,9 @@ static int s3_writer_commit(rf_store_writer *w, rf_err *err)
     return rc;
 }
 
-static void s3_writer_abort(rf_store_writer *w)
+static void s3_writer_abort(rf_store_writer *bw)
 {
+    s3_writer *w = (s3_writer *)bw;
     if (!w)
         return;
     mpu_abort(&w->m, NULL);

@@ -40,7 +40,12 @@ typedef struct rf_put_opts {
     const char *content_type;   /* NULL = application/octet-stream */
 } rf_put_opts;
 
-/* Called once per key by rf_store_list; return non-zero to stop early. */
+/* Called once per key by rf_store_list; return non-zero to stop early.
+ * Keys are full keys (relative to the store root, not to the prefix), in
+ * ascending byte order (S3 lists a page's common prefixes after its
+ * objects). Non-recursive listings also report each common prefix
+ * ("directory") once, as a key ending in '/' -- never a valid object key --
+ * with a zeroed m. */
 typedef int (*rf_list_fn)(void *ud, const char *key, const rf_store_meta *m);
 
 /* Streaming read: data arrives in chunks; return -1 to abort. */
@@ -49,6 +54,13 @@ typedef int (*rf_read_fn)(void *ud, const void *p, size_t n);
 /* A streaming writer: open, write chunks, then commit (makes the object
  * visible atomically) or abort (leaves nothing behind). */
 typedef struct rf_store_writer rf_store_writer;
+
+/* Every backend's writer embeds this header as its first member, with
+ * store set by writer_open: the generic rf_store_writer_* functions reach
+ * the backend's ops through it. */
+struct rf_store_writer {
+    rf_store *store;
+};
 
 struct rf_store_ops {
     const char *scheme;
@@ -72,6 +84,8 @@ struct rf_store_ops {
     void (*close)(rf_store *s);
 };
 
+/* A backend's open allocates the struct, url and impl; ops->close (called by
+ * rf_store_close) releases all three. */
 struct rf_store {
     const struct rf_store_ops *ops;
     char *url;     /* as opened, without credentials */
@@ -95,11 +109,12 @@ int rf_store_put_mem(rf_store *s, const char *key, const void *p, size_t n,
 /* Atomically writes to a temp file beside path and renames. */
 int rf_store_get_file(rf_store *s, const char *key, const char *path, rf_err *err);
 int rf_store_get_mem(rf_store *s, const char *key, rf_buf *out, rf_err *err);
-/* Ranged read; len 0 means to the end. */
+/* Ranged read; len 0 means to the end. A range running past the end is
+ * clipped to it; off beyond the end is RF_EINVAL (S3's InvalidRange). */
 int rf_store_get_stream(rf_store *s, const char *key, uint64_t off, uint64_t len,
                         rf_read_fn fn, void *ud, rf_err *err);
 int rf_store_head(rf_store *s, const char *key, rf_store_meta *m, rf_err *err);
-/* 1 exists, 0 missing, -1 error. */
+/* 1 exists, 0 missing, -1 error. Deleting a missing key succeeds (as on S3). */
 int rf_store_exists(rf_store *s, const char *key, rf_err *err);
 int rf_store_list(rf_store *s, const char *prefix, int recursive, rf_list_fn fn,
                   void *ud, rf_err *err);
@@ -108,7 +123,14 @@ int rf_store_delete_many(rf_store *s, const char *const *keys, size_t n, rf_err 
 int rf_store_copy(rf_store *s, const char *src, const char *dst,
                   const rf_put_opts *o, rf_err *err);
 int rf_store_restore(rf_store *s, const char *key, int days, rf_err *err);
+/* Copy between two stores (any backends) by streaming src into a writer on
+ * dst; all-or-nothing like every write. */
+int rf_store_transfer(rf_store *src, const char *src_key, rf_store *dst,
+                      const char *dst_key, const rf_put_opts *o, rf_err *err);
 
+/* Commit and abort both free the writer; a failed commit leaves nothing
+ * behind (the previous object, if any, stays as it was). abort(NULL) is a
+ * no-op. */
 int rf_store_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
                          rf_store_writer **w, rf_err *err);
 int rf_store_writer_write(rf_store_writer *w, const void *p, size_t n, rf_err *err);
