@@ -212,16 +212,20 @@ void rf_s3_req_init(rf_s3_req *r, const char *method, const char *key)
     r->idempotent = 1;
 }
 
+/* The limits fit every request this backend builds: going over one is a
+ * programming error, not a runtime condition. */
 void rf_s3_req_query(rf_s3_req *r, const char *name, const char *value)
 {
-    if (r->nquery < RF_S3_MAX_QUERY)
-        r->query[r->nquery++] = (rf_sigv4_kv){name, value ? value : ""};
+    if (r->nquery == RF_S3_MAX_QUERY)
+        abort();
+    r->query[r->nquery++] = (rf_sigv4_kv){name, value ? value : ""};
 }
 
 void rf_s3_req_header(rf_s3_req *r, const char *name, const char *value)
 {
-    if (r->nheaders < RF_S3_MAX_HEADERS)
-        r->headers[r->nheaders++] = (rf_sigv4_kv){name, value};
+    if (r->nheaders == RF_S3_MAX_HEADERS)
+        abort();
+    r->headers[r->nheaders++] = (rf_sigv4_kv){name, value};
 }
 
 void rf_s3_resp_free(rf_s3_resp *r)

@@ -405,6 +405,23 @@ static void test_wrong_credentials(void **state)
     rf_s3_conf_free(&cfg.s3);
 }
 
+/* Temporary credentials: the token is signed, and botocore (in the proxy)
+ * agrees with our canonical request. */
+static void test_session_token(void **state)
+{
+    rf_config cfg;
+    test_conf(&cfg);
+    cfg.s3.session_token = strdup("FwoGZXIvYXdzEXAMPLE//token+with/slashes==");
+    rf_store *s = open_with(&cfg);
+    put_mem(s, "token/obj", "tok", 3);
+    rf_buf got = RF_BUF_INIT;
+    get_all(s, "token/obj", 0, 0, &got);
+    assert_string_equal(got.data, "tok");
+    rf_buf_free(&got);
+    close_store(s);
+    rf_s3_conf_free(&cfg.s3);
+}
+
 static void test_missing_bucket(void **state)
 {
     rf_config cfg;
@@ -611,6 +628,7 @@ int main(void)
         cmocka_unit_test_setup(test_list_many_and_batch_delete, setup),
         cmocka_unit_test_setup(test_copy_delete_list_stop, setup),
         cmocka_unit_test_setup(test_wrong_credentials, setup),
+        cmocka_unit_test_setup(test_session_token, setup),
         cmocka_unit_test_setup(test_missing_bucket, setup),
         cmocka_unit_test_setup(test_unreachable_endpoint, setup),
         cmocka_unit_test_setup(test_retry_500_then_ok, setup),
