@@ -171,7 +171,7 @@ static int error_in_body(const rf_s3_resp *r, rf_err *err)
                     (r->body.data ? r->body.data : "") + r->body.len}, e;
     if (!rf_s3xml_next(&doc, "Error", &e))
         return 0;
-    return rf_s3_error(err, 500, r->body.data, r->body.len);
+    return rf_s3_error(err, r->status, r->body.data, r->body.len);
 }
 
 /* --- multipart uploads ------------------------------------------------------- */
@@ -493,6 +493,20 @@ static int s3_head(rf_store *st, const char *key, rf_store_meta *m, rf_err *err)
     return rc;
 }
 
+/* Keys in a listing asked with encoding-type=url come form-encoded: S3
+ * writes a space as '+' (and a '+' as %2B), as botocore's unquote_plus
+ * expects. */
+static void form_decode(rf_buf *out, const char *s, size_t n)
+{
+    rf_buf tmp = RF_BUF_INIT;
+    rf_buf_add(&tmp, s, n);
+    for (size_t i = 0; i < tmp.len; i++)
+        if (tmp.data[i] == '+')
+            tmp.data[i] = ' ';
+    rf_sigv4_uri_decode(out, tmp.data, tmp.len);
+    rf_buf_free(&tmp);
+}
+
 /* One ListObjectsV2 page: calls fn per key (relative to the store prefix);
  * *stop when fn asked to. */
 static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *ud,
@@ -512,7 +526,7 @@ static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *u
             rf_buf_reset(&key);
             rf_buf_add(&key, "", 0);
             if (url_encoded)
-                rf_sigv4_uri_decode(&key, v.data, v.len);
+                form_decode(&key, v.data, v.len);
             else
                 rf_buf_add(&key, v.data, v.len);
             if (key.len <= skip)

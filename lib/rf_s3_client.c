@@ -328,6 +328,7 @@ static const struct {
     {"BadDigest", RF_ECORRUPT}, {"InvalidDigest", RF_ECORRUPT},
     {"XAmzContentSHA256Mismatch", RF_ECORRUPT},
     {"NotImplemented", RF_EUNSUPP},
+    {"InternalError", RF_ENET}, {"ServiceUnavailable", RF_ENET}, {"SlowDown", RF_ENET},
 };
 
 static int code_for_status(long status)

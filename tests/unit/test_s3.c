@@ -508,6 +508,46 @@ static void test_delete_many_md5_and_errors(void **state)
     fake_free(&f);
 }
 
+static int list_into(void *ud, const char *key, const rf_store_meta *m)
+{
+    rf_buf_addf(ud, "%s|%llu|%s;", key, (unsigned long long)m->size, m->storage_class);
+    return 0;
+}
+
+/* Two pages, url-encoded keys, a common prefix, the store prefix stripped. */
+static void test_list_pages_and_encoding(void **state)
+{
+    static const canned script[] = {
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType>"
+                    "<IsTruncated>true</IsTruncated><NextContinuationToken>t/1+=</NextContinuationToken>"
+                    "<Contents><Key>pre/a+b%2Bc</Key><Size>5</Size><StorageClass>GLACIER</StorageClass>"
+                    "</Contents></ListBucketResult>"},
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType>"
+                    "<IsTruncated>false</IsTruncated>"
+                    "<Contents><Key>pre/d%C3%A9</Key><Size>7</Size></Contents>"
+                    "<CommonPrefixes><Prefix>pre/sub%2F</Prefix></CommonPrefixes>"
+                    "</ListBucketResult>"},
+        {200, NULL, "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"},
+    };
+    fake f;
+    fake_start(&f, script, 3);
+    rf_store *s = open_fake(&f, 0);
+    rf_err e = {0};
+    rf_buf got = RF_BUF_INIT;
+    rf_buf_add(&got, "", 0);
+    assert_int_equal(s->ops->list(s, "", 0, list_into, &got, &e), 0);
+    assert_string_equal(got.data, "a b+c|5|GLACIER;d\xc3\xa9|7|;sub/|0|;");
+    /* Truncated without a token: a clear error, not an endless loop. */
+    assert_int_equal(s->ops->list(s, "", 1, list_into, &got, &e), -1);
+    assert_int_equal(e.code, RF_ECORRUPT);
+    s->ops->close(s);
+    fake_stop(&f);
+    assert_memory_equal(f.requests[0].data, "GET /bkt?list-type=2&encoding-type=url&prefix=pre%2F"
+                        "&delimiter=%2F HTTP/1.1", 70);
+    assert_non_null(strstr(f.requests[1].data, "&continuation-token=t%2F1%2B%3D HTTP/1.1"));
+    fake_free(&f);
+}
+
 static void test_multipart_complete_error_aborts(void **state)
 {
     static const canned script[] = {
@@ -568,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_retries_exhausted),
         cmocka_unit_test(test_copy_storage_class_and_error_body),
         cmocka_unit_test(test_delete_many_md5_and_errors),
+        cmocka_unit_test(test_list_pages_and_encoding),
         cmocka_unit_test(test_multipart_complete_error_aborts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
