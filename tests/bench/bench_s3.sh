@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_s3.sh: S3 PUT and GET throughput of 64 MiB objects, ruvflow's s3://
-# backend (build/bench/s3io, default settings: a 64 MiB object is one signed
-# PUT) vs `aws s3 cp` (Debian's awscli, its default multipart settings), in
-# the same run, against the same s3rver.
+# backend (build/bench/s3io, default settings: a 64 MiB object is a
+# multipart upload of four 16 MiB parts) vs `aws s3 cp` (Debian's awscli,
+# its default multipart settings), in the same run, against the same s3rver.
 #
 # Both clients talk to s3rver directly (RF_TEST_S3_DIRECT), not through the
 # Python SigV4 proxy, which would be the bottleneck of both; the proxy's

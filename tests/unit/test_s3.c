@@ -540,6 +540,7 @@ static void test_list_pages_and_encoding(void **state)
     /* Truncated without a token: a clear error, not an endless loop. */
     assert_int_equal(s->ops->list(s, "", 1, list_into, &got, &e), -1);
     assert_int_equal(e.code, RF_ECORRUPT);
+    rf_buf_free(&got);
     s->ops->close(s);
     fake_stop(&f);
     assert_memory_equal(f.requests[0].data, "GET /bkt?list-type=2&encoding-type=url&prefix=pre%2F"
