@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "rf_hash.h"
+#include "rf_log.h"
 #include "rf_s3xml.h"
 
 /* Non-streamed bodies (XML listings, error documents) are bounded: a
@@ -123,21 +124,22 @@ static int bucket_valid(const char *b)
     return 1;
 }
 
-/* Split "scheme://host[:port][/]" into scheme and host[:port]. */
+/* Split "scheme://host[:port][/]" into scheme and host[:port]. Messages
+ * show the endpoint through rf_redact: it might carry "user:pass@". */
 static int parse_endpoint(const char *ep, char **scheme, char **host, rf_err *err)
 {
-    const char *sep = strstr(ep, "://");
-    if (!sep || (strncmp(ep, "http", 4) != 0))
-        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected http:// or https://", ep);
-    size_t sl = (size_t)(sep - ep);
-    if (!((sl == 4 && !strncmp(ep, "http", 4)) || (sl == 5 && !strncmp(ep, "https", 5))))
-        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected http:// or https://", ep);
-    const char *h = sep + 3;
+    char shown[256];
+    rf_redact(shown, sizeof shown, ep);
+    size_t sl = !strncmp(ep, "https://", 8) ? 5 : !strncmp(ep, "http://", 7) ? 4 : 0;
+    if (!sl)
+        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected http:// or https://", shown);
+    const char *h = ep + sl + 3;
     size_t hl = strcspn(h, "/?#");
-    if (hl == 0 || strchr(h, '@'))
-        return rf_errf(err, RF_EINVAL, "s3 endpoint: bad host in '%.*s'", (int)sl, ep);
+    if (hl == 0 || memchr(h, '@', hl))
+        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected scheme://host[:port], "
+                       "without credentials", shown);
     if (h[hl] && strcmp(h + hl, "/") != 0)
-        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': a path is not supported", ep);
+        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': a path is not supported", shown);
     *scheme = rf_xmalloc(sl + 1);
     memcpy(*scheme, ep, sl);
     (*scheme)[sl] = '\0';

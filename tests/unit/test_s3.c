@@ -195,6 +195,11 @@ static void test_addressing(void **state)
     c.endpoint = "ftp://x";
     assert_int_equal(rf_s3_client_new(&c, "bkt", &cl, &e), -1);
     assert_int_equal(e.code, RF_EINVAL);
+    c.endpoint = "http://user:hunter2@host:9000";
+    assert_int_equal(rf_s3_client_new(&c, "bkt", &cl, &e), -1);
+    assert_null(strstr(e.msg, "hunter2"));
+    c.endpoint = "http://host:9000/base";
+    assert_int_equal(rf_s3_client_new(&c, "bkt", &cl, &e), -1);
     c.endpoint = NULL;
     assert_int_equal(rf_s3_client_new(&c, "B!", &cl, &e), -1);
     rf_buf_free(&u);
