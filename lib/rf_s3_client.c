@@ -720,6 +720,9 @@ int rf_s3_do(rf_s3_client *c, rf_s3_req *rq, rf_s3_resp *resp, rf_err *err)
         } else if (cc == CURLE_OK) {
             retry = status_retryable(x.status, &resp->body, rq->idempotent);
             rf_s3_error(err, x.status, resp->body.data, resp->body.len);
+            /* A 500 may come after the work was done; 503 is a refusal. */
+            if (x.status >= 500 && x.status != 503)
+                resp->ambiguous = 1;
         } else {
             retry = !x.sink_aborted && !x.body_too_big && !x.read_failed &&
                     !x.range_ignored && transport_retryable(cc, rq->idempotent);

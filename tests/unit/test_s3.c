@@ -596,6 +596,48 @@ static void test_multipart_complete_error_aborts(void **state)
     fake_free(&f);
 }
 
+/* CompleteMultipartUpload answered 500 (outcome unknown), then its retry
+ * NoSuchUpload: the object is there with this upload's ETag, so it is a
+ * success, not a failure followed by an abort. */
+static void test_multipart_complete_ambiguous(void **state)
+{
+    static const canned script[] = {
+        {200, NULL, "<InitiateMultipartUploadResult><UploadId>UP2</UploadId>"
+                    "</InitiateMultipartUploadResult>"},
+        {200, "ETag: \"3303e12af474ca11d85ed2966a932992\"\r\n", NULL},
+        {200, "ETag: \"3ea4e15b91a17dc76052c56cfcdf67a2\"\r\n", NULL},
+        {500, NULL, ERRDOC("InternalError", "We encountered an internal error")},
+        {404, NULL, ERRDOC("NoSuchUpload", "The specified upload does not exist")},
+        {200, "ETag: \"0732917abc3288784e318ac0aab1757a-2\"\r\n", NULL},
+    };
+    fake f;
+    fake_start(&f, script, 6);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", f.port);
+    rf_config cfg = {0};
+    cfg.s3 = (rf_s3_conf){.endpoint = ep, .region = "us-east-1", .access_key = "AK",
+                          .secret_key = "SK", .path_style = 1, .part_size = 5u << 20,
+                          .max_retries = 2};
+    rf_store *s;
+    rf_err e = {0};
+    assert_int_equal(rf_store_s3_open("s3://bkt", &cfg, &s, &e), 0);
+    rf_store_writer *w;
+    assert_int_equal(s->ops->writer_open(s, "obj", NULL, &w, &e), 0);
+    size_t n = (5u << 20) + 1;
+    char *data = calloc(1, n);
+    assert_int_equal(s->ops->writer_write(w, data, n, &e), 0);
+    free(data);
+    int rc = s->ops->writer_commit(w, &e);
+    if (rc)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    s->ops->close(s);
+    fake_stop(&f);
+    assert_int_equal(f.served, 6);
+    assert_memory_equal(f.requests[5].data, "HEAD /bkt/obj HTTP/1.1", 22);
+    fake_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_delete_many_md5_and_errors),
         cmocka_unit_test(test_list_pages_and_encoding),
         cmocka_unit_test(test_multipart_complete_error_aborts),
+        cmocka_unit_test(test_multipart_complete_ambiguous),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
