@@ -44,6 +44,7 @@ typedef struct slot {
     rf_redis *r;
     rf_queue *q;
     rf_rtio *io;
+    char dir[PATH_MAX];        /* private work dir: in/ and out/, reused */
     /* guarded */
     rf_lease *held;
     size_t nheld;
@@ -149,6 +150,8 @@ static const rf_task_hooks served_hooks = {hook_metric, hook_progress, hook_log,
 /* params JSON (an object) -> rf_task params as strings. */
 static int add_params(rf_task *t, const char *params, rf_err *err)
 {
+    if (!strcmp(params, "{}"))
+        return 0;
     json_error_t je;
     json_t *o = json_loads(params, 0, &je);
     if (!o || !json_is_object(o)) {
@@ -182,6 +185,8 @@ static int add_params(rf_task *t, const char *params, rf_err *err)
 
 static char *metrics_json(const rf_task *t)
 {
+    if (rf_task_metric_count(t) == 0)
+        return rf_xstrdup("{}");
     json_t *o = json_object();
     for (size_t i = 0; i < rf_task_metric_count(t); i++) {
         double v = rf_task_metric_value(t, i);
@@ -200,9 +205,38 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
     return 0;
 }
 
+static int rm_below(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    if (f->level > 0)
+        remove(p);
+    (void)st, (void)flag;
+    return 0;
+}
+
 static void rm_rf(const char *dir)
 {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Empty a directory but keep it: creating and removing directories costs
+ * milliseconds on loaded disks, more than a no-op task itself. A directory
+ * whose mtime did not move since `before` had no entry added: skip it. */
+static void empty_dir(const char *dir, const struct timespec *before)
+{
+    struct stat st;
+    if (before && stat(dir, &st) == 0 && st.st_mtim.tv_sec == before->tv_sec &&
+        st.st_mtim.tv_nsec == before->tv_nsec)
+        return;
+    nftw(dir, rm_below, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void dir_mtime(const char *dir, struct timespec *out)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        *out = st.st_mtim;
+    else
+        out->tv_sec = -1, out->tv_nsec = 0;
 }
 
 /* Errors a retry cannot fix: bad input, bad data, missing pieces. */
@@ -218,9 +252,11 @@ static int retryable(int code)
 }
 
 /* A finished task whose commit is batched with its neighbours. */
+/* Results waiting for their commit, which rides along with the slot's
+ * next take (one round trip for both). Strings are owned here. */
 typedef struct pending {
     rf_task_result *r;
-    char **own;       /* outputs/metrics strings to free after the commit */
+    int *status;
     size_t n, cap;
 } pending;
 
@@ -229,33 +265,32 @@ static void pending_add(pending *p, const rf_lease *l, char *outputs, char *metr
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 8;
         p->r = rf_xrealloc(p->r, p->cap * sizeof *p->r);
-        p->own = rf_xrealloc(p->own, 2 * p->cap * sizeof *p->own);
+        p->status = rf_xrealloc(p->status, p->cap * sizeof *p->status);
     }
-    p->r[p->n] = (rf_task_result){l->id, l->token, outputs, metrics};
-    p->own[2 * p->n] = outputs;
-    p->own[2 * p->n + 1] = metrics;
-    p->n++;
+    p->r[p->n++] = (rf_task_result){rf_xstrdup(l->id), l->token, outputs, metrics};
+}
+
+/* After a commit attempt: report refusals, free the results. */
+static void pending_done(slot *s, pending *p, int ok, const rf_err *err)
+{
+    if (!ok && p->n) /* leases expire and the tasks run again: at-least-once holds */
+        rf_log_error(&s->rt->log, "commit of %zu task(s) failed: %s", p->n, err->msg);
+    for (size_t i = 0; i < p->n; i++) {
+        if (ok && p->status[i] == RF_LEASE_LOST)
+            rf_log_warn(&s->rt->log, "task %s: lease lost before commit; "
+                        "the new owner's result counts", p->r[i].id);
+        free((char *)p->r[i].id);
+        free((char *)p->r[i].outputs);
+        free((char *)p->r[i].metrics);
+    }
+    p->n = 0;
 }
 
 static void pending_flush(slot *s, pending *p)
 {
-    if (p->n == 0)
-        return;
-    int *st = rf_xcalloc(p->n, sizeof *st);
     rf_err err = {0};
-    if (rf_queue_commit(s->q, p->r, p->n, st, &err) != 0) {
-        /* Leases expire and the tasks run again: at-least-once holds. */
-        rf_log_error(&s->rt->log, "commit of %zu task(s) failed: %s", p->n, err.msg);
-    } else {
-        for (size_t i = 0; i < p->n; i++)
-            if (st[i] == RF_LEASE_LOST)
-                rf_log_warn(&s->rt->log, "task %s: lease lost before commit; "
-                            "the new owner's result counts", p->r[i].id);
-    }
-    for (size_t i = 0; i < 2 * p->n; i++)
-        free(p->own[i]);
-    free(st);
-    p->n = 0;
+    if (p->n)
+        pending_done(s, p, rf_queue_commit(s->q, p->r, p->n, p->status, &err) == 0, &err);
 }
 
 static const rf_worker_def *def_for(runtime *rt, const char *type)
@@ -294,30 +329,24 @@ static void run_task(slot *s, const rf_lease *l, pending *p)
 {
     runtime *rt = s->rt;
     const rf_worker_def *def = def_for(rt, l->type);
-    char dir[PATH_MAX], sub[PATH_MAX + 8];
+    char out[PATH_MAX + 8], in[PATH_MAX + 8];
     rf_err err = {0};
     if (!def) { /* cannot happen: we only take our own types */
         fail_task(s, l, 1, "worker has no handler for this type");
         return;
     }
-    snprintf(dir, sizeof dir, "%s/ruvflow-task-XXXXXX", rt->o.tmp);
-    if (!mkdtemp(dir)) {
-        rf_err_errno(&err, "mkdtemp %s", dir);
-        fail_task(s, l, 1, err.msg);
-        return;
-    }
-    snprintf(sub, sizeof sub, "%s/out", dir);
-    mkdir(sub, 0755);
-    rf_task *t = rf_task_new(def, l->id, l->attempt, sub);
+    snprintf(out, sizeof out, "%s/out", s->dir);
+    snprintf(in, sizeof in, "%s/in", s->dir);
+    struct timespec out_m, in_m;
+    dir_mtime(out, &out_m);
+    dir_mtime(in, &in_m);
+    rf_task *t = rf_task_new(def, l->id, l->attempt, out);
     task_ctx ctx = {s, l};
     rf_task_set_hooks(t, &served_hooks, &ctx);
     rf_task_set_stop_flag(t, &s->stop);
     int rc = add_params(t, l->params, &err);
-    if (rc == 0 && strcmp(l->inputs, "{}") != 0) {
-        snprintf(sub, sizeof sub, "%s/in", dir);
-        mkdir(sub, 0755);
-        rc = rf_rtio_fetch_inputs(s->io, l->inputs, sub, t, &err);
-    }
+    if (rc == 0 && strcmp(l->inputs, "{}") != 0)
+        rc = rf_rtio_fetch_inputs(s->io, l->inputs, in, t, &err);
     if (rc == 0)
         rc = def->handler(t, &err);
     char *outputs = NULL;
@@ -346,7 +375,8 @@ static void run_task(slot *s, const rf_lease *l, pending *p)
         fail_task(s, l, retryable(err.code), err.msg);
     }
     rf_task_free(t);
-    rm_rf(dir);
+    empty_dir(out, &out_m);
+    empty_dir(in, &in_m);
 }
 
 /* ---- slot threads ----------------------------------------------------- */
@@ -394,6 +424,31 @@ static void release_rest(slot *s, rf_lease *l, size_t from, size_t n)
     free(refs);
 }
 
+/* The slot's private work dir, made once: <tmp>/ruvflow-task-XXXXXX/{in,out}. */
+static int make_workdir(slot *s)
+{
+    char sub[PATH_MAX + 8];
+    rf_err err = {0};
+    snprintf(s->dir, sizeof s->dir, "%s/ruvflow-task-XXXXXX", s->rt->o.tmp);
+    if (!mkdtemp(s->dir)) {
+        rf_err_errno(&err, "mkdtemp %s", s->dir);
+        rf_log_error(&s->rt->log, "%s; trying again in 1 s", err.msg);
+        s->dir[0] = '\0';
+        return -1;
+    }
+    snprintf(sub, sizeof sub, "%s/in", s->dir);
+    int rc = mkdir(sub, 0755);
+    snprintf(sub, sizeof sub, "%s/out", s->dir);
+    if (rc != 0 || mkdir(sub, 0755) != 0) {
+        rf_err_errno(&err, "mkdir %s", sub);
+        rf_log_error(&s->rt->log, "%s; trying again in 1 s", err.msg);
+        rm_rf(s->dir);
+        s->dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 static void *slot_main(void *arg)
 {
     slot *s = arg;
@@ -401,12 +456,16 @@ static void *slot_main(void *arg)
     size_t batch = 1;
     long idle_wait = rt->o.lease_ms / 4 < 1000 ? rt->o.lease_ms / 4 : 1000;
     pending p = {0};
+    while (!atomic_load(&rt->draining) && make_workdir(s) != 0)
+        sleep_ms(1000);
     while (!atomic_load(&rt->draining)) {
         rf_lease *l;
         size_t n;
         rf_err err = {0};
-        if (rf_queue_take(s->q, rt->o.pool, rt->types, rt->ntypes, rt->id, batch, &l, &n,
-                          &err) != 0) {
+        int rc = rf_queue_commit_take(s->q, p.r, p.n, p.status, rt->o.pool, rt->types,
+                                      rt->ntypes, rt->id, batch, &l, &n, &err);
+        pending_done(s, &p, rc == 0, &err);
+        if (rc != 0) {
             rf_log_error(&rt->log, "%s; trying again in 1 s", err.msg);
             sleep_ms(1000);
             continue;
@@ -431,15 +490,17 @@ static void *slot_main(void *arg)
                 pending_flush(s, &p); /* a slow task's result should not wait */
             }
         }
-        pending_flush(s, &p);
         release_rest(s, l, i, n);
         set_held(s, NULL, 0);
         rf_leases_free(l, n);
         batch = all_short ? (batch * 2 < (size_t)rt->o.prefetch ? batch * 2 : (size_t)rt->o.prefetch)
                           : 1;
     }
+    pending_flush(s, &p);
     free(p.r);
-    free(p.own);
+    free(p.status);
+    if (s->dir[0])
+        rm_rf(s->dir);
     pthread_mutex_lock(&rt->mu);
     s->finished = 1;
     pthread_mutex_unlock(&rt->mu);
@@ -576,7 +637,7 @@ static int parse_opts(int argc, char **argv, const rf_config *cfg, rt_opts *o)
     o->pool = "default";
     o->tmp = (env = getenv("TMPDIR")) && *env ? env : "/tmp";
     o->concurrency = 1;
-    o->prefetch = 16;
+    o->prefetch = 32;
     o->lease_ms = cfg->lease_ms;
     o->grace_ms = 30000;
     o->retry_ms = 30000;

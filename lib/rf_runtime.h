@@ -35,7 +35,7 @@
  *   --lease MS         lease length, default worker.lease_ms (5000)
  *   --grace S          drain grace period, default 30
  *   --retry S          how long to keep reconnecting to Redis, default 30
- *   --prefetch N       largest batch taken at once for short tasks, default 16
+ *   --prefetch N       largest batch taken at once for short tasks, default 32
  *   --tmp DIR          parent of per-task dirs, default $TMPDIR or /tmp */
 int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs,
                      size_t ndefs);
