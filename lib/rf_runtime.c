@@ -156,7 +156,7 @@ static int add_params(rf_task *t, const char *params, rf_err *err)
     json_t *o = json_loads(params, 0, &je);
     if (!o || !json_is_object(o)) {
         json_decref(o);
-        return rf_errf(err, RF_ECORRUPT, "params: not a JSON object");
+        return rf_errf(err, RF_ECORRUPT, "malformed record: params is not a JSON object");
     }
     const char *k;
     json_t *v;
