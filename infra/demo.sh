@@ -18,8 +18,10 @@ mkdir -p "$demo"
 cd "$demo"
 
 # A Redis named by the environment would be used instead of a private one;
-# the demo wants its own.
+# the demo wants its own, fresh, so that every task really runs.
 unset RUVFLOW_REDIS_URL
+"$R" down --grace 5 >/dev/null 2>&1 || true
+rm -rf "$demo/.ruvflow"
 "$R" up --workers 1
 trap '"$R" down --grace 10 >/dev/null || true' EXIT
 trap 'exit 130' INT TERM
@@ -64,7 +66,7 @@ print("curriculum (one stage per line, each from the previous checkpoint)")
 for i, t in enumerate(load("curriculum")):
     m = t.get("m", {})
     cols = [f"{k}={num(m[k])}" for k in ("epochs", "val_accuracy", "test_accuracy",
-                                          "graduated", "seconds") if k in m]
+                                          "graduated", "seconds") if m.get(k) is not None]
     print(f"  stage {i}{how(t)}: " + "  ".join(cols))
 
 print("cross-validation folds")
@@ -75,11 +77,21 @@ for i, t in enumerate(load("folds")):
     print(f"  fold {i}{how(t)}: " + "  ".join(cols))
 
 agg = load("aggregate")[0]
-print("aggregate" + how(agg))
-for k in sorted(agg.get("m", {})):
-    print(f"  {k:28} {num(agg['m'][k])}")
+m = agg.get("m", {})
+print(f"aggregate over {num(m.get('n_folds', 0))} folds{how(agg)}: mean +- std [95% CI]")
+for k in sorted(m):
+    if k.endswith(("_std", "_ci95_low", "_ci95_high")) or f"{k}_std" not in m:
+        continue
+    lo, hi = m.get(f"{k}_ci95_low"), m.get(f"{k}_ci95_high")
+    ci = f"[{num(lo)}, {num(hi)}]" if lo is not None else ""
+    print(f"  {k:26} {num(m[k]):>10} +- {num(m[k + '_std']):<10} {ci}")
 for k, v in agg.get("o", {}).items():
     print(f"  {k:10} {v}")
 PY
+echo
+echo "== the same workflow again: every task is satisfied from the cache"
+out=$("$R" submit "$workflow" --wait)
+run2=$(echo "$out" | head -1)
+"$R" status "$run2" | tail -n 1
 echo
 echo "demo: ok (artifacts in $demo/.ruvflow/store; ruvflow status $run)"
