@@ -7,6 +7,8 @@ cd "$(dirname "$0")/../.."
 RF=${RF_BIN:-build/bin}/ruvflow
 seeds=tests/fuzz/corpus/codec
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# A private TMPDIR, so the leftover check below cannot see other processes' files.
+export TMPDIR="$tmp"
 
 out=$("$RF" artifact inspect "$seeds/valid-all.rfa"); rc=$?
 check_eq "inspect exits 0" 0 "$rc"
@@ -60,7 +62,7 @@ if [ -n "${RF_TEST_S3_ENDPOINT:-}" ]; then
   "$RF" artifact inspect "s3://$RF_TEST_S3_BUCKET/artifact-inspect/missing.rfa" 2>/dev/null; rc=$?
   check_eq "missing s3 object exits 3" 3 "$rc"
 fi
-ls "${TMPDIR:-/tmp}"/ruvflow-inspect-* >/dev/null 2>&1
+ls "$TMPDIR"/ruvflow-inspect-* >/dev/null 2>&1
 check_eq "no temporary copies left behind" 2 "$?"
 
 "$RF" artifact inspect 2>/dev/null; rc=$?
