@@ -300,6 +300,13 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void rf_sched_opts_default(rf_sched_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -478,6 +485,19 @@ static plan *plan_get(rf_sched *s, const char *run, rf_err *err)
         s->nplans--;
     }
     return p;
+}
+
+/* Forget a run's parsed plan (the run was trimmed). */
+static void plan_evict(rf_sched *s, const char *run)
+{
+    for (plan **pp = &s->plans; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->run, run)) {
+            plan *p = *pp;
+            *pp = p->next;
+            plan_free(p);
+            s->nplans--;
+            return;
+        }
 }
 
 static int step_index(const plan *p, const char *name, size_t *i)
@@ -1394,10 +1414,8 @@ static int reopen(rf_sched *s, const char *run, const char *mode, redisReply **o
 static int trim_old(rf_sched *s, rf_err *err)
 {
     char max[32];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(max, sizeof max, "%lld",
-             (long long)ts.tv_sec * 1000 - (long long)s->o.retention_s * 1000);
+             (long long)(wall_ms() - (int64_t)s->o.retention_s * 1000));
     rf_buf k = RF_BUF_INIT;
     rf_buf_addf(&k, "%sruns", s->P);
     const char *argv[] = {"ZRANGEBYSCORE", k.data, "-inf", max, "LIMIT", "0", "100"};
@@ -1445,18 +1463,12 @@ static int trim_old(rf_sched *s, rf_err *err)
                                            NULL, &r2, err)) == 0)
             freeReplyObject(r2);
         free(a);
+        plan_evict(s, run);
         if (rc == 0)
             rf_log_info(s->o.log, "trimmed run %s (past retention)", run);
     }
     freeReplyObject(rep);
     return rc;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Schedulers say they are alive in a sorted set (for `submit --wait`). */
@@ -1524,7 +1536,9 @@ int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
         s->last_reap_ms = now;
         rc = rf_queue_reap(s->q, 1000, NULL, err);
     }
-    if (rc == 0 && now - s->last_trim_ms >= 60000) {
+    /* Trim every minute, or faster when the retention is shorter. */
+    int64_t trim_every = s->o.retention_s * 500 < 60000 ? s->o.retention_s * 500 : 60000;
+    if (rc == 0 && now - s->last_trim_ms >= trim_every) {
         s->last_trim_ms = now;
         rc = trim_old(s, err);
     }
@@ -1817,15 +1831,4 @@ int rf_sched_results(rf_sched *s, const char *run, const char *step, char **json
     *json = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return 0;
-}
-
-int rf_sched_plan(rf_sched *s, const char *run, rf_workflow **wf, rf_err *err)
-{
-    plan *p = plan_get(s, run, err);
-    if (!p)
-        return -1;
-    char *text = rf_dag_plan_json(p->wf, p->digests);
-    int rc = rf_dag_plan_load(text, wf, NULL, err);
-    free(text);
-    return rc;
 }
