@@ -433,30 +433,58 @@ void rf_file_stats_skip(rf_file_stats *s, uint64_t line, const char *reason)
     }
 }
 
-static void stats_subtype(rf_file_stats *s, rf_jspan subtype)
+void rf_name_counts_add(rf_name_counts *c, const char *name, size_t len, uint64_t k)
 {
-    rf_jspan raw = rf_jstr_raw(subtype);
-    const char *name = raw.n ? raw.p : "(none)";
-    size_t n = raw.n ? raw.n : 6;
-    for (size_t i = 0; i < s->nresults; i++)
-        if (strlen(s->results[i].name) == n && !memcmp(s->results[i].name, name, n)) {
-            s->results[i].n++;
+    for (size_t i = 0; i < c->n; i++)
+        if (strlen(c->v[i].name) == len && !memcmp(c->v[i].name, name, len)) {
+            c->v[i].n += k;
             return;
         }
-    s->results = rf_xrealloc(s->results, (s->nresults + 1) * sizeof *s->results);
-    char *copy = rf_xmalloc(n + 1);
-    memcpy(copy, name, n);
-    copy[n] = '\0';
-    s->results[s->nresults].name = copy;
-    s->results[s->nresults].n = 1;
-    s->nresults++;
+    c->v = rf_xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+    char *copy = rf_xmalloc(len + 1);
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    c->v[c->n].name = copy;
+    c->v[c->n].n = k;
+    c->n++;
+}
+
+void rf_name_counts_free(rf_name_counts *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].name);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+/* Count a string value by name; a missing or non-string one as "(none)". */
+static void count_span(rf_name_counts *c, rf_jspan v)
+{
+    rf_jspan raw = rf_jstr_raw(v);
+    if (raw.p)
+        rf_name_counts_add(c, raw.p, raw.n, 1);
+    else
+        rf_name_counts_add(c, "(none)", 6, 1);
+}
+
+/* Line types this version knows; others are counted as unknown_types. */
+static int known_type(rf_jspan t)
+{
+    static const char *const known[] = {
+        "assistant", "user", "system", "result", "progress", "summary",
+        "file-history-snapshot", "queue-operation", "stream_event",
+        "rate_limit_event", "control_request", "control_response"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (rf_jstr_eq(t, known[i]))
+            return 1;
+    return 0;
 }
 
 void rf_file_stats_free(rf_file_stats *s)
 {
-    for (size_t i = 0; i < s->nresults; i++)
-        free(s->results[i].name);
-    free(s->results);
+    rf_name_counts_free(&s->results);
+    rf_name_counts_free(&s->types);
+    rf_name_counts_free(&s->system);
     free(s->path);
     memset(s, 0, sizeof *s);
 }
@@ -1133,11 +1161,14 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
     st->votes[li.dialect]++;
     if (li.sidechain)
         st->sidechain_lines++;
+    count_span(&st->types, li.type);
     if (li.kind == RF_LK_RESULT)
-        stats_subtype(st, li.subtype);
+        count_span(&st->results, li.subtype);
     else
         st->result_only = 0;
-    if (li.kind == RF_LK_OTHER && rf_jspan_type(li.type) != RF_J_STRING)
+    if (li.kind == RF_LK_SYSTEM)
+        count_span(&st->system, li.subtype);
+    if (!known_type(li.type))
         st->unknown_types++;
 
     sess *s = session_of(x, &li);

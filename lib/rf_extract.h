@@ -154,10 +154,19 @@ int rf_level_of(const rf_signal_rec *s);
 
 /* ---- per-file counts (summary.json) ---- */
 
-typedef struct rf_subtype_count {
+/* Counts by name (line types, subtypes): few distinct names, so a list. */
+typedef struct rf_name_count {
     char *name;
     uint64_t n;
-} rf_subtype_count;
+} rf_name_count;
+
+typedef struct rf_name_counts {
+    rf_name_count *v;
+    size_t n;
+} rf_name_counts;
+
+void rf_name_counts_add(rf_name_counts *c, const char *name, size_t len, uint64_t k);
+void rf_name_counts_free(rf_name_counts *c);
 
 typedef struct rf_file_stats {
     char *path;
@@ -172,8 +181,9 @@ typedef struct rf_file_stats {
     int votes[3];                 /* by rf_line_dialect */
     int result_only;              /* only result lines so far */
     int top_level_arrays;
-    rf_subtype_count *results;    /* results_by_subtype */
-    size_t nresults;
+    rf_name_counts results;       /* results_by_subtype */
+    rf_name_counts types;         /* lines_by_type */
+    rf_name_counts system;        /* system_by_subtype */
     struct { uint64_t line; char reason[96]; } skipped[8];
     size_t nskipped;              /* recorded (<= 8) */
 } rf_file_stats;

@@ -96,6 +96,20 @@ static json_t *counts_json(const uint64_t *v, size_t n, const char *(*name)(int)
     return o;
 }
 
+static json_t *names_json(const rf_name_counts *c)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < c->n; i++)
+        json_object_set_new(o, c->v[i].name, json_integer((json_int_t)c->v[i].n));
+    return o;
+}
+
+static void names_add(rf_name_counts *a, const rf_name_counts *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        rf_name_counts_add(a, b->v[i].name, strlen(b->v[i].name), b->v[i].n);
+}
+
 static const char *compression_name(int c)
 {
     return c == RF_COMP_GZIP ? "gzip" : c == RF_COMP_ZSTD ? "zstd" : "none";
@@ -132,10 +146,9 @@ json_t *rf_file_stats_json(const rf_file_stats *s)
     json_object_set_new(o, "parallel_batches", json_integer((json_int_t)s->parallel_batches));
     json_object_set_new(o, "max_batch", json_integer((json_int_t)s->max_batch));
     json_object_set_new(o, "sidechain_lines", json_integer((json_int_t)s->sidechain_lines));
-    json_t *rs = json_object();
-    for (size_t i = 0; i < s->nresults; i++)
-        json_object_set_new(rs, s->results[i].name, json_integer((json_int_t)s->results[i].n));
-    json_object_set_new(o, "results_by_subtype", rs);
+    json_object_set_new(o, "results_by_subtype", names_json(&s->results));
+    json_object_set_new(o, "lines_by_type", names_json(&s->types));
+    json_object_set_new(o, "system_by_subtype", names_json(&s->system));
     json_object_set_new(o, "unpaired_results", json_integer((json_int_t)s->unpaired_results));
     json_object_set_new(o, "unknown_types", json_integer((json_int_t)s->unknown_types));
     return o;
@@ -161,19 +174,9 @@ void rf_file_stats_add(rf_file_stats *a, const rf_file_stats *b)
     a->unpaired_results += b->unpaired_results;
     a->rows[0] += b->rows[0];
     a->rows[1] += b->rows[1];
-    for (size_t i = 0; i < b->nresults; i++) {
-        size_t j;
-        for (j = 0; j < a->nresults; j++)
-            if (!strcmp(a->results[j].name, b->results[i].name))
-                break;
-        if (j == a->nresults) {
-            a->results = rf_xrealloc(a->results, (a->nresults + 1) * sizeof *a->results);
-            a->results[j].name = rf_xstrdup(b->results[i].name);
-            a->results[j].n = 0;
-            a->nresults++;
-        }
-        a->results[j].n += b->results[i].n;
-    }
+    names_add(&a->results, &b->results);
+    names_add(&a->types, &b->types);
+    names_add(&a->system, &b->system);
 }
 
 /* rows per split: {"total": n, "train": a, "val": b, "test": c} */

@@ -412,6 +412,8 @@ static void test_bad_lines(void **state)
     assert_int_equal(f.st.blocks[RF_BLK_OTHER], 1);
     assert_int_equal(f.st.blocks[RF_BLK_IMAGE], 1);
     assert_int_equal(f.st.events[RF_EV_SYSTEM], 1);
+    assert_int_equal(f.st.unknown_types, 1);        /* "mystery" */
+    assert_int_equal(f.st.types.n, 2);
     fixture_free(&f);
 }
 
