@@ -550,7 +550,7 @@ typedef struct sess {
     u64map uuid_th;       /* inline sidechain uuid -> thread */
     u64map agent_call;    /* agentId hash -> call index */
     int64_t tool_calls, redundant, tool_errors, thinking_blocks, thinking_chars;
-    int64_t events, api_errors;
+    int64_t events, api_errors, failures, recovered;
     char *prompt, *first_text;
     int has_result, result_error;
     char *outcome;
@@ -567,7 +567,6 @@ struct rf_extractor {
     rf_file_stats *stats;
     sess *cur;            /* session of the current file's last line */
     rf_fhash tmp;         /* scratch for error-recovery rows */
-    rf_vocab outcome_names;
 };
 
 rf_extractor *rf_extract_new(const rf_extract_opts *o)
@@ -737,33 +736,17 @@ static void on_thinking(line_ctx *c, const rf_event *ev)
     }
 }
 
+/* The first max bytes of a string value, decoded, cut at a UTF-8 boundary. */
 static char *decode_head(rf_jspan v, size_t max)
 {
-    rf_jspan cut = v;
-    /* Decode at most max raw bytes: cut inside the string, then close it. */
-    if (rf_jspan_type(v) != RF_J_STRING)
-        return NULL;
-    if (v.n <= max + 2)
-        return rf_jspan_decode_str(v, NULL);
-    cut.n = max;
-    while (cut.n > 1 && (cut.p[cut.n - 1] == '\\' || ((unsigned char)cut.p[cut.n - 1] & 0xC0) == 0x80))
-        cut.n--;
-    /* drop a partial escape or UTF-8 sequence, then add the closing quote */
-    char *tmp = rf_xmalloc(cut.n + 2);
-    memcpy(tmp, cut.p, cut.n);
-    size_t n = cut.n;
-    for (size_t back = 1; back <= 6 && back < n; back++)
-        if (tmp[n - back] == '\\') {
-            n -= back;
-            break;
-        }
-    if (n > 1 && ((unsigned char)tmp[n - 1] & 0xC0) == 0xC0)
-        n--;
-    tmp[n] = '"';
-    rf_jspan s2 = {tmp, n + 1};
-    char *out = rf_jspan_decode_str(s2, NULL);
-    free(tmp);
-    return out;
+    size_t n;
+    char *s = rf_jspan_decode_str(v, &n);
+    if (s && n > max) {
+        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+            max--;
+        s[max] = '\0';
+    }
+    return s;
 }
 
 static void on_message(line_ctx *c, const rf_line_info *li, const rf_event *ev)
@@ -950,6 +933,7 @@ static void on_result(line_ctx *c, const rf_event *ev)
         size_t row;
         error_row(&c2, t, cl, ev, &row);
         rf_extract_out *o = &x->out;
+        s->failures++;
         GROW(o->recs, o->nrecs, o->recs_cap);
         const char *tn = cl ? o->tools.names[cl->tool] : "(unpaired)";
         o->recs[o->nrecs] = (rf_recovery_rec){s->group, (int32_t)ti, c->line,
@@ -971,6 +955,7 @@ static void on_result(line_ctx *c, const rf_event *ev)
             rr->recovered = 1;
             rr->steps = (int32_t)(cl->ord - pf->call_ord - 1);
             x->out.error_rows.label[pf->row] = 1;
+            s->recovered++;
             t->pend[i] = t->pend[--t->npend];
         } else
             i++;
@@ -1143,6 +1128,13 @@ static sess *session_of(rf_extractor *x, const rf_line_info *li)
     return s;
 }
 
+static void count_event(void *ud, const rf_line_info *li, const rf_event *ev)
+{
+    rf_file_stats *st = ud;
+    (void)li;
+    st->events[ev->type]++;
+}
+
 void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
 {
     rf_file_stats *st = x->stats;
@@ -1176,9 +1168,7 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
         /* no session yet: still count the events */
         uint64_t *blocks = li.kind == RF_LK_ASSISTANT || li.kind == RF_LK_USER
                                ? st->blocks : NULL;
-        rf_event_fn fn = NULL;
-        size_t n = rf_events_map(&li, fn, NULL, blocks);
-        st->events[RF_EV_SYSTEM] += n;
+        rf_events_map(&li, count_event, st, blocks);
         return;
     }
     if (s->last_stats != st) {
@@ -1326,13 +1316,6 @@ static void sess_finalize(rf_extractor *x, sess *s)
             t->parent >= 0 ? (int32_t)s->calls[t->parent].tool : -1,
             (int32_t)t->calls, (int32_t)t->errors};
     }
-    int32_t recovered = 0, recoveries = 0;
-    for (size_t i = 0; i < o->nrecs; i++)
-        if (o->recs[i].session == s->group) {
-            recoveries++;
-            recovered += o->recs[i].recovered;
-        }
-
     rf_signal_rec *g = &o->sigs[s->group];
     g->session_id = rf_xstrdup(s->id);
     g->file = rf_xstrdup(s->main_stats ? s->main_stats->path : "");
@@ -1347,9 +1330,10 @@ static void sess_finalize(rf_extractor *x, sess *s)
     g->batch_utilization = s->tool_calls ? (double)batched / (double)s->tool_calls : 0;
     g->tool_errors = (int32_t)s->tool_errors;
     g->tool_error_rate = s->tool_calls ? (double)s->tool_errors / (double)s->tool_calls : 0;
-    g->recoveries = recoveries;
-    g->recovered = recovered;
-    g->recovery_rate = recoveries ? (double)recovered / recoveries : 0;
+    g->recoveries = (int32_t)s->failures;
+    g->recovered = (int32_t)s->recovered;
+    g->recovery_rate = s->failures ? (double)s->recovered / (double)s->failures : 0;
+    g->api_errors = (int32_t)s->api_errors;
     g->thinking_blocks = (int32_t)s->thinking_blocks;
     g->thinking_chars = s->thinking_chars;
     g->reasoning_depth = s->tool_calls ? (double)s->thinking_blocks / (double)s->tool_calls
@@ -1415,7 +1399,6 @@ void rf_extract_free(rf_extractor *x)
     }
     free(o->sigs);
     rf_fhash_free(&x->tmp);
-    rf_vocab_free(&x->outcome_names);
     free(x->open);
     free(x);
 }

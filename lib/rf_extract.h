@@ -138,7 +138,7 @@ typedef struct rf_thread_rec {
 typedef struct rf_signal_rec {
     char *session_id, *file, *outcome, *first_prompt_head;
     int32_t is_error, turns, tool_calls, redundant_calls, tool_errors;
-    int32_t recoveries, recovered, thinking_blocks, subagents, messages;
+    int32_t recoveries, recovered, thinking_blocks, subagents, messages, api_errors;
     int32_t level, category;      /* rf_level, index into rf_categories */
     int64_t duration_ms, thinking_chars, input_tokens, output_tokens;
     double cost_usd, batch_utilization, tool_error_rate, recovery_rate;

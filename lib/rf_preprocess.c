@@ -357,7 +357,8 @@ static rf_obj *tables_obj(const rf_extract_out *o)
         COL(rf_signal_rec, thinking_chars, 'I'), COL(rf_signal_rec, reasoning_depth, 'd'),
         COL(rf_signal_rec, thinking_chars_per_action, 'd'),
         COL(rf_signal_rec, mean_gap_ms, 'd'), COL(rf_signal_rec, subagents, 'i'),
-        COL(rf_signal_rec, messages, 'i'), COL(rf_signal_rec, input_tokens, 'I'),
+        COL(rf_signal_rec, messages, 'i'), COL(rf_signal_rec, api_errors, 'i'),
+        COL(rf_signal_rec, input_tokens, 'I'),
         COL(rf_signal_rec, output_tokens, 'I'), COL(rf_signal_rec, level, 'i'),
         COL(rf_signal_rec, category, 'i'), COL(rf_signal_rec, first_prompt_head, 's')};
 #define N(a) (sizeof a / sizeof a[0])

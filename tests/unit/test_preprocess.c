@@ -417,6 +417,41 @@ static void test_bad_lines(void **state)
     fixture_free(&f);
 }
 
+/* --output-format json: one result object; with --verbose, one array. */
+static void test_json_formats(void **state)
+{
+    fixture f;
+    rf_extract_out *o = feed(&f,
+        "{\"type\":\"result\",\"subtype\":\"error_max_turns\",\"cost_usd\":3.5,\"duration_ms\":10,"
+        "\"is_error\":false,\"num_turns\":30,\"session_id\":\"a6\"}\n");
+    assert_string_equal(rf_file_format(&f.st), "json");
+    assert_int_equal(f.st.events[RF_EV_ERROR], 1);   /* an error subtype */
+    assert_string_equal(o->sigs[0].outcome, "error_max_turns");
+    assert_true(o->sigs[0].is_error);
+    assert_float_equal(o->sigs[0].cost_usd, 3.5, 1e-9);
+    assert_int_equal(o->sigs[0].turns, 30);
+    fixture_free(&f);
+
+    o = feed(&f,
+        "[{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"v\"},"
+        "{\"type\":\"assistant\",\"message\":{\"id\":\"m\",\"model\":\"<synthetic>\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"API Error: 529\"},"
+        "{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"Bash\",\"input\":{}}]},\"session_id\":\"v\"},"
+        "{\"type\":\"user\",\"message\":{\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\","
+        "\"content\":\"boom\",\"is_error\":true}]},\"session_id\":\"v\"},"
+        "{\"type\":\"result\",\"subtype\":\"success\",\"session_id\":\"v\"}]\n");
+    assert_string_equal(rf_file_format(&f.st), "json");
+    assert_int_equal(f.st.json_lines, 1);
+    assert_int_equal(f.st.tool_calls, 1);
+    assert_int_equal(f.st.events[RF_EV_ERROR], 2);   /* API error + failed result */
+    assert_int_equal(o->sigs[0].api_errors, 1);
+    /* a failure never followed by a success: not recovered */
+    assert_int_equal(o->nrecs, 1);
+    assert_int_equal(o->recs[0].recovered, 0);
+    assert_int_equal(o->error_rows.label[0], 0);
+    fixture_free(&f);
+}
+
 /* ---- features, categories, levels ---- */
 
 static void test_feature_hashing(void **state)
@@ -540,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_subagent_inline),
         cmocka_unit_test(test_subagent_file),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_json_formats),
         cmocka_unit_test(test_feature_hashing),
         cmocka_unit_test(test_category_level),
         cmocka_unit_test(test_split_grouped_stratified),
