@@ -537,6 +537,7 @@ typedef struct sess {
     char *id;
     int32_t group;
     rf_file_stats *main_stats, *last_stats;
+    int closing;          /* its unit ended: finalized unless the next file continues it */
     thread *th;
     size_t nth, th_cap;
     u64map th_ix;         /* thread key -> index */
@@ -1112,11 +1113,13 @@ static sess *session_of(rf_extractor *x, const rf_line_info *li)
     if (x->cur && x->cur->key == key)
         return x->cur;
     sess *s = sess_find(x, key);
-    if (!s) {
-        /* Another session starting inside a file ends the ones that were
-         * open in this file (concatenated logs). */
+    if (s)
+        s->closing = 0;   /* e.g. its subagent file, given as its own input */
+    else {
+        /* A new session ends those whose unit is over, and those open in
+         * this file (concatenated logs). */
         for (size_t i = 0; i < x->nopen;) {
-            if (x->open[i]->last_stats == x->stats) {
+            if (x->open[i]->closing || x->open[i]->last_stats == x->stats) {
                 sess *old = x->open[i];
                 x->open[i] = x->open[--x->nopen];
                 sess_finalize(x, old);
@@ -1358,6 +1361,13 @@ static void sess_finalize(rf_extractor *x, sess *s)
 
 void rf_extract_end_unit(rf_extractor *x)
 {
+    for (size_t i = 0; i < x->nopen; i++)
+        x->open[i]->closing = 1;
+    x->cur = NULL;
+}
+
+void rf_extract_finish(rf_extractor *x)
+{
     while (x->nopen)
         sess_finalize(x, x->open[--x->nopen]);
     x->cur = NULL;
@@ -1377,7 +1387,7 @@ void rf_extract_free(rf_extractor *x)
 {
     if (!x)
         return;
-    rf_extract_end_unit(x);
+    rf_extract_finish(x);
     rf_extract_out *o = &x->out;
     rf_rows_free(&o->tool_rows);
     rf_rows_free(&o->error_rows);

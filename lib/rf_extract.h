@@ -6,10 +6,11 @@
  * snapshot, so the last one per id counts), tool calls by tool_use_id
  * (results pair with them), threads (the main thread and one per subagent,
  * linked to the Task call that spawned it), and the hashed context that
- * tool-selection rows are made of. A session is finalized when its unit of
- * files ends (rf_extract_end_unit) or another session starts in the same
- * file; then its signals, level and category are computed and its
- * per-session state is released. What stays is what the outputs need: rows
+ * tool-selection rows are made of. A session is finalized when a new
+ * session starts after its unit of files ended (so a subagent file given
+ * as the next input still joins it), when another session starts in the
+ * same file, or at rf_extract_finish; then its signals, level and category
+ * are computed and its per-session state is released. What stays is what the outputs need: rows
  * in sparse form, and small table records.
  *
  * Tables (one C struct per record, exported as columns by the caller):
@@ -217,9 +218,11 @@ rf_extractor *rf_extract_new(const rf_extract_opts *o);
 void rf_extract_begin_file(rf_extractor *x, rf_file_stats *stats);
 /* One validated JSON object line of the current file. */
 void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno);
-/* End of the current file / unit: the unit's sessions are finalized. */
+/* End of the current file; end of a unit (its sessions close when the
+ * next file starts another session); end of all input. */
 void rf_extract_end_file(rf_extractor *x);
 void rf_extract_end_unit(rf_extractor *x);
+void rf_extract_finish(rf_extractor *x);
 /* Results so far (sessions finalized). Owned by the extractor. */
 rf_extract_out *rf_extract_result(rf_extractor *x);
 /* Number of sessions currently open (for tests and memory checks). */

@@ -550,7 +550,7 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
         if (rf_task_should_stop(t))
             rc = rf_errf(err, RF_ECANCEL, "stopped");
     }
-    rf_extract_end_unit(x);
+    rf_extract_finish(x);
     rf_extract_out *out = rf_extract_result(x);
 
     rf_file_stats total = {0};

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         i += len + 1;
     }
     rf_extract_end_file(x);
-    rf_extract_end_unit(x);
+    rf_extract_finish(x);
     if (st.json_lines + st.skipped_lines < st.lines - st.json_lines)
         abort();
     rf_extract_out *out = rf_extract_result(x);

@@ -46,7 +46,7 @@ static rf_extract_out *feed(fixture *f, const char *text)
     }
     free(copy);
     rf_extract_end_file(f->x);
-    rf_extract_end_unit(f->x);
+    rf_extract_finish(f->x);
     return rf_extract_result(f->x);
 }
 
@@ -369,16 +369,29 @@ static void test_subagent_file(void **state)
     for (int i = 0; i < 2; i++)
         rf_preprocess_line(x, &a, main_lines[i], strlen(main_lines[i]), 0, (uint64_t)i + 1);
     rf_extract_end_file(x);
+    /* given as separate inputs (two units): the subagent file still joins */
+    rf_extract_end_unit(x);
     rf_extract_begin_file(x, &b);
     for (int i = 0; i < 2; i++)
         rf_preprocess_line(x, &b, sub_lines[i], strlen(sub_lines[i]), 0, (uint64_t)i + 1);
     rf_extract_end_file(x);
     assert_int_equal(rf_extract_open_sessions(x), 1);   /* one session, two files */
     rf_extract_end_unit(x);
+    assert_int_equal(rf_extract_open_sessions(x), 1);
+    /* the next unit's new session closes it */
+    rf_file_stats c = {0};
+    c.path = strdup("other.jsonl");
+    const char *other = "{\"type\":\"user\",\"sessionId\":\"r\",\"message\":{\"content\":\"hi\"}}";
+    rf_extract_begin_file(x, &c);
+    rf_preprocess_line(x, &c, other, strlen(other), 0, 1);
+    rf_extract_end_file(x);
+    assert_int_equal(rf_extract_open_sessions(x), 1);
+    rf_extract_finish(x);
     assert_int_equal(rf_extract_open_sessions(x), 0);
+    rf_file_stats_free(&c);
     rf_extract_out *o = rf_extract_result(x);
-    assert_int_equal(o->nsigs, 1);
-    assert_int_equal(o->nthreads, 2);
+    assert_int_equal(o->nsigs, 2);
+    assert_int_equal(o->nthreads, 3);
     assert_int_equal(o->threads[1].kind, RF_THREAD_FILE);
     assert_int_equal(o->threads[1].parent_call, 0);
     assert_int_equal(a.sessions, 1);
