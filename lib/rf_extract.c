@@ -9,30 +9,12 @@
 #include "rf_buf.h"
 #include "rf_dataset.h"
 
-/* ---- small hashing helpers ---- */
-
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 0x100000001b3ULL;
-    return h;
-}
-#define FNV0 0xcbf29ce484222325ULL
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
+/* ---- hashing helpers ---- */
 
 /* Hash of a span's raw bytes; never 0 (0 marks empty slots and "none"). */
 static uint64_t span_hash(rf_jspan v, uint64_t salt)
 {
-    uint64_t h = fnv1a(v.p, v.n, FNV0 ^ salt);
+    uint64_t h = rf_fnv1a(v.p, v.n, RF_FNV0 ^ salt);
     return h ? h : 1;
 }
 
@@ -59,7 +41,7 @@ static uint32_t *map_slot(u64map *m, uint64_t key, int insert)
         g.v = rf_xcalloc(g.cap, sizeof *g.v);
         for (size_t i = 0; i < m->cap; i++)
             if (m->k[i]) {
-                size_t j = mix64(m->k[i]) & (g.cap - 1);
+                size_t j = rf_mix64(m->k[i]) & (g.cap - 1);
                 while (g.k[j])
                     j = (j + 1) & (g.cap - 1);
                 g.k[j] = m->k[i];
@@ -71,7 +53,7 @@ static uint32_t *map_slot(u64map *m, uint64_t key, int insert)
     }
     if (!m->cap)
         return NULL;
-    size_t j = mix64(key) & (m->cap - 1);
+    size_t j = rf_mix64(key) & (m->cap - 1);
     while (m->k[j] && m->k[j] != key)
         j = (j + 1) & (m->cap - 1);
     if (!m->k[j]) {
@@ -104,221 +86,6 @@ static void map_put(u64map *m, uint64_t key, uint32_t v)
         }                                                                   \
     } while (0)
 
-/* ---- feature hashing ---- */
-
-void rf_fhash_init(rf_fhash *h, uint32_t dim)
-{
-    memset(h, 0, sizeof *h);
-    h->dim = dim;
-    h->v = rf_xcalloc(dim, sizeof *h->v);
-    h->touched = rf_xmalloc(dim * sizeof *h->touched);
-}
-
-void rf_fhash_free(rf_fhash *h)
-{
-    free(h->v);
-    free(h->touched);
-    memset(h, 0, sizeof *h);
-}
-
-static void fh_bump(rf_fhash *h, uint64_t x)
-{
-    uint32_t i = (uint32_t)(mix64(x) % h->dim);
-    if (h->v[i] == 0.0f)
-        h->touched[h->ntouched++] = i;
-    h->v[i] += 1.0f;
-}
-
-uint32_t rf_fhash_index(const char *tok, size_t n, uint32_t dim)
-{
-    return (uint32_t)(mix64(fnv1a(tok, n, FNV0)) % dim);
-}
-
-void rf_fhash_token(rf_fhash *h, const char *tok, size_t n)
-{
-    uint64_t t = fnv1a(tok, n, FNV0);
-    fh_bump(h, t);
-    if (h->prev)
-        fh_bump(h, h->prev * 31 + t + 0x9e3779b97f4a7c15ULL);
-    h->prev = t;
-}
-
-void rf_fhash_break(rf_fhash *h)
-{
-    h->prev = 0;
-}
-
-static int tok_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
-}
-
-void rf_fhash_add(rf_fhash *h, const char *s, size_t n)
-{
-    char tok[64];
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\\' && i + 1 < n) {
-            /* JSON escapes are separators: \n, \", \uXXXX */
-            i += s[i + 1] == 'u' ? 6 : 2;
-            continue;
-        }
-        if (!tok_byte(c)) {
-            i++;
-            continue;
-        }
-        size_t len = 0;
-        while (i < n && tok_byte((unsigned char)s[i])) {
-            if (len < sizeof tok) {
-                unsigned char b = (unsigned char)s[i];
-                tok[len++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
-            }
-            i++;
-        }
-        rf_fhash_token(h, tok, len);
-    }
-}
-
-void rf_fhash_reset(rf_fhash *h)
-{
-    for (uint32_t i = 0; i < h->ntouched; i++)
-        h->v[h->touched[i]] = 0.0f;
-    h->ntouched = 0;
-    h->prev = 0;
-}
-
-/* ---- rows ---- */
-
-static const char *const nf_names[RF_NF_COUNT] = {
-    "log_call_index", "log_thread_call_index", "log_errors_so_far",
-    "last_result_failed", "in_subagent", "log_ctx_thinking_chars",
-    "log_ctx_text_chars", "ctx_thinking_blocks", "batch_position",
-    "log_seconds_since_prev", "error_rate_so_far", "log_event_index"
-};
-
-const char *rf_num_feature_name(int i)
-{
-    return i >= 0 && i < RF_NF_COUNT ? nf_names[i] : "?";
-}
-
-size_t rf_rows_n_features(const rf_rows *r)
-{
-    return r->hash_dim + (size_t)r->k_prev * RF_TOOL_SLOTS + RF_NF_COUNT;
-}
-
-static void rows_init(rf_rows *r, uint32_t dim, int k_prev)
-{
-    memset(r, 0, sizeof *r);
-    r->hash_dim = dim;
-    r->k_prev = k_prev;
-}
-
-static void rows_nz(rf_rows *r, uint32_t idx, float val)
-{
-    GROW(r->nz_idx, r->nnz, r->nz_cap);
-    r->nz_val = rf_xrealloc(r->nz_val, r->nz_cap * sizeof *r->nz_val);
-    r->nz_idx[r->nnz] = idx;
-    r->nz_val[r->nnz] = val;
-    r->nnz++;
-}
-
-/* Start a row: returns its index; caller adds sparse entries then nums. */
-static size_t rows_begin(rf_rows *r, int32_t label, int32_t group, int32_t file)
-{
-    if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 256;
-        r->nz_off = rf_xrealloc(r->nz_off, (r->cap + 1) * sizeof *r->nz_off);
-        r->num = rf_xrealloc(r->num, r->cap * RF_NF_COUNT * sizeof *r->num);
-        r->label = rf_xrealloc(r->label, r->cap * sizeof *r->label);
-        r->group = rf_xrealloc(r->group, r->cap * sizeof *r->group);
-        r->file = rf_xrealloc(r->file, r->cap * sizeof *r->file);
-    }
-    size_t i = r->n++;
-    r->nz_off[i] = r->nnz;
-    r->nz_off[i + 1] = r->nnz;
-    r->label[i] = label;
-    r->group[i] = group;
-    r->file[i] = file;
-    memset(r->num + i * RF_NF_COUNT, 0, RF_NF_COUNT * sizeof *r->num);
-    return i;
-}
-
-static void rows_end(rf_rows *r, size_t i)
-{
-    r->nz_off[i + 1] = r->nnz;
-}
-
-void rf_rows_densify(const rf_rows *r, size_t i, float *out)
-{
-    size_t nf = rf_rows_n_features(r);
-    memset(out, 0, nf * sizeof *out);
-    for (uint64_t j = r->nz_off[i]; j < r->nz_off[i + 1]; j++) {
-        uint32_t k = r->nz_idx[j];
-        /* word counts are damped; tool slots are 0/1 */
-        out[k] = k < r->hash_dim ? log1pf(r->nz_val[j]) : r->nz_val[j];
-    }
-    memcpy(out + nf - RF_NF_COUNT, r->num + i * RF_NF_COUNT,
-           RF_NF_COUNT * sizeof *out);
-}
-
-void rf_rows_free(rf_rows *r)
-{
-    free(r->nz_off);
-    free(r->nz_idx);
-    free(r->nz_val);
-    free(r->num);
-    free(r->label);
-    free(r->group);
-    free(r->file);
-    memset(r, 0, sizeof *r);
-}
-
-/* ---- vocabulary ---- */
-
-int32_t rf_vocab_id(rf_vocab *v, const char *s, size_t n)
-{
-    if ((v->n + 1) * 2 > v->nslots) {
-        size_t ns = v->nslots ? 2 * v->nslots : 64;
-        int32_t *slots = rf_xmalloc(ns * sizeof *slots);
-        for (size_t i = 0; i < ns; i++)
-            slots[i] = -1;
-        for (size_t i = 0; i < v->n; i++) {
-            size_t j = fnv1a(v->names[i], strlen(v->names[i]), FNV0) & (ns - 1);
-            while (slots[j] >= 0)
-                j = (j + 1) & (ns - 1);
-            slots[j] = (int32_t)i;
-        }
-        free(v->slots);
-        v->slots = slots;
-        v->nslots = ns;
-    }
-    size_t j = fnv1a(s, n, FNV0) & (v->nslots - 1);
-    while (v->slots[j] >= 0) {
-        const char *name = v->names[v->slots[j]];
-        if (strlen(name) == n && memcmp(name, s, n) == 0)
-            return v->slots[j];
-        j = (j + 1) & (v->nslots - 1);
-    }
-    GROW(v->names, v->n, v->cap);
-    char *copy = rf_xmalloc(n + 1);
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    v->names[v->n] = copy;
-    v->slots[j] = (int32_t)v->n;
-    return (int32_t)v->n++;
-}
-
-void rf_vocab_free(rf_vocab *v)
-{
-    for (size_t i = 0; i < v->n; i++)
-        free(v->names[i]);
-    free(v->names);
-    free(v->slots);
-    memset(v, 0, sizeof *v);
-}
-
 /* ---- categories and levels ---- */
 
 const char *const rf_categories[RF_CATEGORY_COUNT] = {
@@ -346,10 +113,17 @@ static const char *const cat_words[RF_CATEGORY_COUNT][16] = {
 /* Ties are broken by this order: the more specific intent first. */
 static const int cat_priority[RF_CATEGORY_COUNT] = {6, 5, 3, 2, 4, 0, 1};
 
+/* Word characters, as the feature hashing tokenizer sees them. */
+static int word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+}
+
 static int word_start_match(const char *s, size_t n, size_t i, const char *w)
 {
     size_t m = strlen(w);
-    if (i + m > n || (i > 0 && tok_byte((unsigned char)s[i - 1])))
+    if (i + m > n || (i > 0 && word_byte((unsigned char)s[i - 1])))
         return 0;
     for (size_t j = 0; j < m; j++) {
         unsigned char c = (unsigned char)s[i + j];
@@ -577,8 +351,8 @@ rf_extractor *rf_extract_new(const rf_extract_opts *o)
     x->o.k_prev = o && o->k_prev > 0 ? o->k_prev : 3;
     if (x->o.k_prev > 8)
         x->o.k_prev = 8;
-    rows_init(&x->out.tool_rows, x->o.hash_dim, x->o.k_prev);
-    rows_init(&x->out.error_rows, x->o.hash_dim, x->o.k_prev);
+    rf_rows_init(&x->out.tool_rows, x->o.hash_dim, x->o.k_prev);
+    rf_rows_init(&x->out.error_rows, x->o.hash_dim, x->o.k_prev);
     rf_fhash_init(&x->tmp, x->o.hash_dim);
     return x;
 }
@@ -685,9 +459,9 @@ static void row_context(rf_extractor *x, rf_rows *r, size_t row, sess *s,
         if (prev[k] >= 0) {
             const char *name = tools->names[prev[k]];
             uint32_t b = rf_fhash_index(name, strlen(name), RF_TOOL_SLOTS);
-            rows_nz(r, r->hash_dim + (uint32_t)k * RF_TOOL_SLOTS + b, 1.0f);
+            rf_rows_add(r, r->hash_dim + (uint32_t)k * RF_TOOL_SLOTS + b, 1.0f);
         }
-    rows_end(r, row);
+    rf_rows_end(r, row);
     float *f = r->num + row * RF_NF_COUNT;
     f[RF_NF_CALL_INDEX] = log1pf((float)s->tool_calls);
     f[RF_NF_THREAD_CALL_INDEX] = log1pf((float)t->calls);
@@ -706,7 +480,7 @@ static void row_context(rf_extractor *x, rf_rows *r, size_t row, sess *s,
 static void rows_add_fhash(rf_rows *r, const rf_fhash *h)
 {
     for (uint32_t i = 0; i < h->ntouched; i++)
-        rows_nz(r, h->touched[i], h->v[h->touched[i]]);
+        rf_rows_add(r, h->touched[i], h->v[h->touched[i]]);
 }
 
 /* ---- the line handler ---- */
@@ -782,7 +556,7 @@ static uint32_t msg_of(line_ctx *c, const rf_line_info *li)
     sess *s = c->s;
     uint64_t key = rf_jspan_type(li->msg_id) == RF_J_STRING
                        ? span_hash(li->msg_id, 0x6d)
-                       : mix64((uint64_t)c->line * 2654435761u + 1) | 1;
+                       : rf_mix64((uint64_t)c->line * 2654435761u + 1) | 1;
     uint32_t i;
     if (map_get(&s->msg_ix, key, &i))
         return i;
@@ -830,7 +604,7 @@ static void on_tool_use(line_ctx *c, const rf_line_info *li, const rf_event *ev)
 
     /* the row: context before this call */
     rf_rows *r = &x->out.tool_rows;
-    size_t row = rows_begin(r, tool, s->group, x->stats->index);
+    size_t row = rf_rows_begin(r, tool, s->group, x->stats->index);
     x->stats->rows[0]++;
     rows_add_fhash(r, &t->ctx);
     row_context(x, r, row, s, t, c->ti, batch_pos, c->gap_s, t->prev, x->o.k_prev);
@@ -888,7 +662,7 @@ static void error_row(line_ctx *c, thread *t, const call *cl, const rf_event *ev
         }
     }
     rf_rows *r = &x->out.error_rows;
-    size_t row = rows_begin(r, 0, c->s->group, x->stats->index);
+    size_t row = rf_rows_begin(r, 0, c->s->group, x->stats->index);
     x->stats->rows[1]++;
     rows_add_fhash(r, h);
     /* slot 0 is the failed tool, then the tools before it */
