@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "rf_preprocess.h"
 #include "rf_sessions.h"
 #include "rf_split.h"
+#include "rf_task_impl.h"
 
 /* ---- helpers ---- */
 
@@ -576,6 +578,117 @@ static void test_split_grouped_stratified(void **state)
     free(group), free(label), free(a), free(b), free(c);
 }
 
+/* ---- the handler, end to end ---- */
+
+static rf_task *new_task(char *dir)
+{
+    static const rf_worker_def def = {"preprocess", "test", rf_preprocess_handler, NULL};
+    assert_non_null(mkdtemp(dir));
+    return rf_task_new(&def, "t", 1, dir);
+}
+
+static void rm_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The demo sessions: grouped splits, level/category per row, train-only
+ * normalization (train columns have mean 0 afterwards, val/test do not
+ * have to), deterministic bytes. */
+static void test_handler_sessions(void **state)
+{
+    char dir[] = "/tmp/rf-test-pp-XXXXXX";
+    rf_task *t = new_task(dir);
+    rf_task_add_input(t, "sessions", "workflows/data/sessions");
+    rf_task_add_param(t, "hash_dim", "512");
+    rf_err err = {0};
+    assert_int_equal(rf_preprocess_handler(t, &err), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/dataset.art", dir);
+    rf_dataset d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(rf_dataset_read(path, &d, &err), 0);
+    assert_int_equal(d.n_rows, 271);
+    assert_int_equal(d.n_features, 512 + 3 * RF_TOOL_SLOTS + RF_NF_COUNT);
+    assert_non_null(d.split);
+    assert_non_null(d.group);
+    assert_non_null(d.level);
+    assert_non_null(d.category);
+    assert_non_null(d.mean);
+    int parts[3] = {0};
+    for (size_t i = 0; i < d.n_rows; i++) {
+        parts[d.split[i]]++;
+        for (size_t j = 0; j < i; j++)
+            if (d.group[j] == d.group[i])
+                assert_int_equal(d.split[j], d.split[i]);
+        assert_true(d.level[i] < RF_LEVEL_COUNT);
+        assert_true(d.category[i] >= -1 && d.category[i] < (int32_t)d.n_categories);
+        assert_true(d.y_class[i] >= 0 && (size_t)d.y_class[i] < d.n_classes);
+    }
+    assert_true(parts[0] > 0 && parts[1] > 0 && parts[2] > 0);
+    for (size_t j = 0; j < d.n_features; j++) {
+        double m = 0;
+        for (size_t i = 0; i < d.n_rows; i++)
+            if (d.split[i] == RF_SPLIT_TRAIN)
+                m += d.X[i * d.n_features + j];
+        assert_true(fabs(m / parts[0]) < 1e-3);
+    }
+    rf_dataset_free(&d);
+    rf_task_free(t);
+
+    /* same input, same seed: the same bytes */
+    char dir2[] = "/tmp/rf-test-pp-XXXXXX";
+    rf_task *t2 = new_task(dir2);
+    rf_task_add_input(t2, "sessions", "workflows/data/sessions");
+    rf_task_add_param(t2, "hash_dim", "512");
+    assert_int_equal(rf_preprocess_handler(t2, &err), 0);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "cmp -s %s/dataset.art %s/dataset.art", dir, dir2);
+    assert_int_equal(system(a), 0);
+    snprintf(b, sizeof b, "cmp -s %s/tables.art %s/tables.art", dir, dir2);
+    assert_int_equal(system(b), 0);
+    rf_task_free(t2);
+    rm_dir(dir);
+    rm_dir(dir2);
+}
+
+static void test_handler_tabular(void **state)
+{
+    char dir[] = "/tmp/rf-test-pp-XXXXXX";
+    rf_task *t = new_task(dir);
+    char csv[600];
+    snprintf(csv, sizeof csv, "%s/in.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "x,y,label\n");
+    for (int i = 0; i < 100; i++)
+        fprintf(f, "%d,%d,%s\n", i, i * i % 17, i % 3 ? "a" : "b");
+    fclose(f);
+    rf_task_add_input(t, "data", csv);
+    rf_task_add_param(t, "task", "tabular");
+    rf_task_add_param(t, "target", "label");
+    rf_err err = {0};
+    assert_int_equal(rf_preprocess_handler(t, &err), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/dataset.art", dir);
+    rf_dataset d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(rf_dataset_read(path, &d, &err), 0);
+    assert_int_equal(d.n_rows, 100);
+    assert_int_equal(d.n_classes, 2);
+    int parts[3] = {0}, b_in[3] = {0};
+    for (size_t i = 0; i < d.n_rows; i++) {
+        parts[d.split[i]]++;
+        b_in[d.split[i]] += strcmp(d.labels[d.y_class[i]], "b") == 0;
+    }
+    assert_true(parts[0] >= 66 && parts[0] <= 74);
+    assert_true(b_in[1] >= 4 && b_in[2] >= 4);   /* stratified: ~1/3 each */
+    rf_dataset_free(&d);
+    rf_task_free(t);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +705,8 @@ int main(void)
         cmocka_unit_test(test_feature_hashing),
         cmocka_unit_test(test_category_level),
         cmocka_unit_test(test_split_grouped_stratified),
+        cmocka_unit_test(test_handler_sessions),
+        cmocka_unit_test(test_handler_tabular),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
