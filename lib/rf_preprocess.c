@@ -206,6 +206,7 @@ typedef struct pp_opts {
     long seed, hash_dim, k_prev, max_line;
     double frac[3];
     const char *target;
+    int stratify_level;   /* session tasks: stratify by level, not label */
 } pp_opts;
 
 static int read_opts(rf_task *t, pp_opts *o, rf_err *err)
@@ -230,6 +231,10 @@ static int read_opts(rf_task *t, pp_opts *o, rf_err *err)
     if (rf_split_parse(rf_task_param_or(t, "split", "70/15/15"), o->frac, err))
         return -1;
     o->target = rf_task_param(t, "target");
+    const char *st = rf_task_param_or(t, "stratify", "label");
+    if (strcmp(st, "label") && strcmp(st, "level"))
+        return rf_errf(err, RF_EINVAL, "with.stratify: expected label or level, got \"%s\"", st);
+    o->stratify_level = !strcmp(st, "level");
     return 0;
 }
 
@@ -254,7 +259,22 @@ static int write_json(rf_task *t, const char *name, json_t *j, rf_err *err)
     return rf_task_output(t, name, path, err);
 }
 
+static int split_rows(rf_dataset *d, const pp_opts *o, rf_err *err);
+
+/* Splits (unless the caller made them), train-only normalization, write. */
 static int split_and_write(rf_task *t, rf_dataset *d, const pp_opts *o, rf_err *err)
+{
+    if (!d->split && split_rows(d, o, err) != 0)
+        return -1;
+    rf_dataset_normalize(d);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/dataset.art", rf_task_outdir(t));
+    if (rf_dataset_write(path, d, err) != 0)
+        return rf_err_prefix(err, "write dataset");
+    return rf_task_output(t, "dataset", path, err);
+}
+
+static int split_rows(rf_dataset *d, const pp_opts *o, rf_err *err)
 {
     d->split = rf_xmalloc(d->n_rows ? d->n_rows : 1);
     const int32_t *label = d->kind == RF_CLASSIFICATION ? d->y_class : NULL;
@@ -269,14 +289,7 @@ static int split_and_write(rf_task *t, rf_dataset *d, const pp_opts *o, rf_err *
     int rc = rf_split_grouped(d->n_rows, group, label, d->n_classes, o->frac, 3,
                               (uint64_t)o->seed, d->split, err);
     free(own_group);
-    if (rc)
-        return -1;
-    rf_dataset_normalize(d);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/dataset.art", rf_task_outdir(t));
-    if (rf_dataset_write(path, d, err) != 0)
-        return rf_err_prefix(err, "write dataset");
-    return rf_task_output(t, "dataset", path, err);
+    return rc;
 }
 
 /* ---- event tables as column maps ---- */
@@ -508,6 +521,20 @@ static int write_summary(rf_task *t, const pp_opts *o, const rf_file_list *files
             linked += out->threads[i].parent_call >= 0;
         }
     json_object_set_new(tj, "subagents", json_integer((json_int_t)subagents));
+    uint64_t by_level[RF_LEVEL_COUNT] = {0}, by_cat[RF_CATEGORY_COUNT + 1] = {0};
+    for (size_t i = 0; i < out->nsigs; i++) {
+        if (out->sigs[i].level >= 0 && out->sigs[i].level < RF_LEVEL_COUNT)
+            by_level[out->sigs[i].level]++;
+        by_cat[out->sigs[i].category >= 0 ? out->sigs[i].category : RF_CATEGORY_COUNT]++;
+    }
+    json_t *lv = json_object(), *cat = json_object();
+    for (int i = 0; i < RF_LEVEL_COUNT; i++)
+        json_object_set_new(lv, rf_level_name(i), json_integer((json_int_t)by_level[i]));
+    for (int i = 0; i <= RF_CATEGORY_COUNT; i++)
+        json_object_set_new(cat, i < RF_CATEGORY_COUNT ? rf_categories[i] : "none",
+                            json_integer((json_int_t)by_cat[i]));
+    json_object_set_new(tj, "sessions_by_level", lv);
+    json_object_set_new(tj, "sessions_by_category", cat);
     json_object_set_new(tj, "subagents_linked", json_integer((json_int_t)linked));
     json_object_set_new(sum, "total", tj);
     json_t *labels = json_array();
@@ -567,9 +594,19 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
     uint8_t *split[2] = {NULL, NULL};
     for (int k = 0; k < 2 && rc == 0; k++) {
         const rf_rows *r = k ? &out->error_rows : &out->tool_rows;
+        int32_t *strata = r->label;
+        size_t nstrata = k ? 2 : out->tools.n;
+        if (o->stratify_level) {
+            strata = rf_xmalloc((r->n ? r->n : 1) * sizeof *strata);
+            for (size_t i = 0; i < r->n; i++)
+                strata[i] = out->sigs[r->group[i]].level;
+            nstrata = RF_LEVEL_COUNT;
+        }
         split[k] = rf_xmalloc(r->n ? r->n : 1);
-        rc = rf_split_grouped(r->n, r->group, r->label, k ? 2 : out->tools.n, o->frac, 3,
+        rc = rf_split_grouped(r->n, r->group, strata, nstrata, o->frac, 3,
                               (uint64_t)o->seed, split[k], err);
+        if (strata != r->label)
+            free(strata);
     }
     /* summary.json is written even when nothing is usable: it says why */
     if (rc == 0)
@@ -599,6 +636,8 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
         rf_dataset d;
         rc = build_dataset(out, error_task, (uint32_t)o->hash_dim, (int)o->k_prev, &d, err);
         if (rc == 0) {
+            d.split = rf_xmalloc(d.n_rows ? d.n_rows : 1);
+            memcpy(d.split, split[error_task], d.n_rows);
             rc = split_and_write(t, &d, o, err);
         }
         rf_dataset_free(&d);
