@@ -164,17 +164,18 @@ int rf_level_of(const rf_signal_rec *s)
     static const int64_t call_edges[] = {0, 5, 20, 60};      /* 0..4 points */
     static const int64_t turn_edges[] = {1, 10, 40};         /* 0..3 */
     static const int64_t err_edges[] = {0, 2, 5};            /* 0..3 */
-    if (s->tool_calls == 0 && s->turns <= 1 && s->subagents == 0)
-        return RF_LEVEL_TRIVIAL;
     int score = bucket(s->tool_calls, call_edges, 4) +
                 bucket(s->turns, turn_edges, 3) +
                 bucket(s->tool_errors, err_edges, 3) +
                 (s->subagents > 2 ? 2 : s->subagents);
-    if (score <= 3)
+    /* 0..12 points */
+    if (score <= 2)
+        return RF_LEVEL_TRIVIAL;
+    if (score <= 4)
         return RF_LEVEL_EASY;
     if (score <= 6)
         return RF_LEVEL_MEDIUM;
-    if (score <= 9)
+    if (score <= 8)
         return RF_LEVEL_HARD;
     return RF_LEVEL_EXPERT;
 }

@@ -516,7 +516,9 @@ static void test_category_level(void **state)
 #undef CAT
     rf_signal_rec s = {0};
     assert_int_equal(rf_level_of(&s), RF_LEVEL_TRIVIAL);
-    s.tool_calls = 3, s.turns = 4;
+    s.tool_calls = 3, s.turns = 4;                  /* 1 + 1 points */
+    assert_int_equal(rf_level_of(&s), RF_LEVEL_TRIVIAL);
+    s.tool_calls = 8;                               /* 2 + 1 */
     assert_int_equal(rf_level_of(&s), RF_LEVEL_EASY);
     s.tool_calls = 30, s.turns = 20, s.tool_errors = 2;
     assert_int_equal(rf_level_of(&s), RF_LEVEL_MEDIUM);
