@@ -384,12 +384,15 @@ void rf_mlp_backward(rf_mlp *net, const float *T, size_t B, float scale, int acc
     }
 }
 
-void rf_mlp_predict(rf_mlp *net, const float *X, size_t n, float *out)
+int rf_mlp_predict(rf_mlp *net, const float *X, size_t n, float *out)
 {
+    if (net->batch_cap == 0 && rf_mlp_reserve(net, 256, NULL))
+        return -1;
     size_t nin = net->spec.sizes[0], nout = net->spec.sizes[net->spec.n_layers];
     for (size_t r = 0; r < n; r += net->batch_cap) {
         size_t B = n - r < net->batch_cap ? n - r : net->batch_cap;
         const float *y = rf_mlp_forward(net, X + r * nin, B, 0.0f, NULL);
         memcpy(out + r * nout, y, B * nout * sizeof(float));
     }
+    return 0;
 }

@@ -204,7 +204,7 @@ static size_t count_correct(const rf_trainer *tr, const rf_dataset *d, const uin
 static int reserve(rf_trainer *tr, size_t f, size_t B, size_t n_rows, rf_err *err)
 {
     size_t cap = B > 256 ? B : 256;
-    if (cap <= tr->net.batch_cap && tr->perm_cap >= n_rows)
+    if (cap <= tr->net.batch_cap && tr->perm_cap >= n_rows && tr->Xb)
         return 0;
     if (rf_mlp_reserve(&tr->net, cap, err))
         return -1;
@@ -237,6 +237,11 @@ static int reserve_full(rf_trainer *tr, size_t f, size_t n, rf_err *err)
 void rf_trainer_eval(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, size_t n,
                      double *loss, double *acc)
 {
+    rf_err e;
+    if (reserve(tr, d->n_features, 256, 0, &e)) {   /* before any run, e.g. after resume */
+        *loss = *acc = NAN;
+        return;
+    }
     double l = 0;
     size_t hits = 0, cap = tr->net.batch_cap;
     for (size_t r = 0; r < n; r += cap) {
