@@ -130,8 +130,8 @@ static int strat_error(int why, size_t k, size_t rarest, int fallback,
     else if (why == 2)
         snprintf(msg, sizeof msg, "stratification is meaningless with a single class");
     else
-        snprintf(msg, sizeof msg, "%zu folds but the rarest class has only %zu rows",
-                 k, rarest);
+        snprintf(msg, sizeof msg, "%zu folds but the rarest class has only %zu row%s",
+                 k, rarest, rarest == 1 ? "" : "s");
     if (!fallback)
         return rf_errf(err, RF_EINVAL, "%s (set fallback=true to use %s instead)",
                        msg, weaker);

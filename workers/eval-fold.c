@@ -1,16 +1,11 @@
-/* ruvflow-eval-fold: worker binary. Its issue has not landed yet, so every task
- * fails with "not implemented": nothing may report success without work. */
-#include "rf_task.h"
+/* ruvflow-eval-fold: one cross-validation fold per task, or (aggregate=true)
+ * the fan-in that reduces all folds. The logic is in lib/rf_eval_fold.c. */
+#include "rf_eval_fold.h"
 #include "rf_version.h"
-
-static int handle(rf_task *t, rf_err *err)
-{
-    (void)t;
-    return rf_errf(err, RF_EUNSUPP, "eval-fold: not implemented");
-}
 
 int main(int argc, char **argv)
 {
-    static const rf_worker_def def = {"eval-fold", RF_VERSION, handle, NULL};
+    static const rf_worker_def def = {"eval-fold", RF_VERSION, rf_eval_fold_handler,
+                                      rf_eval_fold_help};
     return rf_worker_main(argc, argv, &def);
 }

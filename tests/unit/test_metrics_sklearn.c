@@ -37,9 +37,13 @@ static double unif(uint32_t *s)
     return (lcg(s) & 0xffffff) / (double)0x1000000;
 }
 
+/* Asked once: importing sklearn takes seconds. */
 static int have_sklearn(void)
 {
-    return system(PY " -c 'import sklearn' >/dev/null 2>&1") == 0;
+    static int known = -1;
+    if (known < 0)
+        known = system(PY " -c 'import sklearn' >/dev/null 2>&1") == 0;
+    return known;
 }
 
 static FILE *temp_file(char *path)
