@@ -152,7 +152,8 @@ typedef struct ls_ctx {
 static int ls_print(void *ud, const char *key, const rf_store_meta *m)
 {
     const ls_ctx *c = ud;
-    if (!m) {
+    size_t n = strlen(key);
+    if (n && key[n - 1] == '/') {   /* a common prefix */
         printf("%19s %12s  %s/%s\n", "", "PRE", c->base, key);
         return 0;
     }

@@ -95,6 +95,7 @@ int rf_checkpoint_write(const char *path, const rf_trainer *tr, const rf_dataset
     rf_obj_set(m, "bad_epochs", rf_obj_int(tr->bad_epochs));
     rf_obj_set(m, "stop_reason", rf_obj_int(tr->stop_reason));
     rf_obj_set(m, "best_metric", rf_obj_float(tr->best_metric));
+    rf_obj_set(m, "best_tie", rf_obj_float(tr->best_tie));
     rf_obj_set(m, "lr_scale", rf_obj_float(tr->lr_scale));
     rf_obj *h = history_obj(tr);
     if (!h) {
@@ -255,7 +256,7 @@ int rf_checkpoint_resume(rf_trainer *tr, const rf_checkpoint *c, rf_err *err)
     rf_tensor *h = rf_obj_get_tensor(r, "history", RF_F64);
     const rf_tensor *best = f32_vec(r, "best", n);
     int64_t t = 0, epoch = 0, step = 0, best_epoch = 0, bad = 0, reason = 0;
-    double best_metric = INFINITY, lr_scale = 1;
+    double best_metric = INFINITY, best_tie = INFINITY, lr_scale = 1;
     if (!kind || !m || !v || !rng || rng->ndim != 1 || rng->shape[0] != 4 || !h ||
         h->ndim != 2 || h->shape[1] != 7 || rf_obj_get_int(o, "t", &t) ||
         rf_obj_get_int(r, "epoch", &epoch) || rf_obj_get_int(r, "step", &step) ||
@@ -271,6 +272,7 @@ int rf_checkpoint_resume(rf_trainer *tr, const rf_checkpoint *c, rf_err *err)
     rf_obj_get_int(r, "bad_epochs", &bad);
     rf_obj_get_int(r, "stop_reason", &reason);
     rf_obj_get_float(r, "best_metric", &best_metric);
+    rf_obj_get_float(r, "best_tie", &best_tie);
     rf_obj_get_float(r, "lr_scale", &lr_scale);
 
     rf_epoch_stats *hist = NULL;
@@ -306,6 +308,7 @@ int rf_checkpoint_resume(rf_trainer *tr, const rf_checkpoint *c, rf_err *err)
     tr->bad_epochs = (int)bad;
     tr->stop_reason = (int)reason;
     tr->best_metric = best_metric;
+    tr->best_tie = best_tie;
     tr->lr_scale = lr_scale;
     return 0;
 }

@@ -8,7 +8,7 @@
  * normalization mean/std). Payload (one map):
  *
  *   format 1;  epoch step best_epoch bad_epochs stop_reason (int)
- *   best_metric lr_scale (float)
+ *   best_metric best_tie lr_scale (float)
  *   spec       {sizes: i64 [n_layers+1], hidden_act, out_act, loss (str),
  *               leaky_alpha (float)}
  *   params     f32 [n_params]        best  f32 [n_params] (optional)

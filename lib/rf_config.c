@@ -282,10 +282,14 @@ static const key_def *find_key(const char *name)
 static void set_defaults(rf_config *c)
 {
     memset(c, 0, sizeof *c);
+    /* Without a working directory there is no default store; the check
+     * after all sources are read reports it unless one was configured. */
     char cwd[4096];
-    rf_buf b = RF_BUF_INIT;
-    rf_buf_addf(&b, "file://%s/.ruvflow/store", getcwd(cwd, sizeof cwd) ? cwd : "/tmp");
-    c->store = rf_buf_detach(&b, NULL);
+    if (getcwd(cwd, sizeof cwd)) {
+        rf_buf b = RF_BUF_INIT;
+        rf_buf_addf(&b, "file://%s/.ruvflow/store", cwd);
+        c->store = rf_buf_detach(&b, NULL);
+    }
     c->redis_url = rf_xstrdup("redis://127.0.0.1:6379/0");
     c->s3.region = rf_xstrdup("us-east-1");
     c->s3.path_style = -1;
@@ -464,7 +468,8 @@ int rf_config_load(rf_config *c, const char *path, rf_err *err)
     }
     if (!c->store) {
         rf_config_free(c);
-        return rf_errf(err, RF_EINVAL, "config: store must not be empty");
+        return rf_errf(err, RF_EINVAL,
+                       "config: no store: set store in the config file or RUVFLOW_STORE");
     }
     if (!c->redis_url)
         c->redis_url = rf_xstrdup("redis://127.0.0.1:6379/0");

@@ -415,8 +415,11 @@ static int csv_header(csv_state *s, char *line, const char *target, rf_err *err)
         }
     }
     for (size_t j = 0; j < n; j++)
-        if (!strcmp(s->hdr[j], "level") && j != s->target_col)
+        if (!strcmp(s->hdr[j], "level") && (!target || strcmp(target, "level")))
             s->level_col = j;
+    /* the default target is the last column that is not the level */
+    if (!target && s->level_col == n - 1)
+        s->target_col = n - 2;
     if (!found)
         return rf_errf(err, RF_EINVAL, "%s:1: no column named \"%s\"", s->path, target);
     if (n - 1 - (s->level_col < n) == 0)

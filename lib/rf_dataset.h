@@ -58,9 +58,11 @@ int rf_dataset_read(const char *path, rf_dataset *d, rf_err *err);
 /* Tabular readers. FANN: "N IN OUT" then input/output lines. One-hot
  * outputs (every output row 0/1 with exactly one 1, or -1/1 symmetric)
  * become classification; otherwise regression with OUT targets. CSV: header
- * row, numeric cells; `target` names the label/target column (NULL = last);
- * a non-numeric target column makes classification with its distinct
- * values as labels. Errors name file:line. */
+ * row, numeric cells; `target` names the label/target column (NULL = the
+ * last column other than "level"); a non-numeric target column makes
+ * classification with its distinct values as labels. A column named "level"
+ * holding trivial/easy/medium/hard/expert becomes the per-row level.
+ * Errors name file:line. */
 int rf_dataset_load_fann(const char *path, rf_dataset *d, rf_err *err);
 int rf_dataset_load_csv(const char *path, const char *target, rf_dataset *d,
                         rf_err *err);

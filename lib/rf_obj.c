@@ -8,12 +8,18 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include "rf_buf.h"
 
 /* Cache-line alignment so BLAS and vectorised loops see aligned rows. */
 #define RF_TENSOR_ALIGN 64
+/* Big tensors are aligned to and advised as transparent huge pages: the
+ * first touch of 4 KiB pages runs at ~1 GB/s (one fault per page), which
+ * would cap the decoder's throughput; 2 MiB pages fault 512x less. */
+#define RF_HUGE_ALIGN (2u << 20)
+#define RF_HUGE_MIN (8u << 20)
 
 static rf_obj *obj_new(int type)
 {
@@ -126,21 +132,27 @@ static rf_obj *tensor_obj(int dtype, int ndim, const uint64_t *shape)
     return o;
 }
 
+/* n rounded up to a multiple of align (a power of two); 0 on overflow. */
+static size_t round_up(size_t n, size_t align)
+{
+    return n > SIZE_MAX - align ? 0 : (n + align - 1) & ~(align - 1);
+}
+
 rf_obj *rf_obj_tensor_alloc(int dtype, int ndim, const uint64_t *shape)
 {
     size_t bytes;
     if (rf_tensor_bytes(dtype, ndim, shape, &bytes) < 0)
         return NULL;
     /* aligned_alloc wants a non-zero multiple of the alignment. */
-    size_t alloc = bytes ? bytes : RF_TENSOR_ALIGN;
-    if (alloc % RF_TENSOR_ALIGN) {
-        if (alloc > SIZE_MAX - RF_TENSOR_ALIGN)
-            return NULL;
-        alloc += RF_TENSOR_ALIGN - alloc % RF_TENSOR_ALIGN;
-    }
-    void *data = aligned_alloc(RF_TENSOR_ALIGN, alloc);
+    size_t align = bytes >= RF_HUGE_MIN ? RF_HUGE_ALIGN : RF_TENSOR_ALIGN;
+    size_t alloc = round_up(bytes ? bytes : 1, align);
+    void *data = alloc ? aligned_alloc(align, alloc) : NULL;
     if (!data)
         return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align == RF_HUGE_ALIGN)
+        madvise(data, alloc, MADV_HUGEPAGE);   /* advisory: failure is harmless */
+#endif
     rf_obj *o = tensor_obj(dtype, ndim, shape);
     o->u.t.data = data;
     o->u.t.owned = 1;

@@ -38,6 +38,10 @@ struct rf_queue {
     "  local t = redis.call('TIME')\n"                                       \
     "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"   \
     "end\n"                                                                  \
+    "local function now_us()\n"                                              \
+    "  local t = redis.call('TIME')\n"                                       \
+    "  return tonumber(t[1]) * 1000000 + tonumber(t[2])\n"                   \
+    "end\n"                                                                  \
     "local function qk(pool, typ, what) return P..'q:'..pool..':'..typ..':'..what end\n" \
     "local function tk(id) return P..'t:'..id end\n"                         \
     "local function num(x) return string.format('%d', x) end\n"              \
@@ -60,13 +64,13 @@ struct rf_queue {
     "end\n"                                                                  \
     "local function to_dead(id, pool, typ, reason, t)\n"                     \
     "  local k = tk(id)\n"                                                   \
-    "  redis.call('HSET', k, 'st', 'dead', 'err', reason, 'fin', num(t))\n"  \
+    "  redis.call('HSET', k, 'st', 'dead', 'err', reason, 'fin', num(now_us()))\n"  \
     "  redis.call('ZADD', qk(pool, typ, 'dead'), num(t), id)\n"              \
     "  local r = redis.call('HMGET', k, 'run', 'step', 'idx', 'att')\n"      \
     "  event('dead', id, r[1], r[2], r[3], r[4])\n"                          \
     "end\n"                                                                  \
     "local function make_ready(id, pool, typ, t, r_prio, r_seq)\n"           \
-    "  redis.call('HSET', tk(id), 'st', 'ready', 'enq', num(t))\n"           \
+    "  redis.call('HSET', tk(id), 'st', 'ready', 'enq', num(now_us()))\n"           \
     "  redis.call('ZADD', qk(pool, typ, 'ready'), score(r_prio, r_seq), id)\n" \
     "end\n"                                                                  \
     /* Expired leases back to ready (or dead), due retries to ready. */     \
@@ -80,7 +84,7 @@ struct rf_queue {
     "    if r[1] == 'leased' then\n"                                         \
     "      local att, maxa = tonumber(r[2]) or 0, tonumber(r[3]) or 0\n"     \
     "      if r[7] == '1' then\n"                                            \
-    "        redis.call('HSET', tk(id), 'st', 'cancelled', 'fin', num(t))\n" \
+    "        redis.call('HSET', tk(id), 'st', 'cancelled', 'fin', num(now_us()))\n" \
     "        event('cancelled', id, r[8], r[9], r[10], r[2])\n"              \
     "      elseif att >= maxa then\n"                                        \
     "        to_dead(id, pool, typ, 'lease expired on attempt '..att..' of '..maxa..\n" \
@@ -120,7 +124,7 @@ static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
     "      'type', typ, 'pool', pool, 'prio', prio, 'params', ARGV[a + 7],\n"
     "      'inputs', ARGV[a + 8], 'tier', ARGV[a + 9], 'tmo', ARGV[a + 10],\n"
     "      'maxa', ARGV[a + 11], 'bo', ARGV[a + 12], 'bomax', ARGV[a + 13],\n"
-    "      'st', 'ready', 'att', '0', 'tok', '0', 'seq', seq, 'enq', num(t))\n"
+    "      'st', 'ready', 'att', '0', 'tok', '0', 'seq', seq, 'enq', num(now_us()))\n"
     "    redis.call('ZADD', qk(pool, typ, 'ready'), score(prio, seq), id)\n"
     "    local q = pool..'/'..typ\n"
     "    if not woke[q] then\n"
@@ -165,7 +169,7 @@ static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
 /* ARGV: prefix, worker, max, lease_ms, pool, type... */
 static const rf_script s_take = {"take", LUA_PRELUDE LUA_CHECK
     "local worker, max, lease, pool = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]\n"
-    "local t = now()\n"
+    "local t, us = now(), num(now_us())\n"
     "local types = {}\n"
     "for i = 6, #ARGV do\n"
     "  types[#types + 1] = ARGV[i]\n"
@@ -200,10 +204,10 @@ static const rf_script s_take = {"take", LUA_PRELUDE LUA_CHECK
     "  elseif r[15] == 'ready' then\n"
     "    local tok, att = tonumber(r[6]) + 1, tonumber(r[4]) + 1\n"
     "    redis.call('HSET', k, 'st', 'leased', 'tok', num(tok), 'att', num(att), 'wk', worker,\n"
-    "      'start', num(t))\n"
+    "      'start', us)\n"
     "    redis.call('ZADD', qk(pool, typ, 'leased'), num(t + lease), id)\n"
     "    out[#out + 1] = {id, num(tok), num(att), r[10] or '', r[11] or '', r[13], typ, pool,\n"
-    "      r[3], r[7], r[8], r[12] or 'hot', r[9], r[5], r[14] or num(t), num(t)}\n"
+    "      r[3], r[7], r[8], r[12] or 'hot', r[9], r[5], r[14] or us, us}\n"
     "  end\n"
     "end\n"
     "return out\n"};
@@ -235,7 +239,7 @@ static const rf_script s_commit = {"commit", LUA_PRELUDE
     "  elseif r[1] ~= 'leased' or r[2] ~= ARGV[i + 1] then\n"
     "    out[#out + 1] = 1\n"
     "  else\n"
-    "    redis.call('HSET', k, 'st', 'done', 'out', ARGV[i + 2], 'met', ARGV[i + 3], 'fin', num(t))\n"
+    "    redis.call('HSET', k, 'st', 'done', 'out', ARGV[i + 2], 'met', ARGV[i + 3], 'fin', num(now_us()))\n"
     "    redis.call('ZREM', qk(r[3], r[4], 'leased'), id)\n"
     "    event('done', id, r[5], r[6], r[7], r[8])\n"
     "    if ret > 0 then\n"
@@ -257,7 +261,7 @@ static const rf_script s_fail = {"fail", LUA_PRELUDE
     "if r[1] ~= 'leased' or r[2] ~= ARGV[3] then return -1 end\n"
     "redis.call('ZREM', qk(r[3], r[4], 'leased'), id)\n"
     "if r[12] == '1' then\n"
-    "  redis.call('HSET', k, 'st', 'cancelled', 'err', ARGV[5], 'fin', num(t))\n"
+    "  redis.call('HSET', k, 'st', 'cancelled', 'err', ARGV[5], 'fin', num(now_us()))\n"
     "  event('cancelled', id, r[9], r[10], r[11], r[5])\n"
     "  return 2\n"
     "end\n"
@@ -312,7 +316,7 @@ static const rf_script s_cancel = {"cancel", LUA_PRELUDE
     "  local r = redis.call('HMGET', k, 'st', 'pool', 'type', 'run', 'step', 'idx', 'att')\n"
     "  if r[1] == 'ready' or r[1] == 'delayed' then\n"
     "    redis.call('ZREM', qk(r[2], r[3], r[1]), id)\n"
-    "    redis.call('HSET', k, 'st', 'cancelled', 'fin', num(t))\n"
+    "    redis.call('HSET', k, 'st', 'cancelled', 'fin', num(now_us()))\n"
     "    event('cancelled', id, r[4], r[5], r[6], r[7])\n"
     "  elseif r[1] == 'leased' then\n"
     "    redis.call('HSET', k, 'cxl', '1')\n"
@@ -677,8 +681,8 @@ static void lease_from(rf_lease *l, redisReply *row)
     l->tier = el_dup(e[11]);
     l->timeout_ms = (long)el_int(e[12]);
     l->max_attempts = (int)el_int(e[13]);
-    l->enqueued_ms = el_int(e[14]);
-    l->started_ms = el_int(e[15]);
+    l->enqueued_us = el_int(e[14]);
+    l->started_us = el_int(e[15]);
 }
 
 int rf_queue_take(rf_queue *q, const char *pool, const char *const *types, size_t ntypes,
@@ -970,9 +974,9 @@ int rf_queue_get(rf_queue *q, const char *id, rf_task_info *info, rf_err *err)
     info->outputs = el_dup(e[10]);
     info->metrics = el_dup(e[11]);
     info->error = el_dup(e[12]);
-    info->enqueued_ms = el_int(e[13]);
-    info->started_ms = el_int(e[14]);
-    info->finished_ms = el_int(e[15]);
+    info->enqueued_us = el_int(e[13]);
+    info->started_us = el_int(e[14]);
+    info->finished_us = el_int(e[15]);
     freeReplyObject(rep);
     return 1;
 }

@@ -86,8 +86,8 @@ typedef struct rf_lease {
     char *params, *inputs, *tier;  /* JSON text, JSON text, tier name */
     long timeout_ms;
     int max_attempts;
-    int64_t enqueued_ms;     /* server time the task became ready */
-    int64_t started_ms;      /* server time of this take */
+    int64_t enqueued_us;     /* server time (us) the task became ready */
+    int64_t started_us;      /* server time (us) of this take */
 } rf_lease;
 
 void rf_leases_free(rf_lease *l, size_t n);
@@ -182,7 +182,7 @@ typedef struct rf_task_info {
     char *worker;            /* last holder, "" if never taken */
     char *outputs, *metrics; /* JSON, "" until done */
     char *error;             /* last failure reason, "" if none */
-    int64_t enqueued_ms, started_ms, finished_ms;  /* 0 when not yet */
+    int64_t enqueued_us, started_us, finished_us;  /* server time in us; 0 = not yet */
 } rf_task_info;
 
 /* Returns 1 and fills *info, or 0 when no such task. */

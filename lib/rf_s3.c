@@ -252,11 +252,11 @@ static int mpu_part(mpu *m, const void *p, int fd, uint64_t off, size_t len, rf_
         free(buf);
         if (rc < 0) {
             rf_s3_resp_free(&resp);
-            return -1;
+            return rf_err_prefix(err, "upload part %s", num);
         }
     } else if (rf_s3_do(m->s->cl, &rq, &resp, err) < 0) {
         rf_s3_resp_free(&resp);
-        return -1;
+        return rf_err_prefix(err, "upload part %s", num);
     }
     if (!resp.etag[0]) {
         rf_s3_resp_free(&resp);

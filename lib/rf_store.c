@@ -31,12 +31,32 @@ int rf_store_open(const char *url, const rf_config *cfg, rf_store **out, rf_err 
 
 void rf_store_close(rf_store *s)
 {
-    if (!s)
-        return;
-    if (s->ops && s->ops->close)
+    if (s)
         s->ops->close(s);
-    free(s->url);
-    free(s);
+}
+
+/* The first n bytes of p are '/'-separated real names: no empty, "." or
+ * ".." segment, no control character. what names p in messages. */
+static int segments_valid(const char *what, const char *p, size_t n, rf_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c == 0x7f)
+            return rf_errf(err, RF_EINVAL, "invalid %s \"%.80s\": control character 0x%02x",
+                           what, p, c);
+    }
+    for (size_t start = 0; start <= n;) {
+        const char *end = memchr(p + start, '/', n - start);
+        size_t len = end ? (size_t)(end - (p + start)) : n - start;
+        const char *seg = p + start;
+        if (len == 0)
+            return rf_errf(err, RF_EINVAL, "invalid %s \"%.80s\": empty path segment", what, p);
+        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return rf_errf(err, RF_EINVAL, "invalid %s \"%.80s\": \".\" or \"..\" segment",
+                           what, p);
+        start += len + 1;
+    }
+    return 0;
 }
 
 int rf_store_key_valid(const char *key, rf_err *err)
@@ -48,26 +68,7 @@ int rf_store_key_valid(const char *key, rf_err *err)
         return rf_errf(err, RF_EINVAL, "invalid key: %zu bytes (at most %d)", n, RF_KEY_MAX);
     if (key[0] == '/')
         return rf_errf(err, RF_EINVAL, "invalid key \"%.80s\": absolute", key);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)key[i];
-        if (c < 0x20 || c == 0x7f)
-            return rf_errf(err, RF_EINVAL, "invalid key \"%.80s\": control character 0x%02x",
-                           key, c);
-    }
-    /* Segment checks: each piece between slashes must be a real name. */
-    for (const char *seg = key;;) {
-        const char *end = strchr(seg, '/');
-        size_t len = end ? (size_t)(end - seg) : strlen(seg);
-        if (len == 0)
-            return rf_errf(err, RF_EINVAL, "invalid key \"%.80s\": empty path segment", key);
-        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-            return rf_errf(err, RF_EINVAL, "invalid key \"%.80s\": \".\" or \"..\" segment",
-                           key);
-        if (!end)
-            break;
-        seg = end + 1;
-    }
-    return 0;
+    return segments_valid("key", key, n, err);
 }
 
 static char *xstrndup(const char *s, size_t n)
@@ -98,6 +99,13 @@ int rf_store_split_url(const char *url, char **store_url, char **key, rf_err *er
         if (path[0] != '/')
             return rf_errf(err, RF_EINVAL,
                            "%s: file URLs need an absolute path (file:///dir/key)", url);
+        /* Refuse "..", "." and "//" anywhere, as an S3 key would: a URL
+         * names one object, it is not a path to normalize. */
+        size_t pl = strlen(path + 1);
+        if (pl > 0 && path[pl] == '/')
+            pl--;
+        if (pl > 0 && segments_valid("URL", path + 1, pl, err))
+            return -1;
         const char *last = strrchr(path, '/');
         /* The root of "file:///k" is "/" itself. */
         size_t rootlen = last == path ? 1 : (size_t)(last - path);
@@ -114,16 +122,14 @@ int rf_store_split_url(const char *url, char **store_url, char **key, rf_err *er
 
 /* ---- writes ---- */
 
+
 int rf_store_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
                          rf_store_writer **w, rf_err *err)
 {
     *w = NULL;
     if (rf_store_key_valid(key, err))
         return -1;
-    if (s->ops->writer_open(s, key, o, w, err))
-        return -1;
-    (*w)->store = s;
-    return 0;
+    return s->ops->writer_open(s, key, o, w, err);
 }
 
 int rf_store_writer_write(rf_store_writer *w, const void *p, size_t n, rf_err *err)

@@ -40,10 +40,12 @@ typedef struct rf_put_opts {
     const char *content_type;   /* NULL = application/octet-stream */
 } rf_put_opts;
 
-/* Called once per key by rf_store_list, in byte-wise ascending key order;
- * return non-zero to stop early. Keys are full keys (relative to the store
- * root, not to the prefix). Non-recursive listings also report each common
- * prefix ("directory") once, as a key ending in '/', with m == NULL. */
+/* Called once per key by rf_store_list; return non-zero to stop early.
+ * Keys are full keys (relative to the store root, not to the prefix), in
+ * ascending byte order (S3 lists a page's common prefixes after its
+ * objects). Non-recursive listings also report each common prefix
+ * ("directory") once, as a key ending in '/' -- never a valid object key --
+ * with a zeroed m. */
 typedef int (*rf_list_fn)(void *ud, const char *key, const rf_store_meta *m);
 
 /* Streaming read: data arrives in chunks; return -1 to abort. */
@@ -53,8 +55,9 @@ typedef int (*rf_read_fn)(void *ud, const void *p, size_t n);
  * visible atomically) or abort (leaves nothing behind). */
 typedef struct rf_store_writer rf_store_writer;
 
-/* Every backend's writer begins with this header (as its first member) so
- * that the generic rf_store_writer_* functions can find the backend. */
+/* Every backend's writer embeds this header as its first member, with
+ * store set by writer_open: the generic rf_store_writer_* functions reach
+ * the backend's ops through it. */
 struct rf_store_writer {
     rf_store *store;
 };
@@ -81,8 +84,8 @@ struct rf_store_ops {
     void (*close)(rf_store *s);
 };
 
-/* A backend's open allocates the struct and url (malloc); rf_store_close
- * calls ops->close (which frees impl only), then frees url and the struct. */
+/* A backend's open allocates the struct, url and impl; ops->close (called by
+ * rf_store_close) releases all three. */
 struct rf_store {
     const struct rf_store_ops *ops;
     char *url;     /* as opened, without credentials */

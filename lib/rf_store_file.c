@@ -24,18 +24,23 @@
 #include <unistd.h>
 
 #define TMP_PREFIX ".rftmp-"
-#define READ_CHUNK (256u << 10)
+#define READ_CHUNK (1u << 20)
+#define WRITE_BUF (256u << 10)   /* small writes are gathered up to this */
 
 typedef struct fstore {
     char *root;   /* absolute, no trailing '/' (except "/" itself) */
 } fstore;
 
 typedef struct fwriter {
-    rf_store_writer base;   /* must come first */
+    rf_store_writer base;   /* first, as rf_store.h requires */
     int fd;
     int failed;             /* a write failed: commit must not publish */
     char *tmp, *path;
+    char *buf;              /* WRITE_BUF bytes, allocated on first use */
+    size_t len;
 } fwriter;
+
+static fwriter *FW(rf_store_writer *w) { return (fwriter *)w; }
 
 static fstore *F(rf_store *s) { return s->impl; }
 
@@ -138,6 +143,7 @@ static int mkdirs(char *path)
 
 static void fwriter_free(fwriter *w)
 {
+    free(w->buf);
     free(w->tmp);
     free(w->path);
     free(w);
@@ -152,6 +158,7 @@ static int f_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
     if (!path)
         return -1;
     fwriter *w = rf_xcalloc(1, sizeof *w);
+    w->base.store = s;
     w->path = path;
     size_t dl = (size_t)(strrchr(path, '/') - path);
     w->tmp = rf_xmalloc(dl + sizeof "/" TMP_PREFIX "XXXXXX");
@@ -195,12 +202,8 @@ fail:
     return -1;
 }
 
-static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *err)
+static int write_all(fwriter *w, const char *c, size_t n, rf_err *err)
 {
-    fwriter *w = (fwriter *)bw;
-    const char *c = p;
-    if (w->failed)
-        return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
     while (n > 0) {
         ssize_t r = write(w->fd, c, n);
         if (r < 0 && errno == EINTR)
@@ -215,9 +218,41 @@ static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *
     return 0;
 }
 
+static int flush(fwriter *w, rf_err *err)
+{
+    size_t n = w->len;
+    w->len = 0;
+    return write_all(w, w->buf, n, err);
+}
+
+/* Streaming encoders hand over many small pieces: gather them so the
+ * kernel sees large writes. */
+static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *err)
+{
+    fwriter *w = FW(bw);
+    if (w->failed)
+        return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
+    if (w->len + n <= WRITE_BUF) {
+        if (!w->buf)
+            w->buf = rf_xmalloc(WRITE_BUF);
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        return 0;
+    }
+    if (w->len && flush(w, err))
+        return -1;
+    if (n >= WRITE_BUF)
+        return write_all(w, p, n, err);
+    if (!w->buf)
+        w->buf = rf_xmalloc(WRITE_BUF);
+    memcpy(w->buf, p, n);
+    w->len = n;
+    return 0;
+}
+
 static void f_writer_abort(rf_store_writer *bw)
 {
-    fwriter *w = (fwriter *)bw;
+    fwriter *w = FW(bw);
     close(w->fd);
     unlink(w->tmp);
     fwriter_free(w);
@@ -225,9 +260,13 @@ static void f_writer_abort(rf_store_writer *bw)
 
 static int f_writer_commit(rf_store_writer *bw, rf_err *err)
 {
-    fwriter *w = (fwriter *)bw;
+    fwriter *w = FW(bw);
     if (w->failed) {
         rf_errf(err, RF_EIO, "commit %s: an earlier write failed", w->path);
+        f_writer_abort(bw);
+        return -1;
+    }
+    if (w->len && flush(w, err)) {
         f_writer_abort(bw);
         return -1;
     }
@@ -260,6 +299,63 @@ static int f_writer_commit(rf_store_writer *bw, rf_err *err)
                                         : 0;
     fwriter_free(w);
     return rc;
+}
+
+/* Copy the rest of in through a buffer, for files copy_file_range cannot
+ * handle. */
+static int copy_by_read(int in, fwriter *w, const char *src, rf_err *err)
+{
+    char *buf = rf_xmalloc(READ_CHUNK);
+    int rc = 0;
+    for (;;) {
+        ssize_t r = read(in, buf, READ_CHUNK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = rf_err_errno(err, "read %s", src);
+        if (r <= 0 || (rc = write_all(w, buf, (size_t)r, err)))
+            break;
+    }
+    free(buf);
+    return rc;
+}
+
+/* Copy in to w's temp file in the kernel (copy_file_range; a reflink on
+ * filesystems that have them): no bytes pass through user space. */
+static int copy_fd(int in, fwriter *w, const char *src, rf_err *err)
+{
+    for (;;) {
+        ssize_t r = copy_file_range(in, NULL, w->fd, NULL, 1u << 30, 0);
+        if (r > 0)
+            continue;
+        if (r == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+            return copy_by_read(in, w, src, err);
+        return rf_err_errno(err, "copy %s to %s", src, w->tmp);
+    }
+}
+
+static int f_put_file(rf_store *s, const char *key, const char *src, const rf_put_opts *o,
+                      rf_err *err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return rf_err_errno(err, "put %s: open %s", key, src);
+    rf_store_writer *w;
+    if (f_writer_open(s, key, o, &w, err)) {
+        close(in);
+        return -1;
+    }
+    int rc = copy_fd(in, FW(w), src, err);
+    close(in);
+    if (rc) {
+        f_writer_abort(w);
+        return -1;
+    }
+    return f_writer_commit(w, err);
 }
 
 /* ---- reads ---- */
@@ -355,7 +451,7 @@ static void fill_meta(const struct stat *st, rf_store_meta *m)
     /* Not a content hash: inode + mtime + size changes whenever the object
      * is replaced, which is what an etag promises. The '-' marks it as not
      * an MD5, as S3 does for multipart etags. */
-    snprintf(m->etag, sizeof m->etag, "\"%llx-%llx%09lx-%llx\"",
+    snprintf(m->etag, sizeof m->etag, "%llx-%llx%09lx-%llx",
              (unsigned long long)st->st_ino, (unsigned long long)st->st_mtim.tv_sec,
              (unsigned long)st->st_mtim.tv_nsec, (unsigned long long)st->st_size);
 }
@@ -385,8 +481,7 @@ static int f_head(rf_store *s, const char *key, rf_store_meta *m, rf_err *err)
 
 typedef struct entry {
     char *key;
-    rf_store_meta m;
-    int is_prefix;
+    rf_store_meta m;   /* zeroed for a common prefix */
 } entry;
 
 typedef struct entries {
@@ -402,9 +497,10 @@ static void entries_add(entries *es, char *key, const rf_store_meta *m)
     }
     entry *e = &es->v[es->n++];
     e->key = key;
-    e->is_prefix = m == NULL;
     if (m)
         e->m = *m;
+    else
+        memset(&e->m, 0, sizeof e->m);
 }
 
 static int skip_name(const char *name)
@@ -521,7 +617,7 @@ static int f_list(rf_store *s, const char *prefix, int recursive, rf_list_fn fn,
     if (rc == 0 && es.n)
         qsort(es.v, es.n, sizeof *es.v, entry_cmp);
     for (size_t i = 0; rc == 0 && i < es.n; i++)
-        if (fn(ud, es.v[i].key, es.v[i].is_prefix ? NULL : &es.v[i].m))
+        if (fn(ud, es.v[i].key, &es.v[i].m))
             break;
     for (size_t i = 0; i < es.n; i++)
         free(es.v[i].key);
@@ -577,15 +673,15 @@ static int f_restore(rf_store *s, const char *key, int days, rf_err *err)
 
 static void f_close(rf_store *s)
 {
-    fstore *f = F(s);
-    if (f)
-        free(f->root);
-    free(f);
+    free(F(s)->root);
+    free(s->impl);
+    free(s->url);
+    free(s);
 }
 
 static const struct rf_store_ops file_ops = {
     .scheme = "file",
-    .put_file = NULL,       /* the generic streaming put is all a file needs */
+    .put_file = f_put_file,
     .get_stream = f_get_stream,
     .head = f_head,
     .list = f_list,
@@ -612,6 +708,13 @@ int rf_store_file_open(const char *url, rf_store **out, rf_err *err)
     for (const char *p = path; *p; p++)
         if ((unsigned char)*p < 0x20)
             return rf_errf(err, RF_EINVAL, "%s: control character in path", url);
+    /* A root is named, not resolved: "." and ".." would let two URLs name
+     * one object and defeat key checks made on URLs. */
+    if (strstr(path, "/../") || strstr(path, "/./") ||
+        (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")) ||
+        (strlen(path) >= 2 && !strcmp(path + strlen(path) - 2, "/.")))
+        return rf_errf(err, RF_EINVAL, "%s: \".\" and \"..\" are not allowed in store URLs",
+                       url);
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/')
         n--;

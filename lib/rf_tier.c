@@ -215,12 +215,14 @@ int rf_tier_get_file(rf_tiers *t, int tier, const char *key, const char *path, r
 
 /* ---- moving ---- */
 
-/* A content MD5 etag: "\"<32 hex>\"". Multipart and file:// etags are not. */
+/* A content MD5 etag: 32 hex digits, quoted or not. Multipart and file://
+ * etags are not (they contain a '-'). */
 static int md5_etag(const char *e)
 {
-    if (strlen(e) != 34 || e[0] != '"' || e[33] != '"')
+    size_t n = strlen(e), q = n == 34 && e[0] == '"' && e[33] == '"';
+    if (n != 32 + 2 * q)
         return 0;
-    for (int i = 1; i < 33; i++)
+    for (size_t i = q; i < 32 + q; i++)
         if (!isxdigit((unsigned char)e[i]))
             return 0;
     return 1;

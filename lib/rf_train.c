@@ -25,7 +25,7 @@ void rf_train_opts_default(rf_train_opts *o)
     o->max_lr_drops = 3;
     rf_optim_cfg_default(&o->optim, RF_OPT_ADAM);
     o->sched.kind = RF_SCHED_CONSTANT;
-    o->sched.lr = 1e-3;
+    o->sched.lr = 3e-3;
     o->sched.gamma = 0.1;
 }
 
@@ -54,6 +54,13 @@ int rf_train_spec_for(const rf_dataset *d, const size_t *hidden, size_t n_hidden
             return rf_errf(err, RF_EINVAL, "regression dataset has no targets");
         spec->sizes[n_hidden + 1] = d->n_targets;
         spec->loss = RF_LOSS_MSE;
+        /* Targets bounded in [0, 1] get a sigmoid output: predictions stay
+         * in range, and on small sets it generalizes markedly better. */
+        int unit = 1;
+        for (size_t i = 0; unit && i < d->n_rows * d->n_targets; i++)
+            unit = d->y_reg[i] >= 0 && d->y_reg[i] <= 1;
+        if (unit)
+            spec->out_act = RF_ACT_SIGMOID;
     }
     return 0;
 }
@@ -79,7 +86,7 @@ int rf_trainer_init(rf_trainer *tr, const rf_mlp_spec *spec, const rf_train_opts
         rf_mlp_free(&tr->net);
         return -1;
     }
-    tr->best_metric = INFINITY;
+    tr->best_metric = tr->best_tie = INFINITY;
     tr->lr_scale = 1.0;
     return 0;
 }
@@ -299,20 +306,32 @@ static int push_history(rf_trainer *tr, const rf_epoch_stats *s)
     return 0;
 }
 
-/* Best-model tracking and patience. Returns 1 when patience ran out. */
-static int track_best(rf_trainer *tr, double metric)
+/* Best-model tracking and patience. The metric is the validation error for
+ * classes (ties broken by the loss: cross-entropy keeps rising on an
+ * overconfident net whose accuracy still improves, so the loss alone stops
+ * too early), the validation loss for regression, and the training loss
+ * without a validation split. Returns 1 when patience ran out. */
+static int track_best(rf_trainer *tr, const rf_epoch_stats *s, int classes, size_t n_val)
 {
-    if (isfinite(metric) && metric < tr->best_metric - tr->opts.min_delta) {
+    double metric = n_val ? (classes ? 1.0 - s->val_acc : s->val_loss) : s->train_loss;
+    double tie = n_val && classes ? s->val_loss : 0.0;
+    int better = isfinite(metric) &&
+                 (metric < tr->best_metric - tr->opts.min_delta ||
+                  (metric <= tr->best_metric && tie < tr->best_tie));
+    if (better) {
+        /* patience waits for the metric itself; a tie-break only moves the
+         * best model (else a set at 100% accuracy would never stop) */
+        tr->bad_epochs = metric < tr->best_metric - tr->opts.min_delta ? 0 : tr->bad_epochs + 1;
         tr->best_metric = metric;
+        tr->best_tie = tie;
         tr->best_epoch = tr->epoch;
-        tr->bad_epochs = 0;
         if (!tr->best)
             tr->best = malloc(tr->net.n_params * sizeof(float));
         if (tr->best)
             memcpy(tr->best, tr->net.params, tr->net.n_params * sizeof(float));
-        return 0;
+    } else {
+        tr->bad_epochs++;
     }
-    tr->bad_epochs++;
     return tr->opts.patience > 0 && tr->bad_epochs >= tr->opts.patience;
 }
 
@@ -348,6 +367,9 @@ int rf_train_run(rf_trainer *tr, const rf_dataset *d, const uint32_t *train_rows
                  size_t n_train, const uint32_t *val_rows, size_t n_val, rf_epoch_fn cb,
                  void *ud, rf_err *err)
 {
+    /* a resumed trainer that had already stopped for good stays stopped */
+    if (tr->stop_reason == RF_STOP_EARLY || tr->stop_reason == RF_STOP_GRADUATED)
+        return 0;
     tr->stop_reason = RF_STOP_NONE;
     if (n_train == 0)
         return rf_errf(err, RF_EINVAL, "the training split is empty");
@@ -367,10 +389,6 @@ int rf_train_run(rf_trainer *tr, const rf_dataset *d, const uint32_t *train_rows
         if (!tr->snap)
             return rf_errf(err, RF_ENOMEM, "snapshot: out of memory");
     }
-    if (tr->opts.patience > 0 && n_val && tr->bad_epochs >= tr->opts.patience) {
-        tr->stop_reason = RF_STOP_EARLY;   /* resumed after patience ran out */
-        return 0;
-    }
     while (tr->epoch < tr->opts.max_epochs) {
         double t0 = now();
         rf_epoch_stats s = {.epoch = tr->epoch + 1};
@@ -389,7 +407,7 @@ int rf_train_run(rf_trainer *tr, const rf_dataset *d, const uint32_t *train_rows
         tr->epoch++;
         if (push_history(tr, &s))
             return rf_errf(err, RF_ENOMEM, "history: out of memory");
-        int patience_out = track_best(tr, n_val ? s.val_loss : s.train_loss);
+        int patience_out = track_best(tr, &s, d->kind == RF_CLASSIFICATION, n_val);
         if (cb) {
             int rc = cb(ud, tr, &s, err);
             if (rc < 0)

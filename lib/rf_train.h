@@ -53,7 +53,8 @@ typedef struct rf_train_opts {
                                  is filled in from max_epochs when 0 */
 } rf_train_opts;
 
-/* Adam, lr 1e-3, batch 32, 100 epochs, patience 10, seed 1. */
+/* Adam, lr 3e-3, batch 32, 100 epochs, patience 10, seed 1 (tuned on the
+ * FANN benchmark sets, see docs/training.md). */
 void rf_train_opts_default(rf_train_opts *o);
 
 /* One epoch's numbers; accuracies are NaN for regression, val_* NaN when
@@ -73,7 +74,9 @@ typedef struct rf_trainer {
     rf_epoch_stats *history;  /* n_history entries, owned */
     size_t n_history;
     float *best;              /* parameters of the best epoch (owned), NULL before one */
-    double best_metric;       /* lower is better: val loss (or train loss w/o val) */
+    double best_metric;       /* lower is better: val error (classes) or val loss,
+                                 train loss without validation rows */
+    double best_tie;          /* val loss, breaking ties of val error */
     int64_t best_epoch;
     int bad_epochs;           /* epochs since the best one */
     double lr_scale;          /* 1, divided by 10 per divergence recovery */
@@ -90,7 +93,8 @@ typedef struct rf_trainer {
 typedef int (*rf_epoch_fn)(void *ud, rf_trainer *tr, const rf_epoch_stats *s, rf_err *err);
 
 /* The output layer a dataset needs: classes -> softmax over n_classes;
- * regression -> linear over n_targets. hidden lists the hidden widths. */
+ * regression -> MSE over n_targets, with a sigmoid output when every target
+ * lies in [0, 1], linear otherwise. hidden lists the hidden widths. */
 int rf_train_spec_for(const rf_dataset *d, const size_t *hidden, size_t n_hidden,
                       int hidden_act, rf_mlp_spec *spec, rf_err *err);
 

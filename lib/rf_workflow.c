@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -1141,6 +1143,90 @@ static void check_input(parser *p, ref_ctx *c, rf_wf_kv *kv)
     rf_buf_free(&b);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files under dir (recursively, dot files skipped), sorted, appended. */
+static int list_files(const char *dir, char ***out, size_t *n, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d || depth > 16) {
+        if (d)
+            closedir(d);
+        return -1;
+    }
+    struct dirent *e;
+    char **mine = NULL;
+    size_t nmine = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        rf_buf b = RF_BUF_INIT;
+        rf_buf_addf(&b, "%s/%s", dir, e->d_name);
+        mine = rf_xrealloc(mine, (nmine + 1) * sizeof *mine);
+        mine[nmine++] = rf_buf_detach(&b, NULL);
+    }
+    closedir(d);
+    qsort(mine, nmine, sizeof *mine, name_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < nmine; i++) {
+        struct stat st;
+        if (rc == 0 && stat(mine[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            rc = list_files(mine[i], out, n, depth + 1);
+        } else if (rc == 0 && *n < 10000) {
+            *out = rf_xrealloc(*out, (*n + 1) * sizeof **out);
+            (*out)[(*n)++] = mine[i];
+            mine[i] = NULL;
+        } else if (rc == 0) {
+            rc = -1;
+        }
+        free(mine[i]);
+    }
+    free(mine);
+    return rc;
+}
+
+/* An input that names a local folder stands for the files in it: the
+ * runtime fetches objects, not folders. */
+static void expand_folders(parser *p, rf_wf_step *s)
+{
+    rf_wf_kv *out = NULL;
+    size_t n = 0;
+    for (size_t k = 0; k < s->ninputs; k++) {
+        rf_wf_kv *kv = &s->inputs[k];
+        struct stat st;
+        char **files = NULL;
+        size_t nf = 0;
+        if (strncmp(kv->val, "file://", 7) || stat(kv->val + 7, &st) < 0 ||
+            !S_ISDIR(st.st_mode)) {
+            out = rf_xrealloc(out, (n + 1) * sizeof *out);
+            out[n++] = *kv;
+            continue;
+        }
+        if (list_files(kv->val + 7, &files, &nf, 0) < 0 || nf == 0)
+            diag_at(p->d, kv->loc, "inputs.%s: folder %s %s", kv->key, kv->val + 7,
+                    nf ? "has more than 10,000 files (or unreadable ones); name "
+                         "files or a store prefix instead" : "has no files");
+        for (size_t i = 0; i < nf; i++) {
+            rf_buf u = RF_BUF_INIT;
+            rf_buf_addf(&u, "file://%s", files[i]);
+            out = rf_xrealloc(out, (n + 1) * sizeof *out);
+            out[n].key = rf_xstrdup(kv->key);
+            out[n].val = rf_buf_detach(&u, NULL);
+            out[n++].loc = kv->loc;
+            free(files[i]);
+        }
+        free(files);
+        free(kv->key);
+        free(kv->val);
+    }
+    free(s->inputs);
+    s->inputs = out;
+    s->ninputs = n;
+}
+
 static void resolve_step(parser *p, size_t i, step_ctx *c)
 {
     rf_workflow *wf = p->wf;
@@ -1168,6 +1254,7 @@ static void resolve_step(parser *p, size_t i, step_ctx *c)
         rc.loc = s->inputs[k].loc;
         check_input(p, &rc, &s->inputs[k]);
     }
+    expand_folders(p, s);
 }
 
 static void check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn)

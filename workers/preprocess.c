@@ -1,16 +1,19 @@
-/* ruvflow-preprocess: worker binary. Its issue has not landed yet, so every task
- * fails with "not implemented": nothing may report success without work. */
+/* ruvflow-preprocess: Claude Code session logs and tabular data into
+ * training datasets. The logic lives in lib/rf_preprocess.c. */
+#include "rf_preprocess.h"
 #include "rf_task.h"
 #include "rf_version.h"
 
-static int handle(rf_task *t, rf_err *err)
-{
-    (void)t;
-    return rf_errf(err, RF_EUNSUPP, "preprocess: not implemented");
-}
+static const char help[] =
+    "with:   task=tool-selection|error-recovery|tabular (default tool-selection)\n"
+    "        seed=N (42)  split=TRAIN/VAL/TEST (70/15/15)  hash_dim=N (4096)\n"
+    "        k_prev=N (3)  target=COLUMN (CSV)  max_line=BYTES (67108864)\n"
+    "input:  sessions=PATH  log files or folders (.jsonl/.json/.ndjson, .gz, .zst);\n"
+    "        data=PATH      FANN or CSV file for task=tabular\n"
+    "output: dataset (ruvflow/dataset), tables (ruvflow/tables), summary (summary.json)\n";
 
 int main(int argc, char **argv)
 {
-    static const rf_worker_def def = {"preprocess", RF_VERSION, handle, NULL};
+    static const rf_worker_def def = {"preprocess", RF_VERSION, rf_preprocess_handler, help};
     return rf_worker_main(argc, argv, &def);
 }

@@ -1,16 +1,12 @@
-/* ruvflow-train-stage: worker binary. Its issue has not landed yet, so every task
- * fails with "not implemented": nothing may report success without work. */
+/* ruvflow-train-stage: trains one curriculum stage (or a plain supervised
+ * run) of an MLP; the handler is lib/rf_train_stage.c. */
 #include "rf_task.h"
+#include "rf_train_stage.h"
 #include "rf_version.h"
-
-static int handle(rf_task *t, rf_err *err)
-{
-    (void)t;
-    return rf_errf(err, RF_EUNSUPP, "train-stage: not implemented");
-}
 
 int main(int argc, char **argv)
 {
-    static const rf_worker_def def = {"train-stage", RF_VERSION, handle, NULL};
+    static const rf_worker_def def = {"train-stage", RF_VERSION, rf_train_stage_handle,
+                                      rf_train_stage_help};
     return rf_worker_main(argc, argv, &def);
 }

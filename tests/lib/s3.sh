@@ -31,7 +31,10 @@ rf_start_s3() {
   export RF_TEST_S3_BUCKET=ruvflow-test
   # The proxy is the signature judge; s3rver's own (partial) check is off so
   # that a request the proxy accepts is never refused for another reason.
-  node "$s3rver" -d "$dir/data" -a 127.0.0.1 -p "$s3port" --silent \
+  # s3rver encrypts ListObjectsV2 continuation tokens with DES, which
+  # OpenSSL 3 only offers in its legacy provider: without it every listing
+  # over 1000 keys answers 500.
+  node --openssl-legacy-provider "$s3rver" -d "$dir/data" -a 127.0.0.1 -p "$s3port" --silent \
     --allow-mismatched-signatures --no-vhost-buckets \
     --configure-bucket "$RF_TEST_S3_BUCKET" >"$dir/s3rver.log" 2>&1 &
   RF_STACK_PIDS+=($!)

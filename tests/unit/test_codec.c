@@ -9,7 +9,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -461,6 +464,50 @@ static void test_write_errors(void **state)
     rf_obj_free(m);
 }
 
+/* In a child whose file size limit is 256 KiB, write() fails like on a
+ * full disk. Returns the number of the first failed check, 0 if all hold. */
+static int disk_full_child(const char *path)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {256 << 10, 256 << 10};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    rf_obj *m = rf_obj_map();
+    uint64_t shape[1] = {1 << 20};
+    rf_obj *t = rf_obj_tensor_new(RF_U8, 1, shape);
+    uint32_t x = 1;
+    for (size_t i = 0; i < shape[0]; i++, x = x * 1664525u + 1013904223u)
+        ((uint8_t *)t->u.t.data)[i] = (uint8_t)(x >> 24);   /* incompressible */
+    rf_obj_set(m, "w", t);
+    rf_err err = {0};
+    if (rf_artifact_write(path, "x", m, NULL, NULL, &err) != -1 || err.code != RF_EIO)
+        return 1;
+    if (!strstr(err.msg, "File too large") || !strstr(err.msg, path))
+        return 2;
+    rf_obj *old = NULL;
+    if (rf_artifact_read(path, NULL, NULL, &old, &err) < 0 || old->type != RF_STR)
+        return 3;
+    rf_obj_free(old);
+    rf_obj_free(m);
+    return count_files() == 1 ? 0 : 4;
+}
+
+static void test_disk_full(void **state)
+{
+    const char *p = tpath("full.rfa");
+    rf_obj *old = rf_obj_str("the old version");
+    rf_err err = {0};
+    assert_int_equal(rf_artifact_write(p, "x", old, NULL, NULL, &err), 0);
+    rf_obj_free(old);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(disk_full_child(p));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- corruption ---- */
 
 static uint8_t *sample_bytes(size_t *len)
@@ -774,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_big_tensor, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_determinism, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_write_errors, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_disk_full, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_flip_every_byte, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_truncate_everywhere, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_bad_headers, setup_dir, teardown_dir),

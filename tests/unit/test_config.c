@@ -258,7 +258,7 @@ static void test_bad_values(void **state)
     expect_file_error("just words\n", "bad.conf:1: expected \"key = value\"");
     expect_file_error("[s3\n", "bad.conf:1: malformed section");
     expect_file_error("[codec]\nlevel = 23\n", "codec.level");
-    expect_file_error("store =\n", "store must not be empty");
+    expect_file_error("store =\n", "no store");
 
     rf_config c;
     rf_err err = {0};

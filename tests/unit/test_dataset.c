@@ -1,5 +1,5 @@
 /* Unit tests for rf_dataset: FANN and CSV loaders, errors with file:line,
- * normalization. */
+ * normalization, the artifact form and load_any's sniffing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rf_codec.h"
 #include "rf_dataset.h"
 
 static char tmpdir[] = "/tmp/rf_test_dataset.XXXXXX";
@@ -180,6 +181,101 @@ static void test_real_fann_file(void **state)
     rf_dataset_free(&d);
 }
 
+static void test_artifact_round_trip(void **state)
+{
+    const char *p = write_file("rt.csv", "a,b,label,level\n1,2,x,easy\n3,4,y,hard\n5,6,x,"
+                                         "trivial\n");
+    rf_dataset d, back;
+    rf_err e = {0};
+    assert_int_equal(rf_dataset_load_csv(p, "label", &d, &e), 0);
+    d.split = calloc(3, 1);
+    d.split[2] = RF_SPLIT_TEST;
+    d.group = calloc(3, sizeof(int32_t));
+    d.group[1] = 7;
+    rf_dataset_normalize(&d);
+    char art[512];
+    snprintf(art, sizeof art, "%s/d.art", tmpdir);
+    assert_int_equal(rf_dataset_write(art, &d, &e), 0);
+    assert_int_equal(rf_dataset_read(art, &back, &e), 0);
+    assert_int_equal(back.kind, RF_CLASSIFICATION);
+    assert_int_equal(back.n_rows, 3);
+    assert_int_equal(back.n_features, 2);
+    assert_memory_equal(back.X, d.X, 6 * sizeof(float));
+    assert_memory_equal(back.y_class, d.y_class, 3 * sizeof(int32_t));
+    assert_string_equal(back.labels[1], "y");
+    assert_memory_equal(back.split, d.split, 3);
+    assert_memory_equal(back.level, d.level, 3);
+    assert_int_equal(back.group[1], 7);
+    assert_null(back.category);
+    assert_string_equal(back.feature_names[0], "a");
+    assert_memory_equal(back.mean, d.mean, 2 * sizeof(float));
+    assert_memory_equal(back.std, d.std, 2 * sizeof(float));
+    rf_dataset_free(&back);
+    /* load_any sniffs the artifact, a FANN file and a CSV file */
+    assert_int_equal(rf_dataset_load_any(art, NULL, &back, &e), 0);
+    assert_int_equal(back.n_rows, 3);
+    rf_dataset_free(&back);
+    p = write_file("any.train", "1 2 1\n1 2\n0.5\n");
+    assert_int_equal(rf_dataset_load_any(p, NULL, &back, &e), 0);
+    assert_int_equal(back.kind, RF_REGRESSION);
+    rf_dataset_free(&back);
+    p = write_file("any.csv", "1,2,3\n4,5,6\n");   /* numeric header names */
+    assert_int_equal(rf_dataset_load_any(p, NULL, &back, &e), 0);
+    assert_int_equal(back.n_rows, 1);
+    rf_dataset_free(&back);
+    rf_dataset_free(&d);
+
+    /* regression round trip */
+    p = write_file("r2.train", "2 1 2\n0.1\n0.2 3\n0.4\n1 0\n");
+    assert_int_equal(rf_dataset_load_fann(p, &d, &e), 0);
+    assert_int_equal(rf_dataset_write(art, &d, &e), 0);
+    assert_int_equal(rf_dataset_read(art, &back, &e), 0);
+    assert_int_equal(back.kind, RF_REGRESSION);
+    assert_int_equal(back.n_targets, 2);
+    assert_memory_equal(back.y_reg, d.y_reg, 4 * sizeof(float));
+    rf_dataset_free(&back);
+    rf_dataset_free(&d);
+}
+
+static void test_artifact_errors(void **state)
+{
+    rf_dataset d;
+    rf_err e = {0};
+    char art[512];
+    snprintf(art, sizeof art, "%s/bad.art", tmpdir);
+    /* another content type */
+    rf_obj *m = rf_obj_map();
+    rf_obj_set(m, "kind", rf_obj_str("classification"));
+    assert_int_equal(rf_artifact_write(art, "ruvflow/other", m, NULL, NULL, &e), 0);
+    assert_int_equal(rf_dataset_read(art, &d, &e), -1);
+    assert_non_null(strstr(e.msg, "ruvflow/other"));
+    /* labels out of range */
+    uint64_t shape[2] = {2, 1};
+    rf_obj_set(m, "X", rf_obj_tensor_new(RF_F32, 2, shape));
+    rf_obj *y = rf_obj_tensor_new(RF_I32, 1, shape);
+    ((int32_t *)y->u.t.data)[1] = 5;
+    rf_obj_set(m, "y_class", y);
+    rf_obj *labels = rf_obj_array();
+    rf_obj_push(labels, rf_obj_str("a"));
+    rf_obj_push(labels, rf_obj_str("b"));
+    rf_obj_set(m, "labels", labels);
+    assert_int_equal(rf_artifact_write(art, "ruvflow/dataset", m, NULL, NULL, &e), 0);
+    assert_int_equal(rf_dataset_read(art, &d, &e), -1);
+    assert_int_equal(e.code, RF_ECORRUPT);
+    assert_non_null(strstr(e.msg, "y_class"));
+    /* a split tensor of the wrong length */
+    ((int32_t *)y->u.t.data)[1] = 1;
+    uint64_t three[1] = {3};
+    rf_obj_set(m, "split", rf_obj_tensor_new(RF_U8, 1, three));
+    assert_int_equal(rf_artifact_write(art, "ruvflow/dataset", m, NULL, NULL, &e), 0);
+    assert_int_equal(rf_dataset_read(art, &d, &e), -1);
+    assert_non_null(strstr(e.msg, "split"));
+    rf_obj_free(m);
+    /* an empty dataset is not written */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(rf_dataset_write(art, &d, &e), -1);
+}
+
 static int setup(void **state)
 {
     return mkdtemp(tmpdir) ? 0 : -1;
@@ -203,6 +299,8 @@ int main(void)
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_real_fann_file),
+        cmocka_unit_test(test_artifact_round_trip),
+        cmocka_unit_test(test_artifact_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -208,7 +208,7 @@ static void test_enqueue_take_commit(void **state)
     assert_string_equal(l[0].params, "{\"ms\":\"1\"}");
     assert_string_equal(l[0].tier, "hot");
     assert_string_equal(l[0].run, "run1");
-    assert_true(l[0].started_ms >= l[0].enqueued_ms);
+    assert_true(l[0].started_us >= l[0].enqueued_us);
     assert_int_equal(stat_of(f, "noop").leased, 3);
 
     rf_task_result r[3];

@@ -48,6 +48,9 @@ static int teardown(void **state)
     fx *f = *state;
     rf_store_close(f->s);
     char cmd[128];
+    /* test_disk_full's tmpfs, should the test have failed while mounted. */
+    snprintf(cmd, sizeof cmd, "%s/tmpfs", f->dir);
+    umount2(cmd, MNT_DETACH);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -142,6 +145,10 @@ static void test_split_url(void **state)
     assert_int_equal(rf_store_split_url("s3:///key", &su, &k, &err), -1);
     assert_int_equal(rf_store_split_url("file://host/x", &su, &k, &err), -1);
     assert_int_equal(rf_store_split_url("http://x/y", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a/../b", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a//b", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a/./b", &su, &k, &err), -1);
+    assert_int_equal(rf_store_split_url("file:///a/b/..", &su, &k, &err), -1);
     assert_int_equal(err.code, RF_EINVAL);
     assert_null(su);
 }
@@ -155,6 +162,9 @@ static void test_open_errors(void **state)
     assert_int_equal(err.code, RF_EINVAL);
     assert_int_equal(rf_store_open("ftp://x", NULL, &s, &err), -1);
     assert_int_equal(rf_store_open("", NULL, &s, &err), -1);
+    assert_int_equal(rf_store_open("file:///tmp/../etc", NULL, &s, &err), -1);
+    assert_int_equal(rf_store_open("file:///tmp/x/..", NULL, &s, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
     /* A root that is a file is refused; a missing root is created lazily. */
     put_str(f->s, "plain", "x");
     char url[160];
@@ -347,8 +357,8 @@ static int collect(void *ud, const char *key, const rf_store_meta *m)
     seen *s = ud;
     if (s->n < 32) {
         snprintf(s->keys[s->n], sizeof s->keys[0], "%s", key);
-        s->prefix[s->n] = m == NULL;
-        s->size[s->n] = m ? m->size : 0;
+        s->prefix[s->n] = key[strlen(key) - 1] == '/';
+        s->size[s->n] = m->size;
         s->n++;
     }
     return s->stop_after && s->n >= s->stop_after;
@@ -421,6 +431,34 @@ static void test_list(void **state)
 }
 
 /* ---- writers ---- */
+
+/* Many small writes and some large ones, in any mix, arrive in order. */
+static void test_writer_chunks(void **state)
+{
+    fx *f = *state;
+    rf_err err = {0};
+    rf_buf want = RF_BUF_INIT;
+    rf_store_writer *w;
+    assert_int_equal(rf_store_writer_open(f->s, "chunks", NULL, &w, &err), 0);
+    unsigned seed = 1;
+    for (int i = 0; i < 600; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = i % 97 == 0 ? 300000 + seed % 5000 : seed % 3000;
+        char *p = malloc(n + 1);
+        for (size_t j = 0; j < n; j++)
+            p[j] = (char)(seed >> (j % 24));
+        assert_int_equal(rf_store_writer_write(w, p, n, &err), 0);
+        rf_buf_add(&want, p, n);
+        free(p);
+    }
+    assert_int_equal(rf_store_writer_commit(w, &err), 0);
+    rf_buf got = RF_BUF_INIT;
+    assert_int_equal(rf_store_get_mem(f->s, "chunks", &got, &err), 0);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.data, want.data, want.len);
+    rf_buf_free(&got);
+    rf_buf_free(&want);
+}
 
 static void test_writer_abort(void **state)
 {
@@ -665,6 +703,41 @@ static void check_disk_full(rf_store *s, const char *dir)
     char sub[256];
     snprintf(sub, sizeof sub, "%s/full", dir);
     assert_int_equal(count_names(sub, ".rftmp-"), 0);
+
+    /* Through put_file (a kernel-side copy). */
+    char src[256];
+    snprintf(src, sizeof src, "/tmp/rf-store-full-src.%d", (int)getpid());
+    FILE *fp = fopen(src, "wb");
+    char block[4096] = {0};
+    for (int i = 0; i < 256; i++)
+        fwrite(block, 1, sizeof block, fp);
+    fclose(fp);
+    assert_int_equal(rf_store_put_file(s, "full/obj", src, NULL, &err), -1);
+    unlink(src);
+    assert_int_equal(err.code, RF_EIO);
+    v = get_str(s, "full/obj");
+    assert_string_equal(v, "the old version");
+    free(v);
+    assert_int_equal(count_names(sub, ".rftmp-"), 0);
+
+    /* Small streamed writes: the failure may surface in a later write or
+     * only at commit; either way the same outcome. */
+    rf_store_writer *w;
+    assert_int_equal(rf_store_writer_open(s, "full/obj", NULL, &w, &err), 0);
+    char chunk[4096] = {0};
+    rc = 0;
+    for (int i = 0; i < 256 && rc == 0; i++)
+        rc = rf_store_writer_write(w, chunk, sizeof chunk, &err);
+    if (rc)
+        rf_store_writer_abort(w);
+    else
+        rc = rf_store_writer_commit(w, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, RF_EIO);
+    v = get_str(s, "full/obj");
+    assert_string_equal(v, "the old version");
+    free(v);
+    assert_int_equal(count_names(sub, ".rftmp-"), 0);
 }
 
 static void test_disk_full(void **state)
@@ -714,6 +787,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ranged_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),

@@ -1,0 +1,38 @@
+/* cmd_engine: what the run verbs (cmd_run.c) and the local stack
+ * (cmd_stack.c) share: finding Redis and opening the scheduler's handles. */
+#ifndef RF_CMD_ENGINE_H
+#define RF_CMD_ENGINE_H
+
+#include "rf_log.h"
+#include "rf_queue.h"
+#include "rf_redis.h"
+#include "rf_sched.h"
+
+/* Where the local stack keeps its state, relative to the current folder. */
+#define RF_STACK_DIR ".ruvflow"
+
+typedef struct engine {
+    rf_redis *r;
+    rf_queue *q;
+    rf_sched *s;
+} engine;
+
+/* The Redis URL: --redis, else $RUVFLOW_REDIS_URL, else the one `ruvflow
+ * up` recorded in ./.ruvflow/redis.url, else redis://127.0.0.1:6379/0.
+ * The result is static or points into opt. */
+const char *engine_redis_url(const char *opt);
+/* A Redis named by $RUVFLOW_REDIS_URL or the config file, else NULL. */
+const char *engine_configured_redis(void);
+/* Key prefix: --prefix, else $RUVFLOW_REDIS_PREFIX, else "rf:". */
+const char *engine_prefix(const char *opt);
+
+/* Connect. retry_ms: how long to keep trying an unreachable Redis. */
+int engine_open(engine *e, const char *url, const char *prefix, long retry_ms,
+                const rf_sched_opts *so, rf_err *err);
+void engine_close(engine *e);
+
+/* Retention of finished runs: the config's runs.retention_s
+ * ($RUVFLOW_RETENTION_S), default 7 days. */
+long engine_retention_s(void);
+
+#endif
