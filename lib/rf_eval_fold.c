@@ -17,6 +17,7 @@
 #include "rf_eval_json.h"
 #include "rf_metrics.h"
 #include "rf_train.h"
+#include "rf_train_stage.h"
 
 const char rf_eval_fold_help[] =
     "One fold of a cross-validation. Input: dataset=FILE (dataset artifact, FANN or CSV).\n"
@@ -173,8 +174,8 @@ static void schedule_in_steps(rf_train_opts *o, size_t n_train)
 }
 
 /* The training options under train-stage's names, with its defaults for
- * plain (non-curriculum) training: lr 3e-3, batch 32, 200 epochs,
- * patience 10, hidden 64,32. */
+ * plain (non-curriculum) training (rf_level_defaults_for(-1)); hidden
+ * 64,32 as train-stage. */
 static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_t seed,
                         rf_mlp_spec *spec, rf_train_opts *o, rf_err *err)
 {
@@ -182,6 +183,7 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
     int act, opt;
     long batch, epochs, patience, accum, warmup, step_every;
     double dropout;
+    const rf_level_defaults *L = rf_level_defaults_for(-1);
     rf_train_opts_default(o);
     if (parse_hidden(rf_task_param_or(t, "hidden", "64,32"), hidden, &n_hidden, err) < 0 ||
         param_name(t, "activation", "relu", rf_act_parse, &act, err) < 0 ||
@@ -190,13 +192,13 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
         return -1;
     rf_optim_cfg_default(&o->optim, opt);
     o->optim.nesterov = !strcmp(rf_task_param_or(t, "optimizer", "adam"), "nesterov");
-    if (rf_task_param_double(t, "lr", 3e-3, &o->sched.lr, err) < 0 ||
-        rf_task_param_long(t, "batch", 32, &batch, err) < 0 ||
-        rf_task_param_long(t, "epochs", 200, &epochs, err) < 0 ||
-        rf_task_param_long(t, "patience", 10, &patience, err) < 0 ||
-        rf_task_param_long(t, "accum", 1, &accum, err) < 0 ||
-        rf_task_param_double(t, "dropout", 0, &dropout, err) < 0 ||
-        rf_task_param_double(t, "clip", 0, &o->optim.clip, err) < 0 ||
+    if (rf_task_param_double(t, "lr", L->lr, &o->sched.lr, err) < 0 ||
+        rf_task_param_long(t, "batch", L->batch, &batch, err) < 0 ||
+        rf_task_param_long(t, "epochs", L->epochs, &epochs, err) < 0 ||
+        rf_task_param_long(t, "patience", L->patience, &patience, err) < 0 ||
+        rf_task_param_long(t, "accum", L->accum, &accum, err) < 0 ||
+        rf_task_param_double(t, "dropout", L->dropout, &dropout, err) < 0 ||
+        rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) < 0 ||
         rf_task_param_double(t, "l1", 0, &o->optim.l1, err) < 0 ||
         rf_task_param_double(t, "l2", 0, &o->optim.l2, err) < 0 ||
         rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) < 0 ||
