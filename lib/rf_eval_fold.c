@@ -515,21 +515,22 @@ static int write_output(fold_run *r, const char *name, const char *file, json_t 
     return rc < 0 ? -1 : rf_task_output(r->t, name, path, err);
 }
 
-static json_t *index_array(const uint32_t *a, size_t n, int sorted_copy)
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A JSON array of row indices; sorted (on a copy) when asked, since
+ * ascending order reads better and diffs cleanly. */
+static json_t *index_array(const uint32_t *a, size_t n, int sort)
 {
     json_t *arr = json_array();
     uint32_t *s = NULL;
-    if (sorted_copy) {
-        /* ascending order reads better and diffs cleanly */
+    if (sort) {
         s = rf_xmalloc((n ? n : 1) * sizeof *s);
         memcpy(s, a, n * sizeof *s);
-        size_t i, j;
-        for (i = 1; i < n; i++) {          /* insertion sort: a is nearly sorted */
-            uint32_t v = s[i];
-            for (j = i; j > 0 && s[j - 1] > v; j--)
-                s[j] = s[j - 1];
-            s[j] = v;
-        }
+        qsort(s, n, sizeof *s, cmp_u32);
         a = s;
     }
     for (size_t i = 0; i < n; i++)
