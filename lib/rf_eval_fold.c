@@ -505,12 +505,13 @@ static int breakdowns(fold_run *r, const rf_preds *p, json_t *doc, rf_err *err)
     return rc;
 }
 
+/* Writes doc (consumed) as outdir/file and registers it as output name. */
 static int write_output(fold_run *r, const char *name, const char *file, json_t *doc,
-                        rf_err *err)
+                        int pretty, rf_err *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", rf_task_outdir(r->t), file);
-    int rc = rf_json_write(path, doc, err);
+    int rc = rf_json_write(path, doc, pretty, err);
     json_decref(doc);
     return rc < 0 ? -1 : rf_task_output(r->t, name, path, err);
 }
@@ -551,7 +552,7 @@ static int write_split(fold_run *r, rf_err *err)
     free(train);
     json_object_set_new(o, "val", index_array(r->val, r->n_val, 1));
     json_object_set_new(o, "test", index_array(r->test, r->n_test, 0));
-    return write_output(r, "split", "split.json", o, err);
+    return write_output(r, "split", "split.json", o, 0, err);
 }
 
 static int write_model(fold_run *r, double *file_bytes, rf_err *err)
@@ -610,7 +611,7 @@ static int evaluate(fold_run *r, rf_err *err)
     }
     put_metric(flat, r->t, "model_artifact_bytes", file_bytes);
     rf_task_metric(r->t, "fold", (double)r->fold);
-    return write_output(r, "fold", "fold.json", doc, err);
+    return write_output(r, "fold", "fold.json", doc, 1, err);
 }
 
 /* The text loaders refuse NaN and Inf; an artifact might carry them, and
