@@ -71,7 +71,7 @@ for t in tests/integration/*.sh; do
 done
 
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1 && [ -z "$filter" ] && command -v clang >/dev/null; then
-  if make --no-print-directory -s fuzz BUILD="$BUILD" >"$log/fuzz-build.log" 2>&1; then
+  if make --no-print-directory -s -j2 fuzz BUILD="$BUILD" >"$log/fuzz-build.log" 2>&1; then
     for fz in "$BUILD"/fuzz/fuzz_*; do
       name=$(basename "$fz")
       corpus="$RF_STACK_DIR/corpus-$name"; mkdir -p "$corpus"
