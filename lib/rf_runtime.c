@@ -654,6 +654,13 @@ static int parse_opts(int argc, char **argv, const rf_config *cfg, rt_opts *o)
             o->pool = val;
         else if (!strcmp(a, "--tmp") && val)
             o->tmp = val;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("serve options (defaults from the configuration):\n"
+                   "  --redis URL  --prefix P  --store URL  --pool NAME  --concurrency N\n"
+                   "  --lease MS  --grace S  --retry S  --prefetch N  --tmp DIR\n"
+                   "See docs/worker-runtime.md.\n");
+            return 1;
+        }
         else if (!strcmp(a, "--concurrency")) {
             if (parse_long(a, val, 1, 1024, &v) != 0)
                 return -1;
@@ -799,9 +806,10 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
         rf_config_free(&rt.cfg);
         return 2;
     }
-    if (parse_opts(argc, argv, &rt.cfg, &rt.o) != 0) {
+    int prc = parse_opts(argc, argv, &rt.cfg, &rt.o);
+    if (prc != 0) {
         rf_config_free(&rt.cfg);
-        return 2;
+        return prc < 0 ? 2 : 0; /* 1 = help printed */
     }
     rt.defs = defs;
     rt.ndefs = ndefs;

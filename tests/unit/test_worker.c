@@ -237,6 +237,26 @@ static void test_bad_param_dead_letters(void **state)
     fx_close(f);
 }
 
+/* A task over its timeout is stopped and failed as retryable; with its
+ * attempts used up it is dead-lettered with the reason. */
+static void test_task_timeout(void **state)
+{
+    fx *f = fx_open(NULL, 600);
+    rf_task_spec s = {.id = "slow", .run = "r", .type = "sleep", .params = "{\"ms\":5000}",
+                      .timeout_ms = 300, .max_attempts = 1};
+    rf_err err = {0};
+    assert_int_equal(rf_queue_enqueue(f->q, &s, 1, NULL, &err), 0);
+    int64_t t0 = mono_ms();
+    pid_t w = spawn_worker(f, "600", NULL);
+    rf_task_info info = wait_state(f, "slow", "dead", 5000);
+    assert_true(mono_ms() - t0 < 2500);
+    assert_string_equal(info.error, "timeout after 300 ms (attempt 1 of 1)");
+    rf_task_info_free(&info);
+    kill(w, SIGTERM);
+    assert_int_equal(wait_exit(w, 5000), 0);
+    fx_close(f);
+}
+
 /* kill -9 of a worker mid-task: re-delivered after the lease, committed once. */
 static void test_kill9_redelivers_once(void **state)
 {
@@ -511,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_serves_noop_and_sleep),
         cmocka_unit_test(test_bad_param_dead_letters),
         cmocka_unit_test(test_inputs_outputs_state),
+        cmocka_unit_test(test_task_timeout),
         cmocka_unit_test(test_kill9_redelivers_once),
         cmocka_unit_test(test_sigterm_drain),
         cmocka_unit_test(test_second_signal_exits),
