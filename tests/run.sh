@@ -73,6 +73,7 @@ done
 if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1 && [ -z "$filter" ] && command -v clang >/dev/null; then
   if make --no-print-directory -s -j2 fuzz BUILD="$BUILD" >"$log/fuzz-build.log" 2>&1; then
     for fz in "$BUILD"/fuzz/fuzz_*; do
+      [[ $fz == *.d ]] && continue
       name=$(basename "$fz")
       corpus="$RF_STACK_DIR/corpus-$name"; mkdir -p "$corpus"
       seeds="tests/fuzz/corpus/${name#fuzz_}"
