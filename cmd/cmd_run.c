@@ -251,7 +251,7 @@ static int print_status(FILE *f, const rf_run_status *st)
 }
 
 /* Follow a run until it finishes. Returns the exit status (0 succeeded). */
-static int follow(engine *e, const char *run, int json, int live)
+static int follow(engine *e, const char *run, int json)
 {
     int tty = isatty(STDOUT_FILENO) && !json;
     int drawn = 0;
@@ -298,9 +298,11 @@ static int follow(engine *e, const char *run, int json, int live)
                 warned = 1;
             }
         }
+        /* A status read scans unfinished tasks: poll big runs less often. */
+        long pause = (long)(st.total - st.finished) / 20;
+        pause = pause < 250 ? 250 : pause > 2000 ? 2000 : pause;
         rf_run_status_free(&st);
-        (void)live;
-        usleep(tty ? 250000 : 500000);
+        usleep((useconds_t)pause * 1000);
     }
 }
 
@@ -412,7 +414,7 @@ RF_CMD(submit)
     else if (!c.json)
         printf("%s\n", run);
     fflush(stdout);
-    rc = wait ? follow(&e, run, c.json, 0) : 0;
+    rc = wait ? follow(&e, run, c.json) : 0;
     free(run);
     engine_close(&e);
     return rc;

@@ -520,7 +520,7 @@ static int render_inputs(render *rd, json_t *inputs, rf_err *err)
                            "not available", kv->key, r.step);
         ref_range(dep, arr, &from, &to);
         for (size_t i = from; i < to; i++) {
-            char who[RF_REF_NAME_MAX + 40];
+            char who[2 * RF_REF_NAME_MAX + 64];
             snprintf(who, sizeof who, "inputs.%s: step \"%s\" (task %zu)", kv->key,
                      r.step, i);
             if (append_output(l, json_array_get(arr, i), r.key, who, err) < 0)

@@ -51,51 +51,61 @@ static const rf_script lua_submit = {"run submit", LUA_NOW
     "  'run', R)\n"
     "return 1\n"};
 
-/* ARGV: P, run, step, idx, kind (done|cache|skip|fail), result JSON,
- * chain (0|1), error text, dependents... Idempotent: a task finishes once.
- * Returns {status, released step...}: status 1 finished, 0 already, 2
- * failed, -1 no such run. */
+/* ARGV: P, then per task: run, step, idx, kind (done|cache|skip|fail),
+ * result JSON, chain (0|1), error text, number of dependents, dependents...
+ * Idempotent: a task finishes once (its bit in the step's bitmap). Returns
+ * the number of tasks whose finishing released a step or a chain link. */
 static const rf_script lua_finish = {"run finish", LUA_NOW
-    "local P, R, s, idx, kind = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
-    "local run = P .. 'run:' .. R\n"
-    "local state = redis.call('HGET', run, 'state')\n"
-    "if not state then return {-1} end\n"
-    "local steps, key = run .. ':steps', s .. '/' .. idx\n"
-    "if redis.call('GETBIT', run .. ':fin:' .. s, idx) == 1 then return {0} end\n"
-    "if kind == 'fail' then\n"
-    "  if redis.call('HSETNX', run .. ':res', key, ARGV[6]) == 0 then return {0} end\n"
-    "  redis.call('HINCRBY', steps, 'x.' .. s, 1)\n"
-    "  redis.call('HINCRBY', run, 'failed', 1)\n"
-    "  if state == 'running' then\n"
-    "    redis.call('HSET', run, 'state', 'failed', 'finished', now(), 'error', ARGV[8])\n"
-    "    redis.call('SREM', P .. 'runs:active', R)\n"
-    "  end\n"
-    "  return {2}\n"
-    "end\n"
-    "redis.call('SETBIT', run .. ':fin:' .. s, idx, 1)\n"
-    "if kind ~= 'done' then redis.call('HSET', run .. ':res', key, ARGV[6]) end\n"
-    "local short = ({done = 'd', cache = 'c', skip = 'k'})[kind]\n"
-    "redis.call('HINCRBY', run, kind, 1)\n"
-    "redis.call('HINCRBY', steps, short .. '.' .. s, 1)\n"
-    "local fin = redis.call('HINCRBY', steps, 'f.' .. s, 1)\n"
-    "local total = tonumber(redis.call('HGET', steps, 't.' .. s))\n"
-    "local out = {1}\n"
-    "if fin >= total then\n"
-    "  for i = 9, #ARGV do\n"
-    "    if redis.call('HINCRBY', steps, 'w.' .. ARGV[i], -1) == 0 then\n"
-    "      redis.call('HINCRBY', run .. ':todo', ARGV[i], 1)\n"
-    "      out[#out + 1] = tonumber(ARGV[i])\n"
+    "local P, i, released = ARGV[1], 2, 0\n"
+    "local function finish(R, s, idx, kind, res, chain, why, deps)\n"
+    "  local run = P .. 'run:' .. R\n"
+    "  local state = redis.call('HGET', run, 'state')\n"
+    "  if not state then return 0 end\n"
+    "  local steps, key = run .. ':steps', s .. '/' .. idx\n"
+    "  if redis.call('GETBIT', run .. ':fin:' .. s, idx) == 1 then return 0 end\n"
+    "  if kind == 'fail' then\n"
+    "    if redis.call('HSETNX', run .. ':res', key, res) == 0 then return 0 end\n"
+    "    redis.call('HINCRBY', steps, 'x.' .. s, 1)\n"
+    "    redis.call('HINCRBY', run, 'failed', 1)\n"
+    "    if state == 'running' then\n"
+    "      redis.call('HSET', run, 'state', 'failed', 'finished', now(), 'error', why)\n"
+    "      redis.call('SREM', P .. 'runs:active', R)\n"
     "    end\n"
+    "    return 0\n"
     "  end\n"
-    "  if redis.call('HINCRBY', run, 'left', -1) == 0 and state == 'running' then\n"
-    "    redis.call('HSET', run, 'state', 'succeeded', 'finished', now())\n"
-    "    redis.call('SREM', P .. 'runs:active', R)\n"
+    "  redis.call('SETBIT', run .. ':fin:' .. s, idx, 1)\n"
+    "  if kind ~= 'done' then redis.call('HSET', run .. ':res', key, res) end\n"
+    "  local short = ({done = 'd', cache = 'c', skip = 'k'})[kind]\n"
+    "  redis.call('HINCRBY', run, kind, 1)\n"
+    "  redis.call('HINCRBY', steps, short .. '.' .. s, 1)\n"
+    "  local fin = redis.call('HINCRBY', steps, 'f.' .. s, 1)\n"
+    "  local total = tonumber(redis.call('HGET', steps, 't.' .. s))\n"
+    "  if fin >= total then\n"
+    "    for _, d in ipairs(deps) do\n"
+    "      if redis.call('HINCRBY', steps, 'w.' .. d, -1) == 0 then\n"
+    "        redis.call('HINCRBY', run .. ':todo', d, 1)\n"
+    "      end\n"
+    "    end\n"
+    "    if redis.call('HINCRBY', run, 'left', -1) == 0 and state == 'running' then\n"
+    "      redis.call('HSET', run, 'state', 'succeeded', 'finished', now())\n"
+    "      redis.call('SREM', P .. 'runs:active', R)\n"
+    "    end\n"
+    "    return #deps > 0 and 1 or 0\n"
+    "  elseif chain == '1' then\n"
+    "    redis.call('HINCRBY', run .. ':todo', s, 1)\n"
+    "    return 1\n"
     "  end\n"
-    "elseif ARGV[7] == '1' then\n"
-    "  redis.call('HINCRBY', run .. ':todo', s, 1)\n"
-    "  out[#out + 1] = tonumber(s)\n"
+    "  return 0\n"
     "end\n"
-    "return out\n"};
+    "while i <= #ARGV do\n"
+    "  local nd = tonumber(ARGV[i + 7])\n"
+    "  local deps = {}\n"
+    "  for k = 1, nd do deps[k] = ARGV[i + 7 + k] end\n"
+    "  released = released + finish(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),\n"
+    "    ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], deps)\n"
+    "  i = i + 8 + nd\n"
+    "end\n"
+    "return released\n"};
 
 /* ARGV: P, run, step, idx, k, max. A task asks for k more tasks in its
  * step; once per task, within the step's budget. Returns tasks added. */
@@ -227,7 +237,10 @@ static const rf_script lua_reopen = {"run reopen",
     "    redis.call('HINCRBY', run .. ':todo', i, 1)\n"
     "  end\n"
     "end\n"
-    "if mode ~= 'sync' then\n"
+    "if mode ~= 'sync' and tonumber(redis.call('HGET', run, 'left')) == 0 then\n"
+    "  redis.call('HSET', run, 'state', 'succeeded', 'error', '')\n"
+    "  redis.call('SREM', P .. 'runs:active', R)\n"
+    "elseif mode ~= 'sync' then\n"
     "  redis.call('HSET', run, 'state', 'running', 'finished', 0, 'error', '')\n"
     "  if mode == 'retry' then redis.call('HSET', run, 'failed', 0) end\n"
     "  redis.call('SADD', P .. 'runs:active', R)\n"
@@ -284,6 +297,13 @@ static int64_t mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -465,6 +485,19 @@ static plan *plan_get(rf_sched *s, const char *run, rf_err *err)
         s->nplans--;
     }
     return p;
+}
+
+/* Forget a run's parsed plan (the run was trimmed). */
+static void plan_evict(rf_sched *s, const char *run)
+{
+    for (plan **pp = &s->plans; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->run, run)) {
+            plan *p = *pp;
+            *pp = p->next;
+            plan_free(p);
+            s->nplans--;
+            return;
+        }
 }
 
 static int step_index(const plan *p, const char *name, size_t *i)
@@ -666,84 +699,71 @@ static int bit_set(const unsigned char *bits, size_t n, size_t i)
 
 /* ------------------------------------------------------------- finishing */
 
-/* A pending call of lua_finish, with its argument strings. */
-typedef struct fin_call {
-    char *idx, *step;         /* heap, like everything argv points to */
-    char *res, *error;
-    const char **argv;        /* heap: calls[] moves when it grows */
-} fin_call;
-
+/* Finishes collected for one lua_finish call: the argument strings live
+ * in one buffer (NUL-separated) until the flush. */
 typedef struct finisher {
     rf_sched *s;
-    fin_call *calls;
-    rf_redis_call *rc;
-    size_t n, cap;
+    rf_buf args;
+    size_t n;                 /* tasks */
 } finisher;
+
+#define FINISHER_INIT(s) {(s), RF_BUF_INIT, 0}
+
+static void fin_arg(rf_buf *b, const char *v)
+{
+    rf_buf_add(b, v, strlen(v) + 1);
+}
 
 static void fin_add(finisher *f, const plan *p, size_t si, size_t idx, const char *kind,
                     const char *res, const char *error)
 {
-    if (f->n == f->cap) {
-        f->cap = f->cap ? 2 * f->cap : 64;
-        f->calls = rf_xrealloc(f->calls, f->cap * sizeof *f->calls);
-        f->rc = rf_xrealloc(f->rc, f->cap * sizeof *f->rc);
-    }
-    fin_call *c = &f->calls[f->n];
-    memset(c, 0, sizeof *c);
     char tmp[24];
+    fin_arg(&f->args, p->run);
     snprintf(tmp, sizeof tmp, "%zu", si);
-    c->step = rf_xstrdup(tmp);
+    fin_arg(&f->args, tmp);
     snprintf(tmp, sizeof tmp, "%zu", idx);
-    c->idx = rf_xstrdup(tmp);
-    c->res = rf_xstrdup(res ? res : "");
-    c->error = rf_xstrdup(error ? error : "");
-    size_t nd = p->ndependents[si];
-    c->argv = rf_xcalloc(nd + 8, sizeof(char *));
-    const char **a = c->argv;
-    a[0] = f->s->P, a[1] = p->run, a[2] = c->step, a[3] = c->idx, a[4] = kind;
-    a[5] = c->res;
-    a[6] = p->wf->steps[si].fan == RF_FAN_CHAIN ? "1" : "0";
-    a[7] = c->error;
-    for (size_t k = 0; k < nd; k++)
-        a[8 + k] = p->dep_args[si][k];
-    f->rc[f->n] = (rf_redis_call){&lua_finish, 0, (int)(8 + nd), a, NULL, NULL};
+    fin_arg(&f->args, tmp);
+    fin_arg(&f->args, kind);
+    fin_arg(&f->args, res ? res : "");
+    fin_arg(&f->args, p->wf->steps[si].fan == RF_FAN_CHAIN ? "1" : "0");
+    fin_arg(&f->args, error ? error : "");
+    snprintf(tmp, sizeof tmp, "%zu", p->ndependents[si]);
+    fin_arg(&f->args, tmp);
+    for (size_t k = 0; k < p->ndependents[si]; k++)
+        fin_arg(&f->args, p->dep_args[si][k]);
     f->n++;
-}
-
-static void fin_reset(finisher *f)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        free(f->calls[i].res);
-        free(f->calls[i].error);
-        free(f->calls[i].step);
-        free(f->calls[i].idx);
-        free(f->calls[i].argv);
-        if (f->rc[i].reply)
-            freeReplyObject(f->rc[i].reply);
-    }
-    f->n = 0;
 }
 
 static void fin_free(finisher *f)
 {
-    fin_reset(f);
-    free(f->calls);
-    free(f->rc);
+    rf_buf_free(&f->args);
+    f->n = 0;
 }
 
-/* Run the pending finish calls in one round trip. *released is set when
- * some step was released (or a chain advanced). */
+/* One script call for every pending finish. *released (may be NULL) is set
+ * when some step was released or a chain advanced. */
 static int fin_flush(finisher *f, int *released, rf_err *err)
 {
     if (!f->n)
         return 0;
-    int rc = rf_redis_eval_many(f->s->r, f->rc, f->n, err);
-    if (rc == 0 && released)
-        for (size_t i = 0; i < f->n; i++)
-            if (f->rc[i].reply && f->rc[i].reply->type == REDIS_REPLY_ARRAY &&
-                f->rc[i].reply->elements > 1)
-                *released = 1;
-    fin_reset(f);
+    size_t argc = 1;
+    for (size_t i = 0; i < f->args.len; i++)
+        argc += f->args.data[i] == 0;
+    const char **argv = rf_xcalloc(argc + 1, sizeof *argv);
+    argv[0] = f->s->P;
+    size_t k = 1;
+    for (const char *c = f->args.data; c < f->args.data + f->args.len; c += strlen(c) + 1)
+        argv[k++] = c;
+    redisReply *rep;
+    int rc = rf_redis_eval(f->s->r, &lua_finish, 0, (int)argc, argv, NULL, &rep, err);
+    free(argv);
+    if (rc == 0) {
+        if (released && reply_int(rep) > 0)
+            *released = 1;
+        freeReplyObject(rep);
+    }
+    rf_buf_reset(&f->args);
+    f->n = 0;
     return rc;
 }
 
@@ -911,7 +931,7 @@ static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
     size_t nsteps = p->wf->nsteps;
     json_t **results = rf_xcalloc(nsteps + 1, sizeof *results);
     rf_dag_ctx ctx = {p->wf, p->run, results, NULL, NULL};
-    finisher f = {s, NULL, NULL, 0, 0};
+    finisher f = FINISHER_INIT(s);
     prep *v = rf_xcalloc(BATCH, sizeof *v);
     size_t nv = 0;
     int rc = gather_refs(s, p, si, results, err);
@@ -1222,7 +1242,7 @@ static int handle_events(rf_sched *s, event *v, size_t n, rf_err *err)
     free(argv);
     if (rc < 0)
         return -1;
-    finisher f = {s, NULL, NULL, 0, 0};
+    finisher f = FINISHER_INIT(s);
     rf_buf cache_args = RF_BUF_INIT;
     char **runs = NULL;
     size_t nruns = 0, r = 0;
@@ -1394,10 +1414,8 @@ static int reopen(rf_sched *s, const char *run, const char *mode, redisReply **o
 static int trim_old(rf_sched *s, rf_err *err)
 {
     char max[32];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(max, sizeof max, "%lld",
-             (long long)ts.tv_sec * 1000 - (long long)s->o.retention_s * 1000);
+             (long long)(wall_ms() - (int64_t)s->o.retention_s * 1000));
     rf_buf k = RF_BUF_INIT;
     rf_buf_addf(&k, "%sruns", s->P);
     const char *argv[] = {"ZRANGEBYSCORE", k.data, "-inf", max, "LIMIT", "0", "100"};
@@ -1445,18 +1463,12 @@ static int trim_old(rf_sched *s, rf_err *err)
                                            NULL, &r2, err)) == 0)
             freeReplyObject(r2);
         free(a);
+        plan_evict(s, run);
         if (rc == 0)
             rf_log_info(s->o.log, "trimmed run %s (past retention)", run);
     }
     freeReplyObject(rep);
     return rc;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Schedulers say they are alive in a sorted set (for `submit --wait`). */
@@ -1524,7 +1536,9 @@ int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
         s->last_reap_ms = now;
         rc = rf_queue_reap(s->q, 1000, NULL, err);
     }
-    if (rc == 0 && now - s->last_trim_ms >= 60000) {
+    /* Trim every minute, or faster when the retention is shorter. */
+    int64_t trim_every = s->o.retention_s * 500 < 60000 ? s->o.retention_s * 500 : 60000;
+    if (rc == 0 && now - s->last_trim_ms >= trim_every) {
         s->last_trim_ms = now;
         rc = trim_old(s, err);
     }
@@ -1817,15 +1831,4 @@ int rf_sched_results(rf_sched *s, const char *run, const char *step, char **json
     *json = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return 0;
-}
-
-int rf_sched_plan(rf_sched *s, const char *run, rf_workflow **wf, rf_err *err)
-{
-    plan *p = plan_get(s, run, err);
-    if (!p)
-        return -1;
-    char *text = rf_dag_plan_json(p->wf, p->digests);
-    int rc = rf_dag_plan_load(text, wf, NULL, err);
-    free(text);
-    return rc;
 }

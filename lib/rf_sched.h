@@ -116,7 +116,4 @@ int rf_sched_list(rf_sched *s, size_t limit, char ***ids, size_t *n, rf_err *err
 int rf_sched_results(rf_sched *s, const char *run, const char *step, char **json,
                      rf_err *err);
 
-/* The plan of a run, as rf_workflow (for display). */
-int rf_sched_plan(rf_sched *s, const char *run, rf_workflow **wf, rf_err *err);
-
 #endif

@@ -569,6 +569,44 @@ static void test_scheduler_takeover(void **state)
     rf_workflow_free(wf);
 }
 
+static void test_retention_trims_finished_runs(void **state)
+{
+    env *e = *state;
+    rf_sched_close(e->s);
+    rf_sched_opts so;
+    rf_sched_opts_default(&so);
+    so.retention_s = 1;
+    rf_err err;
+    rf_sched_open(e->r, e->q, &so, &e->s, &err);
+    static const char y[] = "name: old\nsteps:\n  a: {worker: noop, foreach: [1, 2]}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *done_run = submit(e, wf, 1);
+    char *st = drive(e, done_run, 1, 10);
+    assert_string_equal(st, "succeeded");
+    free(st);
+    char *live_run = submit(e, wf, 1);   /* never worked on: stays running */
+    usleep(1300 * 1000);
+    assert_int_equal(rf_sched_maintain(e->s, 0, &err), 0);
+    rf_run_status rs;
+    assert_int_equal(rf_sched_status(e->s, done_run, &rs, &err), -1);
+    assert_int_equal(err.code, RF_ENOTFOUND);
+    rf_task_info info;
+    rf_buf id = RF_BUF_INIT;
+    rf_buf_addf(&id, "%s/a/1", done_run);
+    assert_int_equal(rf_queue_get(e->q, id.data, &info, &err), 0);   /* forgotten */
+    rf_buf_free(&id);
+    assert_int_equal(rf_sched_status(e->s, live_run, &rs, &err), 0);  /* kept */
+    rf_run_status_free(&rs);
+    char **ids;
+    size_t n;
+    assert_int_equal(rf_sched_list(e->s, 10, &ids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], live_run);
+    free(ids[0]), free(ids);
+    free(done_run), free(live_run);
+    rf_workflow_free(wf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_spawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
