@@ -365,10 +365,10 @@ void rf_mlp_backward(rf_mlp *net, const float *T, size_t B, float scale, int acc
             for (size_t i = 0; i < m; i++)
                 db_[i] *= mk[i];
         }
-        /* with dropout the stored activation is a*mask; act' must see a,
-         * and where mask is 0 the delta is already 0, so dividing back is
-         * not needed: a*mask/keep has the sign of a (relu) but not its
-         * value (tanh, sigmoid), hence the exact form below. */
+        /* With dropout the stored output is a * mask (mask = 0 or 1/keep).
+         * The relu family's derivative only needs the sign, which a * mask
+         * keeps wherever the delta is not already zeroed; tanh and sigmoid
+         * need a itself, recovered as stored * keep. */
         if (net->dropout > 0 && below->act != RF_ACT_LINEAR && below->act != RF_ACT_RELU &&
             below->act != RF_ACT_LEAKY_RELU) {
             const float *mk = net->mask[l - 1], *ab = net->acts[l - 1];

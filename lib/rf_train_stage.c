@@ -288,19 +288,19 @@ static int append_test(rf_dataset *d, const rf_dataset *te, const char *path, rf
     return 0;
 }
 
-static int load_data(rf_task *t, const stage_cfg *c, rf_dataset *d, int *was_artifact,
+static int load_data(rf_task *t, const stage_cfg *c, rf_dataset *d, int *normalized,
                      rf_err *err)
 {
     const char *ds = rf_task_input(t, "dataset", 0), *tr = rf_task_input(t, "train", 0);
     const char *te = rf_task_input(t, "test", 0);
-    *was_artifact = 0;
+    *normalized = 0;
     if (ds && (tr || te))
         return rf_errf(err, RF_EINVAL, "give either input dataset or inputs train and test, "
                        "not both");
     if (ds) {
         if (rf_dataset_load_any(ds, c->target, d, err))
             return -1;
-        *was_artifact = d->mean != NULL;
+        *normalized = d->mean != NULL;   /* preprocess normalizes and says so */
     } else if (tr) {
         if (rf_dataset_load_any(tr, c->target, d, err))
             return -1;
@@ -574,14 +574,13 @@ int rf_train_stage_handle(rf_task *t, rf_err *err)
     if (parse_cfg(t, &c, err))
         return -1;
     rf_dataset d;
-    int was_artifact;
+    int normalized;
     memset(&d, 0, sizeof d);
-    if (load_data(t, &c, &d, &was_artifact, err) || carve_validation(&d, &c, err)) {
+    if (load_data(t, &c, &d, &normalized, err) || carve_validation(&d, &c, err)) {
         rf_dataset_free(&d);
         return -1;
     }
-    /* artifacts from preprocess arrive normalized (they carry mean/std) */
-    if (c.normalize == 1 || (c.normalize == -1 && !was_artifact))
+    if (c.normalize == 1 || (c.normalize == -1 && !normalized))
         rf_dataset_normalize(&d);
     stage_ctx x = {.t = t, .d = &d, .c = &c};
     snprintf(x.state_path, sizeof x.state_path, "%s/.progress.art", rf_task_outdir(t));

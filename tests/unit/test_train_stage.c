@@ -73,6 +73,43 @@ static void test_stop_then_resume(void **state)
     rf_task_free(t);
 }
 
+/* The preprocess path: a dataset artifact with its own split column (no
+ * carve) and levels; a stage trains on its level's rows only. */
+static void test_dataset_artifact_input(void **state)
+{
+    const char *shared = getenv("RF_SHARED");
+    char p[1024], art[700], out[600];
+    snprintf(p, sizeof p, "%s/datasets/fann/thyroid.train", shared ? shared : "../shared");
+    rf_dataset d;
+    rf_err e = {0};
+    assert_int_equal(rf_dataset_load_fann(p, &d, &e), 0);
+    d.split = malloc(d.n_rows);
+    d.level = malloc(d.n_rows);
+    for (size_t i = 0; i < d.n_rows; i++) {
+        d.split[i] = i % 10 == 0 ? RF_SPLIT_VAL : i % 10 == 1 ? RF_SPLIT_TEST : RF_SPLIT_TRAIN;
+        d.level[i] = (i / 10) % 2 ? RF_LEVEL_EASY : RF_LEVEL_TRIVIAL;
+    }
+    rf_dataset_normalize(&d);
+    snprintf(art, sizeof art, "%s/thyroid.art", tmpdir);
+    assert_int_equal(rf_dataset_write(art, &d, &e), 0);
+    rf_dataset_free(&d);
+
+    snprintf(out, sizeof out, "%s/art", tmpdir);
+    mkdir(out, 0755);
+    rf_task *t = rf_task_new(&def, "a", 1, out);
+    rf_task_add_input(t, "dataset", art);
+    rf_task_add_param(t, "hidden", "16");
+    rf_task_add_param(t, "level", "easy");
+    rf_task_add_param(t, "epochs", "30");
+    rf_task_add_param(t, "lr", "3e-3");
+    rf_task_add_param(t, "graduate", "0");
+    if (rf_train_stage_handle(t, &e))
+        fail_msg("%s", e.msg);
+    assert_true(metric(t, "test_accuracy") > 0.9);
+    assert_true(metric(t, "graduated") == 0);
+    rf_task_free(t);
+}
+
 static void test_level_defaults(void **state)
 {
     const rf_level_defaults *l = rf_level_defaults_for(RF_LEVEL_EXPERT);
@@ -123,6 +160,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_then_resume),
+        cmocka_unit_test(test_dataset_artifact_input),
         cmocka_unit_test(test_level_defaults),
         cmocka_unit_test(test_bad_options),
     };
