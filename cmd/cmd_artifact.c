@@ -26,8 +26,6 @@ typedef struct inspect_opts {
     int full;
 } inspect_opts;
 
-static json_t *to_json(const rf_obj *o, const inspect_opts *io);
-
 static json_t *json_float(double f)
 {
     if (isnan(f))

@@ -88,11 +88,25 @@ static int put_stdin(target *t, rf_err *err)
     return rf_store_writer_commit(w, err);
 }
 
+/* "put FILE URL/" and "cp URL DIR/" keep the source's name, as cp(1) does. */
+static void keep_name(target *t, const char *src)
+{
+    size_t n = strlen(t->key);
+    if (n > 0 && t->key[n - 1] != '/')
+        return;
+    char *k = rf_xmalloc(n + strlen(basename_of(src)) + 1);
+    sprintf(k, "%s%s", t->key, basename_of(src));
+    free(t->key);
+    t->key = k;
+}
+
 static int do_put(int argc, char **argv, const rf_config *cfg, rf_err *err)
 {
     target t;
     if (target_open(argv[1], cfg, &t, err))
         return -1;
+    if (strcmp(argv[0], "-"))
+        keep_name(&t, argv[0]);
     int rc = !strcmp(argv[0], "-") ? put_stdin(&t, err)
                                    : rf_store_put_file(t.store, t.key, argv[0], NULL, err);
     target_close(&t);
@@ -242,13 +256,7 @@ static int do_cp(int argc, char **argv, const rf_config *cfg, rf_err *err)
         target_close(&src);
         return -1;
     }
-    /* "cp URL DIR/" keeps the source's name, as cp(1) does. */
-    if (dst.key[0] == '\0' || dst.key[strlen(dst.key) - 1] == '/') {
-        char *k = rf_xmalloc(strlen(dst.key) + strlen(src.key) + 1);
-        sprintf(k, "%s%s", dst.key, basename_of(src.key));
-        free(dst.key);
-        dst.key = k;
-    }
+    keep_name(&dst, src.key);
     int rc;
     if (!strcmp(src.store->url, dst.store->url))   /* server-side where possible */
         rc = rf_store_copy(src.store, src.key, dst.key, NULL, err);
@@ -313,7 +321,7 @@ static int do_restore(int argc, char **argv, const rf_config *cfg, rf_err *err)
 
 static const sub subs[] = {
     {"put", do_put, 2, 2, "put LOCAL|- URL",
-     "Upload a local file (or stdin) as the object URL, atomically."},
+     "Upload a local file (or stdin) as the object URL, atomically; URL/ keeps the name."},
     {"get", do_get, 2, 2, "get URL LOCAL|-",
      "Download an object to a file (atomically, via a temp file) or stdout."},
     {"ls", do_ls, 1, 2, "ls URL [-r]",

@@ -8,9 +8,9 @@
  * (and uses to pick a window no larger than the payload).
  *
  * Decoding is hand-written instead of using msgpack-c's unpacker, because
- * that unpacker only hands out an object once all of its bytes sit in its
- * own buffer: a 2 GiB tensor would be held compressed-decompressed twice
- * over, and every size in the input would be trusted before being seen.
+ * that unpacker hands out an object only once all of its bytes sit in its
+ * own buffer: a 2 GiB tensor would live there and again in our tree, and
+ * the unpacker would size that buffer from lengths it has not verified.
  * Here a small pull reader decompresses 128 KiB at a time into a window
  * and parses msgpack from it; a tensor body is decompressed directly into
  * its final allocation. Every length is checked against what remains of
@@ -327,7 +327,7 @@ static int enc_value(enc *e, msgpack_packer *pk, const rf_obj *o, int depth)
 {
     if (!o)
         return rf_errf(e->err, RF_EINVAL, "NULL value in payload tree");
-    if (depth > DEPTH_HARD_MAX)
+    if ((o->type == RF_ARRAY || o->type == RF_MAP) && depth >= DEPTH_HARD_MAX)
         return rf_errf(e->err, RF_EINVAL, "payload nested deeper than %d (a cycle?)",
                        DEPTH_HARD_MAX);
     switch (o->type) {
@@ -442,6 +442,29 @@ static int fsync_dir(const char *path, rf_err *err)
     return r;
 }
 
+/* Finish the temporary file fd (r: 0 if its payload is complete): header
+ * at offset 0, fsync, close, rename over path, fsync the directory. On any
+ * failure the temporary file is removed and nothing changes at path. */
+static int tmp_commit(int fd, int r, const char *tmp, const char *path,
+                      const rf_artifact_info *hi, rf_err *err)
+{
+    uint8_t h[RF_ART_HEADER_SIZE];
+    if (r == 0) {
+        header_pack(h, hi);
+        if (pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h || fsync(fd) < 0)
+            r = rf_err_errno(err, "write %s", tmp);
+    }
+    if (close(fd) < 0 && r == 0)
+        r = rf_err_errno(err, "close %s", tmp);
+    if (r == 0 && rename(tmp, path) < 0)
+        r = rf_err_errno(err, "rename %s", tmp);
+    if (r < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return fsync_dir(path, err);
+}
+
 int rf_artifact_write(const char *path, const char *content_type,
                       const rf_obj *payload, const rf_codec_opts *opts,
                       rf_artifact_info *info, rf_err *err)
@@ -471,25 +494,17 @@ int rf_artifact_write(const char *path, const char *content_type,
     e.fd = tmp_create(path, &tmp, err);
     if (e.fd < 0)
         return rf_err_prefix(err, "write %s", path);
-    uint8_t h[RF_ART_HEADER_SIZE] = {0};
-    int r = write_all(e.fd, h, sizeof h, err);
+    /* A zeroed placeholder: until the real header lands, the file is not
+     * an artifact (bad magic), whoever might look at it. */
+    uint8_t zero[RF_ART_HEADER_SIZE] = {0};
+    int r = write_all(e.fd, zero, sizeof zero, err);
     if (r == 0)
         r = enc_stream(&e, payload, opts, hi.payload_size, hi.sha256);
     if (r == 0) {
         hi.compressed_size = e.compressed;
         rf_hex(hi.sha256_hex, hi.sha256, RF_SHA256_LEN);
-        header_pack(h, &hi);
-        if (pwrite(e.fd, h, sizeof h, 0) != (ssize_t)sizeof h || fsync(e.fd) < 0)
-            r = rf_err_errno(err, "write %s", tmp);
     }
-    if (close(e.fd) < 0 && r == 0)
-        r = rf_err_errno(err, "close %s", tmp);
-    if (r == 0 && rename(tmp, path) < 0)
-        r = rf_err_errno(err, "rename %s", tmp);
-    if (r == 0)
-        r = fsync_dir(path, err);
-    else
-        unlink(tmp);
+    r = tmp_commit(e.fd, r, tmp, path, &hi, err);
     enc_free(&e);
     free(tmp);
     if (r < 0)
@@ -540,7 +555,7 @@ static int dec_fail(dec *d, int code, const char *fmt, ...)
 
 static uint64_t dec_remaining(const dec *d) { return d->declared - d->consumed; }
 
-/* Make compressed input available; 0 if none is left. */
+/* Make compressed input available, or set *eof when there is none left. */
 static int dec_input(dec *d, int *eof)
 {
     *eof = 0;
@@ -831,12 +846,11 @@ static int dec_ext(dec *d, uint64_t len, rf_obj **out)
     return dec_tensor(d, len, out);
 }
 
-static int dec_scalar(dec *d, uint8_t b, rf_obj **out)
+/* 0xcc..0xcf: uint 8..64; 0xd0..0xd3: int 8..64. */
+static int dec_int(dec *d, uint8_t b, rf_obj **out)
 {
     uint64_t v;
     int nbytes = 1 << ((b - 0xcc) & 3);
-    if (b >= 0xd0)
-        nbytes = 1 << (b - 0xd0);
     if (dec_uint(d, nbytes, &v) < 0)
         return -1;
     if (b <= 0xcf) {
@@ -869,31 +883,12 @@ static int dec_float(dec *d, int dbl, rf_obj **out)
     return 0;
 }
 
-/* Length-prefixed types: nbytes of big-endian length then the body. */
-static int dec_sized(dec *d, uint8_t b, uint32_t depth, rf_obj **out)
-{
-    static const struct { uint8_t lo, hi; } k[] = {
-        {0xc4, 0xc6}, {0xc7, 0xc9}, {0xd9, 0xdb}, {0xdc, 0xdd}, {0xde, 0xdf}};
-    uint64_t n;
-    int kind = 0;
-    while (!(b >= k[kind].lo && b <= k[kind].hi))
-        kind++;
-    int w = b - k[kind].lo;
-    int nbytes = kind >= 3 ? 2 << w : 1 << w;   /* arrays and maps: 16 or 32 bit */
-    if (dec_uint(d, nbytes, &n) < 0)
-        return -1;
-    switch (kind) {
-    case 0: return dec_bytes(d, RF_BIN, n, out);
-    case 1: return dec_ext(d, n, out);
-    case 2: return dec_bytes(d, RF_STR, n, out);
-    case 3: return dec_array(d, n, depth, out);
-    default: return dec_map(d, n, depth, out);
-    }
-}
-
+/* One msgpack value. Lengths are big-endian: 1 << (b - first) bytes for
+ * bin, ext and str; 2 << (b - first) for arrays and maps. */
 static int dec_value(dec *d, uint32_t depth, rf_obj **out)
 {
     const uint8_t *p;
+    uint64_t n;
     if (dec_need(d, 1, &p) < 0)
         return -1;
     uint8_t b = p[0];
@@ -915,13 +910,21 @@ static int dec_value(dec *d, uint32_t depth, rf_obj **out)
     case 0xcb: return dec_float(d, 1, out);
     case 0xcc: case 0xcd: case 0xce: case 0xcf:
     case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-        return dec_scalar(d, b, out);
+        return dec_int(d, b, out);
     case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
         return dec_ext(d, 1u << (b - 0xd4), out);
-    case 0xc1:
-        return dec_fail(d, RF_ECORRUPT, "invalid msgpack byte 0xc1");
-    default:
-        return dec_sized(d, b, depth, out);
+    case 0xc4: case 0xc5: case 0xc6:
+        return dec_uint(d, 1 << (b - 0xc4), &n) < 0 ? -1 : dec_bytes(d, RF_BIN, n, out);
+    case 0xc7: case 0xc8: case 0xc9:
+        return dec_uint(d, 1 << (b - 0xc7), &n) < 0 ? -1 : dec_ext(d, n, out);
+    case 0xd9: case 0xda: case 0xdb:
+        return dec_uint(d, 1 << (b - 0xd9), &n) < 0 ? -1 : dec_bytes(d, RF_STR, n, out);
+    case 0xdc: case 0xdd:
+        return dec_uint(d, 2 << (b - 0xdc), &n) < 0 ? -1 : dec_array(d, n, depth, out);
+    case 0xde: case 0xdf:
+        return dec_uint(d, 2 << (b - 0xde), &n) < 0 ? -1 : dec_map(d, n, depth, out);
+    default:   /* 0xc1, the one byte msgpack never uses */
+        return dec_fail(d, RF_ECORRUPT, "invalid msgpack byte 0x%02x", b);
     }
 }
 
@@ -989,6 +992,11 @@ static int dec_run(dec *d, const rf_artifact_info *info, const rf_codec_limits *
     d->sha = rf_sha256_new();
     if (!d->dctx || !d->win)
         return rf_errf(d->err, RF_ENOMEM, "out of memory for the zstd stream");
+    /* zstd's own buffers: min(window, frame content size), and the window
+     * at most 2^27 (what levels up to 22 use), whatever a frame asks for. */
+    size_t r = ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_windowLogMax, 27);
+    if (ZSTD_isError(r))
+        return rf_errf(d->err, RF_EIO, "zstd: %s", ZSTD_getErrorName(r));
     if (dec_check_frame(d) < 0)
         return -1;
     rf_obj *root = NULL;
@@ -1108,6 +1116,8 @@ int rf_artifact_read(const char *path, const rf_codec_limits *lim,
     int fd = open_artifact(path, &hi, err);
     if (fd < 0)
         return -1;
+    /* Advisory: doubles read-ahead on a cold cache; failure costs nothing. */
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     dec d = {.fd = fd, .in_left = hi.compressed_size, .err = err};
     d.inbuf = malloc(READ_SIZE);
     int r = d.inbuf ? dec_run(&d, &hi, limits_or_default(lim, &def), out)

@@ -12,6 +12,9 @@
  *   120     8     compressed size in bytes
  *   128     ...   one zstd frame holding the msgpack-encoded payload value
  *
+ * Tensors are msgpack ext type 1 (dtype, ndim, shape, raw data); the full
+ * format, limits and checks are in docs/artifacts.md.
+ *
  * The SHA-256 of the uncompressed payload is the artifact's content address:
  * stores keep it under cas/<2 hex>/<64 hex> (rf_codec_cas_key), so the same
  * payload is stored once and a retried task rewriting it is harmless.

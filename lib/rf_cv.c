@@ -173,20 +173,30 @@ typedef struct group {
     size_t size;
     uint64_t key;       /* seeded tie break */
     double spread;      /* stratified-group: std of its class counts */
-    size_t *cnt;        /* stratified-group: rows per class */
+    size_t first, n_pairs;  /* stratified-group: its (class, count) pairs */
     int32_t fold;
 } group;
+
+/* A group's rows per class, sparse: most groups hold few of the classes. */
+typedef struct class_count {
+    uint32_t cls;
+    uint32_t count;
+} class_count;
 
 static int cmp_row_group(const void *a, const void *b, void *g)
 {
     const int32_t *grp = g;
     int32_t x = grp[*(const size_t *)a], y = grp[*(const size_t *)b];
-    return (x > y) - (x < y);
+    if (x != y)
+        return (x > y) - (x < y);
+    /* equal groups keep row order, so that everything below is stable */
+    return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
 }
 
-/* Distinct groups of the rows, in ascending id order; *row_group[i] is the
- * index in the returned array of row i's group. */
-static group *collect_groups(const rf_cv_rows *r, size_t *ng, size_t *row_group)
+/* Distinct groups of the rows, in ascending id order; row_group[i] is the
+ * index of row i's group; *order receives the rows sorted by group. */
+static group *collect_groups(const rf_cv_rows *r, size_t *ng, size_t *row_group,
+                             size_t **order)
 {
     size_t *idx = rf_xmalloc((r->n ? r->n : 1) * sizeof *idx);
     for (size_t i = 0; i < r->n; i++)
@@ -204,7 +214,7 @@ static group *collect_groups(const rf_cv_rows *r, size_t *ng, size_t *row_group)
         g[m - 1].size++;
         row_group[idx[i]] = m - 1;
     }
-    free(idx);
+    *order = idx;
     *ng = m;
     return g;
 }
@@ -240,48 +250,103 @@ static void assign_group_sizes(group *g, size_t ng, size_t k)
     free(load);
 }
 
-/* Mean over classes of the std over folds of (rows of class c in fold) /
- * (rows of class c): 0 when every fold holds the same share of each class. */
-static double strat_spread(const double *per_fold, const size_t *total,
-                           size_t k, size_t nc)
+/* Each group's (class, count) pairs, from the rows sorted by group, and the
+ * standard deviation of its counts over all classes. Returns the pairs. */
+static class_count *group_class_counts(group *g, size_t ng, const rf_cv_rows *r,
+                                       const size_t *order)
 {
-    double sum = 0;
-    size_t used = 0;
-    for (size_t c = 0; c < nc; c++) {
-        if (!total[c])
-            continue;
-        double m = 0, v = 0;
-        for (size_t f = 0; f < k; f++)
-            m += per_fold[f * nc + c] / (double)total[c];
-        m /= (double)k;
-        for (size_t f = 0; f < k; f++) {
-            double d = per_fold[f * nc + c] / (double)total[c] - m;
-            v += d * d;
+    size_t nc = r->n_classes;
+    class_count *pairs = rf_xmalloc((r->n ? r->n : 1) * sizeof *pairs);
+    uint32_t *cnt = rf_xcalloc(nc, sizeof *cnt);
+    size_t np = 0, row = 0;
+    for (size_t i = 0; i < ng; i++) {
+        size_t end = row + g[i].size;
+        g[i].first = np;
+        for (size_t j = row; j < end; j++)
+            if (cnt[r->label[order[j]]]++ == 0)
+                pairs[np++].cls = (uint32_t)r->label[order[j]];
+        double sq = 0, m = (double)g[i].size / (double)nc;
+        for (size_t p = g[i].first; p < np; p++) {
+            pairs[p].count = cnt[pairs[p].cls];
+            cnt[pairs[p].cls] = 0;
+            sq += (double)pairs[p].count * pairs[p].count;
         }
-        sum += sqrt(v / (double)k);
-        used++;
+        g[i].n_pairs = np - g[i].first;
+        g[i].spread = sqrt(fmax(0, sq / (double)nc - m * m));
+        row = end;
     }
-    return used ? sum / (double)used : 0;
+    free(cnt);
+    return pairs;
+}
+
+/* The folds' class shares, kept with per-class sums so that the effect of
+ * adding one group to one fold costs O(classes in the group), not
+ * O(folds x classes). spread(c) is the std over folds of class c's share. */
+typedef struct strat_state {
+    size_t k, nc, used;           /* used: classes with rows */
+    const size_t *total;          /* rows per class */
+    double *share;                /* [fold * nc + class] */
+    double *s1, *s2;              /* per class: sum and sum of squares of shares */
+    double *sd;                   /* per class: current spread */
+    double sd_sum;
+} strat_state;
+
+static double class_sd(double s1, double s2, size_t k)
+{
+    double m = s1 / (double)k;
+    return sqrt(fmax(0, s2 / (double)k - m * m));
+}
+
+/* Mean spread over classes if group g joined fold f (state unchanged). */
+static double strat_eval(const strat_state *st, const class_count *pc, size_t n, size_t f)
+{
+    double sum = st->sd_sum;
+    for (size_t p = 0; p < n; p++) {
+        size_t c = pc[p].cls;
+        double old = st->share[f * st->nc + c];
+        double now = old + (double)pc[p].count / (double)st->total[c];
+        sum += class_sd(st->s1[c] - old + now, st->s2[c] - old * old + now * now, st->k) -
+               st->sd[c];
+    }
+    return sum / (double)st->used;
+}
+
+static void strat_add(strat_state *st, const class_count *pc, size_t n, size_t f)
+{
+    for (size_t p = 0; p < n; p++) {
+        size_t c = pc[p].cls;
+        double old = st->share[f * st->nc + c];
+        double now = old + (double)pc[p].count / (double)st->total[c];
+        st->share[f * st->nc + c] = now;
+        st->s1[c] += now - old;
+        st->s2[c] += now * now - old * old;
+        st->sd_sum -= st->sd[c];
+        st->sd[c] = class_sd(st->s1[c], st->s2[c], st->k);
+        st->sd_sum += st->sd[c];
+    }
 }
 
 /* scikit-learn's StratifiedGroupKFold greedy: groups with the most uneven
  * class counts first, each to the fold that keeps class shares most even,
  * ties to the fold with fewer rows. */
 static void assign_group_strat(group *g, size_t ng, size_t k, size_t nc,
-                               const size_t *total)
+                               const size_t *total, const class_count *pairs)
 {
-    double *per_fold = rf_xcalloc(k * nc, sizeof *per_fold);
+    strat_state st = {.k = k, .nc = nc, .total = total};
+    st.share = rf_xcalloc(k * nc, sizeof *st.share);
+    st.s1 = rf_xcalloc(nc, sizeof *st.s1);
+    st.s2 = rf_xcalloc(nc, sizeof *st.s2);
+    st.sd = rf_xcalloc(nc, sizeof *st.sd);
+    for (size_t c = 0; c < nc; c++)
+        st.used += total[c] > 0;
     size_t *load = rf_xcalloc(k, sizeof *load);
     qsort(g, ng, sizeof *g, cmp_spread_desc);
     for (size_t i = 0; i < ng; i++) {
+        const class_count *pc = pairs + g[i].first;
         size_t best = 0;
         double best_eval = INFINITY;
         for (size_t f = 0; f < k; f++) {
-            for (size_t c = 0; c < nc; c++)
-                per_fold[f * nc + c] += (double)g[i].cnt[c];
-            double e = strat_spread(per_fold, total, k, nc);
-            for (size_t c = 0; c < nc; c++)
-                per_fold[f * nc + c] -= (double)g[i].cnt[c];
+            double e = strat_eval(&st, pc, g[i].n_pairs, f);
             if (e < best_eval - 1e-12 ||
                 (fabs(e - best_eval) <= 1e-12 && load[f] < load[best])) {
                 best = f;
@@ -290,41 +355,20 @@ static void assign_group_strat(group *g, size_t ng, size_t k, size_t nc,
         }
         g[i].fold = (int32_t)best;
         load[best] += g[i].size;
-        for (size_t c = 0; c < nc; c++)
-            per_fold[best * nc + c] += (double)g[i].cnt[c];
+        strat_add(&st, pc, g[i].n_pairs, best);
     }
-    free(per_fold);
+    free(st.share), free(st.s1), free(st.s2), free(st.sd);
     free(load);
-}
-
-static void group_class_counts(group *g, size_t ng, const rf_cv_rows *r,
-                               const size_t *row_group)
-{
-    size_t nc = r->n_classes;
-    for (size_t i = 0; i < ng; i++)
-        g[i].cnt = rf_xcalloc(nc, sizeof *g[i].cnt);
-    for (size_t i = 0; i < r->n; i++)
-        g[row_group[i]].cnt[r->label[i]]++;
-    for (size_t i = 0; i < ng; i++) {
-        double m = 0, v = 0;
-        for (size_t c = 0; c < nc; c++)
-            m += (double)g[i].cnt[c];
-        m /= (double)nc;
-        for (size_t c = 0; c < nc; c++)
-            v += ((double)g[i].cnt[c] - m) * ((double)g[i].cnt[c] - m);
-        g[i].spread = sqrt(v / (double)nc);
-    }
 }
 
 static int assign_grouped(const rf_cv_spec *s, const rf_cv_rows *r, int stratify,
                           const size_t *cnt, int32_t *fold, rf_err *err)
 {
     size_t *row_group = rf_xmalloc((r->n ? r->n : 1) * sizeof *row_group);
-    size_t ng;
-    group *g = collect_groups(r, &ng, row_group);
+    size_t ng, *order;
+    group *g = collect_groups(r, &ng, row_group, &order);
     if (ng < s->folds) {
-        free(row_group);
-        free(g);
+        free(row_group), free(order), free(g);
         /* No fallback: splitting a group would leak it into training. */
         return rf_errf(err, RF_EINVAL, "%zu folds but only %zu groups", s->folds, ng);
     }
@@ -332,22 +376,19 @@ static int assign_grouped(const rf_cv_spec *s, const rf_cv_rows *r, int stratify
     for (size_t i = 0; i < ng; i++)
         g[i].key = rng_next(&rng);
     if (stratify) {
-        group_class_counts(g, ng, r, row_group);
-        assign_group_strat(g, ng, s->folds, r->n_classes, cnt);
+        class_count *pairs = group_class_counts(g, ng, r, order);
+        assign_group_strat(g, ng, s->folds, r->n_classes, cnt, pairs);
+        free(pairs);
     } else {
         assign_group_sizes(g, ng, s->folds);
     }
     /* Sorting moved the groups: map them back to ascending-id order. */
     int32_t *fold_of = rf_xmalloc(ng * sizeof *fold_of);
-    for (size_t i = 0; i < ng; i++) {
+    for (size_t i = 0; i < ng; i++)
         fold_of[g[i].index] = g[i].fold;
-        free(g[i].cnt);
-    }
     for (size_t i = 0; i < r->n; i++)
         fold[i] = fold_of[row_group[i]];
-    free(fold_of);
-    free(row_group);
-    free(g);
+    free(fold_of), free(row_group), free(order), free(g);
     return 0;
 }
 
@@ -364,6 +405,8 @@ int rf_cv_assign(const rf_cv_spec *spec, const rf_cv_rows *rows, int32_t *fold,
         return rf_errf(err, RF_EINVAL, "folds must be at least 2 (got %zu)", k);
     if (k > n)
         return rf_errf(err, RF_EINVAL, "%zu folds but only %zu rows", k, n);
+    if (n > UINT32_MAX)
+        return rf_errf(err, RF_ETOOBIG, "%zu rows: at most 2^32-1 can be split", n);
     if (scheme == RF_CV_TIMESERIES)
         return rf_errf(err, RF_EINVAL, "timeseries folds are windows, not a partition");
     if ((scheme == RF_CV_GROUP || scheme == RF_CV_STRATIFIED_GROUP) && !rows->group)

@@ -149,7 +149,7 @@ int rf_eval_aggregate(rf_task *t, rf_err *err)
         goto out;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/aggregate.json", rf_task_outdir(t));
-    if (rf_json_write(path, agg, err) < 0 ||
+    if (rf_json_write(path, agg, 1, err) < 0 ||
         rf_task_output(t, "aggregate", path, err) < 0)
         goto out;
     report_metrics(t, agg);

@@ -17,6 +17,7 @@
 #include "rf_eval_json.h"
 #include "rf_metrics.h"
 #include "rf_train.h"
+#include "rf_train_stage.h"
 
 const char rf_eval_fold_help[] =
     "One fold of a cross-validation. Input: dataset=FILE (dataset artifact, FANN or CSV).\n"
@@ -173,8 +174,8 @@ static void schedule_in_steps(rf_train_opts *o, size_t n_train)
 }
 
 /* The training options under train-stage's names, with its defaults for
- * plain (non-curriculum) training: lr 3e-3, batch 32, 200 epochs,
- * patience 10, hidden 64,32. */
+ * plain (non-curriculum) training (rf_level_defaults_for(-1)); hidden
+ * 64,32 as train-stage. */
 static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_t seed,
                         rf_mlp_spec *spec, rf_train_opts *o, rf_err *err)
 {
@@ -182,6 +183,7 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
     int act, opt;
     long batch, epochs, patience, accum, warmup, step_every;
     double dropout;
+    const rf_level_defaults *L = rf_level_defaults_for(-1);
     rf_train_opts_default(o);
     if (parse_hidden(rf_task_param_or(t, "hidden", "64,32"), hidden, &n_hidden, err) < 0 ||
         param_name(t, "activation", "relu", rf_act_parse, &act, err) < 0 ||
@@ -190,13 +192,13 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
         return -1;
     rf_optim_cfg_default(&o->optim, opt);
     o->optim.nesterov = !strcmp(rf_task_param_or(t, "optimizer", "adam"), "nesterov");
-    if (rf_task_param_double(t, "lr", 3e-3, &o->sched.lr, err) < 0 ||
-        rf_task_param_long(t, "batch", 32, &batch, err) < 0 ||
-        rf_task_param_long(t, "epochs", 200, &epochs, err) < 0 ||
-        rf_task_param_long(t, "patience", 10, &patience, err) < 0 ||
-        rf_task_param_long(t, "accum", 1, &accum, err) < 0 ||
-        rf_task_param_double(t, "dropout", 0, &dropout, err) < 0 ||
-        rf_task_param_double(t, "clip", 0, &o->optim.clip, err) < 0 ||
+    if (rf_task_param_double(t, "lr", L->lr, &o->sched.lr, err) < 0 ||
+        rf_task_param_long(t, "batch", L->batch, &batch, err) < 0 ||
+        rf_task_param_long(t, "epochs", L->epochs, &epochs, err) < 0 ||
+        rf_task_param_long(t, "patience", L->patience, &patience, err) < 0 ||
+        rf_task_param_long(t, "accum", L->accum, &accum, err) < 0 ||
+        rf_task_param_double(t, "dropout", L->dropout, &dropout, err) < 0 ||
+        rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) < 0 ||
         rf_task_param_double(t, "l1", 0, &o->optim.l1, err) < 0 ||
         rf_task_param_double(t, "l2", 0, &o->optim.l2, err) < 0 ||
         rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) < 0 ||
@@ -503,31 +505,33 @@ static int breakdowns(fold_run *r, const rf_preds *p, json_t *doc, rf_err *err)
     return rc;
 }
 
+/* Writes doc (consumed) as outdir/file and registers it as output name. */
 static int write_output(fold_run *r, const char *name, const char *file, json_t *doc,
-                        rf_err *err)
+                        int pretty, rf_err *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", rf_task_outdir(r->t), file);
-    int rc = rf_json_write(path, doc, err);
+    int rc = rf_json_write(path, doc, pretty, err);
     json_decref(doc);
     return rc < 0 ? -1 : rf_task_output(r->t, name, path, err);
 }
 
-static json_t *index_array(const uint32_t *a, size_t n, int sorted_copy)
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A JSON array of row indices; sorted (on a copy) when asked, since
+ * ascending order reads better and diffs cleanly. */
+static json_t *index_array(const uint32_t *a, size_t n, int sort)
 {
     json_t *arr = json_array();
     uint32_t *s = NULL;
-    if (sorted_copy) {
-        /* ascending order reads better and diffs cleanly */
+    if (sort) {
         s = rf_xmalloc((n ? n : 1) * sizeof *s);
         memcpy(s, a, n * sizeof *s);
-        size_t i, j;
-        for (i = 1; i < n; i++) {          /* insertion sort: a is nearly sorted */
-            uint32_t v = s[i];
-            for (j = i; j > 0 && s[j - 1] > v; j--)
-                s[j] = s[j - 1];
-            s[j] = v;
-        }
+        qsort(s, n, sizeof *s, cmp_u32);
         a = s;
     }
     for (size_t i = 0; i < n; i++)
@@ -548,7 +552,7 @@ static int write_split(fold_run *r, rf_err *err)
     free(train);
     json_object_set_new(o, "val", index_array(r->val, r->n_val, 1));
     json_object_set_new(o, "test", index_array(r->test, r->n_test, 0));
-    return write_output(r, "split", "split.json", o, err);
+    return write_output(r, "split", "split.json", o, 0, err);
 }
 
 static int write_model(fold_run *r, double *file_bytes, rf_err *err)
@@ -607,7 +611,7 @@ static int evaluate(fold_run *r, rf_err *err)
     }
     put_metric(flat, r->t, "model_artifact_bytes", file_bytes);
     rf_task_metric(r->t, "fold", (double)r->fold);
-    return write_output(r, "fold", "fold.json", doc, err);
+    return write_output(r, "fold", "fold.json", doc, 1, err);
 }
 
 /* The text loaders refuse NaN and Inf; an artifact might carry them, and

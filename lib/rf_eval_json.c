@@ -16,11 +16,12 @@ double rf_json_double(const json_t *v)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-int rf_json_write(const char *path, const json_t *o, rf_err *err)
+int rf_json_write(const char *path, const json_t *o, int pretty, rf_err *err)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    if (json_dump_file(o, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) != 0) {
+    size_t flags = JSON_REAL_PRECISION(10) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
+    if (json_dump_file(o, tmp, flags) != 0) {
         unlink(tmp);
         return rf_err_errno(err, "write %s", tmp);
     }

@@ -9,30 +9,12 @@
 #include "rf_buf.h"
 #include "rf_dataset.h"
 
-/* ---- small hashing helpers ---- */
-
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 0x100000001b3ULL;
-    return h;
-}
-#define FNV0 0xcbf29ce484222325ULL
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
+/* ---- hashing helpers ---- */
 
 /* Hash of a span's raw bytes; never 0 (0 marks empty slots and "none"). */
 static uint64_t span_hash(rf_jspan v, uint64_t salt)
 {
-    uint64_t h = fnv1a(v.p, v.n, FNV0 ^ salt);
+    uint64_t h = rf_fnv1a(v.p, v.n, RF_FNV0 ^ salt);
     return h ? h : 1;
 }
 
@@ -59,7 +41,7 @@ static uint32_t *map_slot(u64map *m, uint64_t key, int insert)
         g.v = rf_xcalloc(g.cap, sizeof *g.v);
         for (size_t i = 0; i < m->cap; i++)
             if (m->k[i]) {
-                size_t j = mix64(m->k[i]) & (g.cap - 1);
+                size_t j = rf_mix64(m->k[i]) & (g.cap - 1);
                 while (g.k[j])
                     j = (j + 1) & (g.cap - 1);
                 g.k[j] = m->k[i];
@@ -71,7 +53,7 @@ static uint32_t *map_slot(u64map *m, uint64_t key, int insert)
     }
     if (!m->cap)
         return NULL;
-    size_t j = mix64(key) & (m->cap - 1);
+    size_t j = rf_mix64(key) & (m->cap - 1);
     while (m->k[j] && m->k[j] != key)
         j = (j + 1) & (m->cap - 1);
     if (!m->k[j]) {
@@ -104,221 +86,6 @@ static void map_put(u64map *m, uint64_t key, uint32_t v)
         }                                                                   \
     } while (0)
 
-/* ---- feature hashing ---- */
-
-void rf_fhash_init(rf_fhash *h, uint32_t dim)
-{
-    memset(h, 0, sizeof *h);
-    h->dim = dim;
-    h->v = rf_xcalloc(dim, sizeof *h->v);
-    h->touched = rf_xmalloc(dim * sizeof *h->touched);
-}
-
-void rf_fhash_free(rf_fhash *h)
-{
-    free(h->v);
-    free(h->touched);
-    memset(h, 0, sizeof *h);
-}
-
-static void fh_bump(rf_fhash *h, uint64_t x)
-{
-    uint32_t i = (uint32_t)(mix64(x) % h->dim);
-    if (h->v[i] == 0.0f)
-        h->touched[h->ntouched++] = i;
-    h->v[i] += 1.0f;
-}
-
-uint32_t rf_fhash_index(const char *tok, size_t n, uint32_t dim)
-{
-    return (uint32_t)(mix64(fnv1a(tok, n, FNV0)) % dim);
-}
-
-void rf_fhash_token(rf_fhash *h, const char *tok, size_t n)
-{
-    uint64_t t = fnv1a(tok, n, FNV0);
-    fh_bump(h, t);
-    if (h->prev)
-        fh_bump(h, h->prev * 31 + t + 0x9e3779b97f4a7c15ULL);
-    h->prev = t;
-}
-
-void rf_fhash_break(rf_fhash *h)
-{
-    h->prev = 0;
-}
-
-static int tok_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
-}
-
-void rf_fhash_add(rf_fhash *h, const char *s, size_t n)
-{
-    char tok[64];
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\\' && i + 1 < n) {
-            /* JSON escapes are separators: \n, \", \uXXXX */
-            i += s[i + 1] == 'u' ? 6 : 2;
-            continue;
-        }
-        if (!tok_byte(c)) {
-            i++;
-            continue;
-        }
-        size_t len = 0;
-        while (i < n && tok_byte((unsigned char)s[i])) {
-            if (len < sizeof tok) {
-                unsigned char b = (unsigned char)s[i];
-                tok[len++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
-            }
-            i++;
-        }
-        rf_fhash_token(h, tok, len);
-    }
-}
-
-void rf_fhash_reset(rf_fhash *h)
-{
-    for (uint32_t i = 0; i < h->ntouched; i++)
-        h->v[h->touched[i]] = 0.0f;
-    h->ntouched = 0;
-    h->prev = 0;
-}
-
-/* ---- rows ---- */
-
-static const char *const nf_names[RF_NF_COUNT] = {
-    "log_call_index", "log_thread_call_index", "log_errors_so_far",
-    "last_result_failed", "in_subagent", "log_ctx_thinking_chars",
-    "log_ctx_text_chars", "ctx_thinking_blocks", "batch_position",
-    "log_seconds_since_prev", "error_rate_so_far", "log_event_index"
-};
-
-const char *rf_num_feature_name(int i)
-{
-    return i >= 0 && i < RF_NF_COUNT ? nf_names[i] : "?";
-}
-
-size_t rf_rows_n_features(const rf_rows *r)
-{
-    return r->hash_dim + (size_t)r->k_prev * RF_TOOL_SLOTS + RF_NF_COUNT;
-}
-
-static void rows_init(rf_rows *r, uint32_t dim, int k_prev)
-{
-    memset(r, 0, sizeof *r);
-    r->hash_dim = dim;
-    r->k_prev = k_prev;
-}
-
-static void rows_nz(rf_rows *r, uint32_t idx, float val)
-{
-    GROW(r->nz_idx, r->nnz, r->nz_cap);
-    r->nz_val = rf_xrealloc(r->nz_val, r->nz_cap * sizeof *r->nz_val);
-    r->nz_idx[r->nnz] = idx;
-    r->nz_val[r->nnz] = val;
-    r->nnz++;
-}
-
-/* Start a row: returns its index; caller adds sparse entries then nums. */
-static size_t rows_begin(rf_rows *r, int32_t label, int32_t group, int32_t file)
-{
-    if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 256;
-        r->nz_off = rf_xrealloc(r->nz_off, (r->cap + 1) * sizeof *r->nz_off);
-        r->num = rf_xrealloc(r->num, r->cap * RF_NF_COUNT * sizeof *r->num);
-        r->label = rf_xrealloc(r->label, r->cap * sizeof *r->label);
-        r->group = rf_xrealloc(r->group, r->cap * sizeof *r->group);
-        r->file = rf_xrealloc(r->file, r->cap * sizeof *r->file);
-    }
-    size_t i = r->n++;
-    r->nz_off[i] = r->nnz;
-    r->nz_off[i + 1] = r->nnz;
-    r->label[i] = label;
-    r->group[i] = group;
-    r->file[i] = file;
-    memset(r->num + i * RF_NF_COUNT, 0, RF_NF_COUNT * sizeof *r->num);
-    return i;
-}
-
-static void rows_end(rf_rows *r, size_t i)
-{
-    r->nz_off[i + 1] = r->nnz;
-}
-
-void rf_rows_densify(const rf_rows *r, size_t i, float *out)
-{
-    size_t nf = rf_rows_n_features(r);
-    memset(out, 0, nf * sizeof *out);
-    for (uint64_t j = r->nz_off[i]; j < r->nz_off[i + 1]; j++) {
-        uint32_t k = r->nz_idx[j];
-        /* word counts are damped; tool slots are 0/1 */
-        out[k] = k < r->hash_dim ? log1pf(r->nz_val[j]) : r->nz_val[j];
-    }
-    memcpy(out + nf - RF_NF_COUNT, r->num + i * RF_NF_COUNT,
-           RF_NF_COUNT * sizeof *out);
-}
-
-void rf_rows_free(rf_rows *r)
-{
-    free(r->nz_off);
-    free(r->nz_idx);
-    free(r->nz_val);
-    free(r->num);
-    free(r->label);
-    free(r->group);
-    free(r->file);
-    memset(r, 0, sizeof *r);
-}
-
-/* ---- vocabulary ---- */
-
-int32_t rf_vocab_id(rf_vocab *v, const char *s, size_t n)
-{
-    if ((v->n + 1) * 2 > v->nslots) {
-        size_t ns = v->nslots ? 2 * v->nslots : 64;
-        int32_t *slots = rf_xmalloc(ns * sizeof *slots);
-        for (size_t i = 0; i < ns; i++)
-            slots[i] = -1;
-        for (size_t i = 0; i < v->n; i++) {
-            size_t j = fnv1a(v->names[i], strlen(v->names[i]), FNV0) & (ns - 1);
-            while (slots[j] >= 0)
-                j = (j + 1) & (ns - 1);
-            slots[j] = (int32_t)i;
-        }
-        free(v->slots);
-        v->slots = slots;
-        v->nslots = ns;
-    }
-    size_t j = fnv1a(s, n, FNV0) & (v->nslots - 1);
-    while (v->slots[j] >= 0) {
-        const char *name = v->names[v->slots[j]];
-        if (strlen(name) == n && memcmp(name, s, n) == 0)
-            return v->slots[j];
-        j = (j + 1) & (v->nslots - 1);
-    }
-    GROW(v->names, v->n, v->cap);
-    char *copy = rf_xmalloc(n + 1);
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    v->names[v->n] = copy;
-    v->slots[j] = (int32_t)v->n;
-    return (int32_t)v->n++;
-}
-
-void rf_vocab_free(rf_vocab *v)
-{
-    for (size_t i = 0; i < v->n; i++)
-        free(v->names[i]);
-    free(v->names);
-    free(v->slots);
-    memset(v, 0, sizeof *v);
-}
-
 /* ---- categories and levels ---- */
 
 const char *const rf_categories[RF_CATEGORY_COUNT] = {
@@ -346,10 +113,17 @@ static const char *const cat_words[RF_CATEGORY_COUNT][16] = {
 /* Ties are broken by this order: the more specific intent first. */
 static const int cat_priority[RF_CATEGORY_COUNT] = {6, 5, 3, 2, 4, 0, 1};
 
+/* Word characters, as the feature hashing tokenizer sees them. */
+static int word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+}
+
 static int word_start_match(const char *s, size_t n, size_t i, const char *w)
 {
     size_t m = strlen(w);
-    if (i + m > n || (i > 0 && tok_byte((unsigned char)s[i - 1])))
+    if (i + m > n || (i > 0 && word_byte((unsigned char)s[i - 1])))
         return 0;
     for (size_t j = 0; j < m; j++) {
         unsigned char c = (unsigned char)s[i + j];
@@ -390,17 +164,18 @@ int rf_level_of(const rf_signal_rec *s)
     static const int64_t call_edges[] = {0, 5, 20, 60};      /* 0..4 points */
     static const int64_t turn_edges[] = {1, 10, 40};         /* 0..3 */
     static const int64_t err_edges[] = {0, 2, 5};            /* 0..3 */
-    if (s->tool_calls == 0 && s->turns <= 1 && s->subagents == 0)
-        return RF_LEVEL_TRIVIAL;
     int score = bucket(s->tool_calls, call_edges, 4) +
                 bucket(s->turns, turn_edges, 3) +
                 bucket(s->tool_errors, err_edges, 3) +
                 (s->subagents > 2 ? 2 : s->subagents);
-    if (score <= 3)
+    /* 0..12 points */
+    if (score <= 2)
+        return RF_LEVEL_TRIVIAL;
+    if (score <= 4)
         return RF_LEVEL_EASY;
     if (score <= 6)
         return RF_LEVEL_MEDIUM;
-    if (score <= 9)
+    if (score <= 8)
         return RF_LEVEL_HARD;
     return RF_LEVEL_EXPERT;
 }
@@ -433,30 +208,58 @@ void rf_file_stats_skip(rf_file_stats *s, uint64_t line, const char *reason)
     }
 }
 
-static void stats_subtype(rf_file_stats *s, rf_jspan subtype)
+void rf_name_counts_add(rf_name_counts *c, const char *name, size_t len, uint64_t k)
 {
-    rf_jspan raw = rf_jstr_raw(subtype);
-    const char *name = raw.n ? raw.p : "(none)";
-    size_t n = raw.n ? raw.n : 6;
-    for (size_t i = 0; i < s->nresults; i++)
-        if (strlen(s->results[i].name) == n && !memcmp(s->results[i].name, name, n)) {
-            s->results[i].n++;
+    for (size_t i = 0; i < c->n; i++)
+        if (strlen(c->v[i].name) == len && !memcmp(c->v[i].name, name, len)) {
+            c->v[i].n += k;
             return;
         }
-    s->results = rf_xrealloc(s->results, (s->nresults + 1) * sizeof *s->results);
-    char *copy = rf_xmalloc(n + 1);
-    memcpy(copy, name, n);
-    copy[n] = '\0';
-    s->results[s->nresults].name = copy;
-    s->results[s->nresults].n = 1;
-    s->nresults++;
+    c->v = rf_xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+    char *copy = rf_xmalloc(len + 1);
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    c->v[c->n].name = copy;
+    c->v[c->n].n = k;
+    c->n++;
+}
+
+void rf_name_counts_free(rf_name_counts *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].name);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+/* Count a string value by name; a missing or non-string one as "(none)". */
+static void count_span(rf_name_counts *c, rf_jspan v)
+{
+    rf_jspan raw = rf_jstr_raw(v);
+    if (raw.p)
+        rf_name_counts_add(c, raw.p, raw.n, 1);
+    else
+        rf_name_counts_add(c, "(none)", 6, 1);
+}
+
+/* Line types this version knows; others are counted as unknown_types. */
+static int known_type(rf_jspan t)
+{
+    static const char *const known[] = {
+        "assistant", "user", "system", "result", "progress", "summary",
+        "file-history-snapshot", "queue-operation", "stream_event",
+        "rate_limit_event", "control_request", "control_response"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (rf_jstr_eq(t, known[i]))
+            return 1;
+    return 0;
 }
 
 void rf_file_stats_free(rf_file_stats *s)
 {
-    for (size_t i = 0; i < s->nresults; i++)
-        free(s->results[i].name);
-    free(s->results);
+    rf_name_counts_free(&s->results);
+    rf_name_counts_free(&s->types);
+    rf_name_counts_free(&s->system);
     free(s->path);
     memset(s, 0, sizeof *s);
 }
@@ -509,6 +312,7 @@ typedef struct sess {
     char *id;
     int32_t group;
     rf_file_stats *main_stats, *last_stats;
+    int closing;          /* its unit ended: finalized unless the next file continues it */
     thread *th;
     size_t nth, th_cap;
     u64map th_ix;         /* thread key -> index */
@@ -522,7 +326,7 @@ typedef struct sess {
     u64map uuid_th;       /* inline sidechain uuid -> thread */
     u64map agent_call;    /* agentId hash -> call index */
     int64_t tool_calls, redundant, tool_errors, thinking_blocks, thinking_chars;
-    int64_t events, api_errors;
+    int64_t events, api_errors, failures, recovered;
     char *prompt, *first_text;
     int has_result, result_error;
     char *outcome;
@@ -539,7 +343,6 @@ struct rf_extractor {
     rf_file_stats *stats;
     sess *cur;            /* session of the current file's last line */
     rf_fhash tmp;         /* scratch for error-recovery rows */
-    rf_vocab outcome_names;
 };
 
 rf_extractor *rf_extract_new(const rf_extract_opts *o)
@@ -549,8 +352,8 @@ rf_extractor *rf_extract_new(const rf_extract_opts *o)
     x->o.k_prev = o && o->k_prev > 0 ? o->k_prev : 3;
     if (x->o.k_prev > 8)
         x->o.k_prev = 8;
-    rows_init(&x->out.tool_rows, x->o.hash_dim, x->o.k_prev);
-    rows_init(&x->out.error_rows, x->o.hash_dim, x->o.k_prev);
+    rf_rows_init(&x->out.tool_rows, x->o.hash_dim, x->o.k_prev);
+    rf_rows_init(&x->out.error_rows, x->o.hash_dim, x->o.k_prev);
     rf_fhash_init(&x->tmp, x->o.hash_dim);
     return x;
 }
@@ -657,9 +460,9 @@ static void row_context(rf_extractor *x, rf_rows *r, size_t row, sess *s,
         if (prev[k] >= 0) {
             const char *name = tools->names[prev[k]];
             uint32_t b = rf_fhash_index(name, strlen(name), RF_TOOL_SLOTS);
-            rows_nz(r, r->hash_dim + (uint32_t)k * RF_TOOL_SLOTS + b, 1.0f);
+            rf_rows_add(r, r->hash_dim + (uint32_t)k * RF_TOOL_SLOTS + b, 1.0f);
         }
-    rows_end(r, row);
+    rf_rows_end(r, row);
     float *f = r->num + row * RF_NF_COUNT;
     f[RF_NF_CALL_INDEX] = log1pf((float)s->tool_calls);
     f[RF_NF_THREAD_CALL_INDEX] = log1pf((float)t->calls);
@@ -678,7 +481,7 @@ static void row_context(rf_extractor *x, rf_rows *r, size_t row, sess *s,
 static void rows_add_fhash(rf_rows *r, const rf_fhash *h)
 {
     for (uint32_t i = 0; i < h->ntouched; i++)
-        rows_nz(r, h->touched[i], h->v[h->touched[i]]);
+        rf_rows_add(r, h->touched[i], h->v[h->touched[i]]);
 }
 
 /* ---- the line handler ---- */
@@ -709,33 +512,17 @@ static void on_thinking(line_ctx *c, const rf_event *ev)
     }
 }
 
+/* The first max bytes of a string value, decoded, cut at a UTF-8 boundary. */
 static char *decode_head(rf_jspan v, size_t max)
 {
-    rf_jspan cut = v;
-    /* Decode at most max raw bytes: cut inside the string, then close it. */
-    if (rf_jspan_type(v) != RF_J_STRING)
-        return NULL;
-    if (v.n <= max + 2)
-        return rf_jspan_decode_str(v, NULL);
-    cut.n = max;
-    while (cut.n > 1 && (cut.p[cut.n - 1] == '\\' || ((unsigned char)cut.p[cut.n - 1] & 0xC0) == 0x80))
-        cut.n--;
-    /* drop a partial escape or UTF-8 sequence, then add the closing quote */
-    char *tmp = rf_xmalloc(cut.n + 2);
-    memcpy(tmp, cut.p, cut.n);
-    size_t n = cut.n;
-    for (size_t back = 1; back <= 6 && back < n; back++)
-        if (tmp[n - back] == '\\') {
-            n -= back;
-            break;
-        }
-    if (n > 1 && ((unsigned char)tmp[n - 1] & 0xC0) == 0xC0)
-        n--;
-    tmp[n] = '"';
-    rf_jspan s2 = {tmp, n + 1};
-    char *out = rf_jspan_decode_str(s2, NULL);
-    free(tmp);
-    return out;
+    size_t n;
+    char *s = rf_jspan_decode_str(v, &n);
+    if (s && n > max) {
+        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+            max--;
+        s[max] = '\0';
+    }
+    return s;
 }
 
 static void on_message(line_ctx *c, const rf_line_info *li, const rf_event *ev)
@@ -770,7 +557,7 @@ static uint32_t msg_of(line_ctx *c, const rf_line_info *li)
     sess *s = c->s;
     uint64_t key = rf_jspan_type(li->msg_id) == RF_J_STRING
                        ? span_hash(li->msg_id, 0x6d)
-                       : mix64((uint64_t)c->line * 2654435761u + 1) | 1;
+                       : rf_mix64((uint64_t)c->line * 2654435761u + 1) | 1;
     uint32_t i;
     if (map_get(&s->msg_ix, key, &i))
         return i;
@@ -818,7 +605,7 @@ static void on_tool_use(line_ctx *c, const rf_line_info *li, const rf_event *ev)
 
     /* the row: context before this call */
     rf_rows *r = &x->out.tool_rows;
-    size_t row = rows_begin(r, tool, s->group, x->stats->index);
+    size_t row = rf_rows_begin(r, tool, s->group, x->stats->index);
     x->stats->rows[0]++;
     rows_add_fhash(r, &t->ctx);
     row_context(x, r, row, s, t, c->ti, batch_pos, c->gap_s, t->prev, x->o.k_prev);
@@ -876,7 +663,7 @@ static void error_row(line_ctx *c, thread *t, const call *cl, const rf_event *ev
         }
     }
     rf_rows *r = &x->out.error_rows;
-    size_t row = rows_begin(r, 0, c->s->group, x->stats->index);
+    size_t row = rf_rows_begin(r, 0, c->s->group, x->stats->index);
     x->stats->rows[1]++;
     rows_add_fhash(r, h);
     /* slot 0 is the failed tool, then the tools before it */
@@ -922,6 +709,7 @@ static void on_result(line_ctx *c, const rf_event *ev)
         size_t row;
         error_row(&c2, t, cl, ev, &row);
         rf_extract_out *o = &x->out;
+        s->failures++;
         GROW(o->recs, o->nrecs, o->recs_cap);
         const char *tn = cl ? o->tools.names[cl->tool] : "(unpaired)";
         o->recs[o->nrecs] = (rf_recovery_rec){s->group, (int32_t)ti, c->line,
@@ -943,6 +731,7 @@ static void on_result(line_ctx *c, const rf_event *ev)
             rr->recovered = 1;
             rr->steps = (int32_t)(cl->ord - pf->call_ord - 1);
             x->out.error_rows.label[pf->row] = 1;
+            s->recovered++;
             t->pend[i] = t->pend[--t->npend];
         } else
             i++;
@@ -1099,11 +888,13 @@ static sess *session_of(rf_extractor *x, const rf_line_info *li)
     if (x->cur && x->cur->key == key)
         return x->cur;
     sess *s = sess_find(x, key);
-    if (!s) {
-        /* Another session starting inside a file ends the ones that were
-         * open in this file (concatenated logs). */
+    if (s)
+        s->closing = 0;   /* e.g. its subagent file, given as its own input */
+    else {
+        /* A new session ends those whose unit is over, and those open in
+         * this file (concatenated logs). */
         for (size_t i = 0; i < x->nopen;) {
-            if (x->open[i]->last_stats == x->stats) {
+            if (x->open[i]->closing || x->open[i]->last_stats == x->stats) {
                 sess *old = x->open[i];
                 x->open[i] = x->open[--x->nopen];
                 sess_finalize(x, old);
@@ -1113,6 +904,13 @@ static sess *session_of(rf_extractor *x, const rf_line_info *li)
         s = sess_new(x, key, id.p, id.n);
     }
     return s;
+}
+
+static void count_event(void *ud, const rf_line_info *li, const rf_event *ev)
+{
+    rf_file_stats *st = ud;
+    (void)li;
+    st->events[ev->type]++;
 }
 
 void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
@@ -1133,11 +931,14 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
     st->votes[li.dialect]++;
     if (li.sidechain)
         st->sidechain_lines++;
+    count_span(&st->types, li.type);
     if (li.kind == RF_LK_RESULT)
-        stats_subtype(st, li.subtype);
+        count_span(&st->results, li.subtype);
     else
         st->result_only = 0;
-    if (li.kind == RF_LK_OTHER && rf_jspan_type(li.type) != RF_J_STRING)
+    if (li.kind == RF_LK_SYSTEM)
+        count_span(&st->system, li.subtype);
+    if (!known_type(li.type))
         st->unknown_types++;
 
     sess *s = session_of(x, &li);
@@ -1145,9 +946,7 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
         /* no session yet: still count the events */
         uint64_t *blocks = li.kind == RF_LK_ASSISTANT || li.kind == RF_LK_USER
                                ? st->blocks : NULL;
-        rf_event_fn fn = NULL;
-        size_t n = rf_events_map(&li, fn, NULL, blocks);
-        st->events[RF_EV_SYSTEM] += n;
+        rf_events_map(&li, count_event, st, blocks);
         return;
     }
     if (s->last_stats != st) {
@@ -1295,13 +1094,6 @@ static void sess_finalize(rf_extractor *x, sess *s)
             t->parent >= 0 ? (int32_t)s->calls[t->parent].tool : -1,
             (int32_t)t->calls, (int32_t)t->errors};
     }
-    int32_t recovered = 0, recoveries = 0;
-    for (size_t i = 0; i < o->nrecs; i++)
-        if (o->recs[i].session == s->group) {
-            recoveries++;
-            recovered += o->recs[i].recovered;
-        }
-
     rf_signal_rec *g = &o->sigs[s->group];
     g->session_id = rf_xstrdup(s->id);
     g->file = rf_xstrdup(s->main_stats ? s->main_stats->path : "");
@@ -1316,9 +1108,10 @@ static void sess_finalize(rf_extractor *x, sess *s)
     g->batch_utilization = s->tool_calls ? (double)batched / (double)s->tool_calls : 0;
     g->tool_errors = (int32_t)s->tool_errors;
     g->tool_error_rate = s->tool_calls ? (double)s->tool_errors / (double)s->tool_calls : 0;
-    g->recoveries = recoveries;
-    g->recovered = recovered;
-    g->recovery_rate = recoveries ? (double)recovered / recoveries : 0;
+    g->recoveries = (int32_t)s->failures;
+    g->recovered = (int32_t)s->recovered;
+    g->recovery_rate = s->failures ? (double)s->recovered / (double)s->failures : 0;
+    g->api_errors = (int32_t)s->api_errors;
     g->thinking_blocks = (int32_t)s->thinking_blocks;
     g->thinking_chars = s->thinking_chars;
     g->reasoning_depth = s->tool_calls ? (double)s->thinking_blocks / (double)s->tool_calls
@@ -1343,6 +1136,13 @@ static void sess_finalize(rf_extractor *x, sess *s)
 
 void rf_extract_end_unit(rf_extractor *x)
 {
+    for (size_t i = 0; i < x->nopen; i++)
+        x->open[i]->closing = 1;
+    x->cur = NULL;
+}
+
+void rf_extract_finish(rf_extractor *x)
+{
     while (x->nopen)
         sess_finalize(x, x->open[--x->nopen]);
     x->cur = NULL;
@@ -1362,7 +1162,7 @@ void rf_extract_free(rf_extractor *x)
 {
     if (!x)
         return;
-    rf_extract_end_unit(x);
+    rf_extract_finish(x);
     rf_extract_out *o = &x->out;
     rf_rows_free(&o->tool_rows);
     rf_rows_free(&o->error_rows);
@@ -1384,7 +1184,6 @@ void rf_extract_free(rf_extractor *x)
     }
     free(o->sigs);
     rf_fhash_free(&x->tmp);
-    rf_vocab_free(&x->outcome_names);
     free(x->open);
     free(x);
 }

@@ -6,10 +6,11 @@
  * snapshot, so the last one per id counts), tool calls by tool_use_id
  * (results pair with them), threads (the main thread and one per subagent,
  * linked to the Task call that spawned it), and the hashed context that
- * tool-selection rows are made of. A session is finalized when its unit of
- * files ends (rf_extract_end_unit) or another session starts in the same
- * file; then its signals, level and category are computed and its
- * per-session state is released. What stays is what the outputs need: rows
+ * tool-selection rows are made of. A session is finalized when a new
+ * session starts after its unit of files ended (so a subagent file given
+ * as the next input still joins it), when another session starts in the
+ * same file, or at rf_extract_finish; then its signals, level and category
+ * are computed and its per-session state is released. What stays is what the outputs need: rows
  * in sparse form, and small table records.
  *
  * Tables (one C struct per record, exported as columns by the caller):
@@ -22,72 +23,7 @@
 #include <stdint.h>
 
 #include "rf_events.h"
-
-/* ---- feature hashing ---- */
-
-/* Hashed bag of words and bigrams over a fixed dimension. Tokens are runs
- * of ASCII letters, digits and '_' (lower-cased) or bytes >= 0x80; JSON
- * escapes (\n, \", \uXXXX) separate tokens, so raw JSON string contents
- * can be hashed without decoding them. */
-typedef struct rf_fhash {
-    uint32_t dim;
-    float *v;            /* dim counts */
-    uint32_t *touched;   /* indices with v != 0, for sparse export and reset */
-    uint32_t ntouched;
-    uint64_t prev;       /* hash of the previous token, 0 at a boundary */
-} rf_fhash;
-
-void rf_fhash_init(rf_fhash *h, uint32_t dim);
-void rf_fhash_free(rf_fhash *h);
-void rf_fhash_add(rf_fhash *h, const char *s, size_t n);   /* tokens + bigrams */
-void rf_fhash_token(rf_fhash *h, const char *tok, size_t n); /* one exact token */
-void rf_fhash_break(rf_fhash *h);   /* no bigram across this point */
-void rf_fhash_reset(rf_fhash *h);
-uint32_t rf_fhash_index(const char *tok, size_t n, uint32_t dim);
-
-/* ---- rows (sparse hashed part + dense tail) ---- */
-
-#define RF_TOOL_SLOTS 64     /* hashed buckets per previous-tool slot */
-
-enum rf_num_feature {
-    RF_NF_CALL_INDEX, RF_NF_THREAD_CALL_INDEX, RF_NF_ERRORS_SO_FAR,
-    RF_NF_LAST_FAILED, RF_NF_IN_SUBAGENT, RF_NF_CTX_THINKING_CHARS,
-    RF_NF_CTX_TEXT_CHARS, RF_NF_CTX_THINKING_BLOCKS, RF_NF_BATCH_POS,
-    RF_NF_SECONDS_SINCE_PREV, RF_NF_ERROR_RATE, RF_NF_EVENT_INDEX,
-    RF_NF_COUNT
-};
-const char *rf_num_feature_name(int i);
-
-typedef struct rf_rows {
-    uint32_t hash_dim;
-    int k_prev;
-    size_t n, cap;
-    uint64_t *nz_off;    /* n + 1 offsets into nz_idx/nz_val */
-    uint32_t *nz_idx;    /* sparse feature indices (hashed and tool slots) */
-    float *nz_val;
-    size_t nnz, nz_cap;
-    float *num;          /* n * RF_NF_COUNT */
-    int32_t *label;
-    int32_t *group;      /* session index */
-    int32_t *file;       /* rf_file_stats.index of the file it came from */
-} rf_rows;
-
-size_t rf_rows_n_features(const rf_rows *r);
-/* Write row i densely into out (rf_rows_n_features floats). */
-void rf_rows_densify(const rf_rows *r, size_t i, float *out);
-void rf_rows_free(rf_rows *r);
-
-/* ---- string vocabulary (labels) ---- */
-
-typedef struct rf_vocab {
-    char **names;
-    size_t n, cap;
-    int32_t *slots;      /* open addressing, -1 empty */
-    size_t nslots;
-} rf_vocab;
-
-int32_t rf_vocab_id(rf_vocab *v, const char *s, size_t n);   /* adds if new */
-void rf_vocab_free(rf_vocab *v);
+#include "rf_features.h"
 
 /* ---- table records ---- */
 
@@ -138,7 +74,7 @@ typedef struct rf_thread_rec {
 typedef struct rf_signal_rec {
     char *session_id, *file, *outcome, *first_prompt_head;
     int32_t is_error, turns, tool_calls, redundant_calls, tool_errors;
-    int32_t recoveries, recovered, thinking_blocks, subagents, messages;
+    int32_t recoveries, recovered, thinking_blocks, subagents, messages, api_errors;
     int32_t level, category;      /* rf_level, index into rf_categories */
     int64_t duration_ms, thinking_chars, input_tokens, output_tokens;
     double cost_usd, batch_utilization, tool_error_rate, recovery_rate;
@@ -154,10 +90,19 @@ int rf_level_of(const rf_signal_rec *s);
 
 /* ---- per-file counts (summary.json) ---- */
 
-typedef struct rf_subtype_count {
+/* Counts by name (line types, subtypes): few distinct names, so a list. */
+typedef struct rf_name_count {
     char *name;
     uint64_t n;
-} rf_subtype_count;
+} rf_name_count;
+
+typedef struct rf_name_counts {
+    rf_name_count *v;
+    size_t n;
+} rf_name_counts;
+
+void rf_name_counts_add(rf_name_counts *c, const char *name, size_t len, uint64_t k);
+void rf_name_counts_free(rf_name_counts *c);
 
 typedef struct rf_file_stats {
     char *path;
@@ -172,8 +117,9 @@ typedef struct rf_file_stats {
     int votes[3];                 /* by rf_line_dialect */
     int result_only;              /* only result lines so far */
     int top_level_arrays;
-    rf_subtype_count *results;    /* results_by_subtype */
-    size_t nresults;
+    rf_name_counts results;       /* results_by_subtype */
+    rf_name_counts types;         /* lines_by_type */
+    rf_name_counts system;        /* system_by_subtype */
     struct { uint64_t line; char reason[96]; } skipped[8];
     size_t nskipped;              /* recorded (<= 8) */
 } rf_file_stats;
@@ -207,9 +153,11 @@ rf_extractor *rf_extract_new(const rf_extract_opts *o);
 void rf_extract_begin_file(rf_extractor *x, rf_file_stats *stats);
 /* One validated JSON object line of the current file. */
 void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno);
-/* End of the current file / unit: the unit's sessions are finalized. */
+/* End of the current file; end of a unit (its sessions close when the
+ * next file starts another session); end of all input. */
 void rf_extract_end_file(rf_extractor *x);
 void rf_extract_end_unit(rf_extractor *x);
+void rf_extract_finish(rf_extractor *x);
 /* Results so far (sessions finalized). Owned by the extractor. */
 rf_extract_out *rf_extract_result(rf_extractor *x);
 /* Number of sessions currently open (for tests and memory checks). */

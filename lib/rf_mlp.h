@@ -94,7 +94,8 @@ double rf_mlp_loss(const rf_mlp *net, const float *T, size_t B);
 void rf_mlp_backward(rf_mlp *net, const float *T, size_t B, float scale, int accumulate,
                      size_t first_trainable);
 
-/* Inference over n rows in chunks of batch_cap; out is n x n_out. */
-void rf_mlp_predict(rf_mlp *net, const float *X, size_t n, float *out);
+/* Inference over n rows in chunks of batch_cap (256 when nothing was
+ * reserved yet); out is n x n_out. -1 only when that reservation fails. */
+int rf_mlp_predict(rf_mlp *net, const float *X, size_t n, float *out);
 
 #endif

@@ -191,8 +191,17 @@ static size_t grow_cap(size_t len, size_t cap)
     return cap ? cap * 2 : 4;
 }
 
+/* Adding to a value that is not a container is a programming error; fail
+ * at the call instead of corrupting the union. */
+static void must_be(const rf_obj *o, int type)
+{
+    if (!o || o->type != type)
+        abort();
+}
+
 void rf_obj_push(rf_obj *array, rf_obj *child)
 {
+    must_be(array, RF_ARRAY);
     size_t cap = grow_cap(array->u.a.len, array->u.a.cap);
     if (cap != array->u.a.cap) {
         array->u.a.items = rf_xrealloc(array->u.a.items, cap * sizeof(rf_obj *));
@@ -213,6 +222,7 @@ static ssize_t map_find(const rf_obj *map, const char *key)
 
 void rf_obj_set(rf_obj *map, const char *key, rf_obj *child)
 {
+    must_be(map, RF_MAP);
     ssize_t i = map_find(map, key);
     if (i >= 0) {
         rf_obj_free(map->u.m.vals[i]);

@@ -96,6 +96,20 @@ static json_t *counts_json(const uint64_t *v, size_t n, const char *(*name)(int)
     return o;
 }
 
+static json_t *names_json(const rf_name_counts *c)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < c->n; i++)
+        json_object_set_new(o, c->v[i].name, json_integer((json_int_t)c->v[i].n));
+    return o;
+}
+
+static void names_add(rf_name_counts *a, const rf_name_counts *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        rf_name_counts_add(a, b->v[i].name, strlen(b->v[i].name), b->v[i].n);
+}
+
 static const char *compression_name(int c)
 {
     return c == RF_COMP_GZIP ? "gzip" : c == RF_COMP_ZSTD ? "zstd" : "none";
@@ -132,10 +146,9 @@ json_t *rf_file_stats_json(const rf_file_stats *s)
     json_object_set_new(o, "parallel_batches", json_integer((json_int_t)s->parallel_batches));
     json_object_set_new(o, "max_batch", json_integer((json_int_t)s->max_batch));
     json_object_set_new(o, "sidechain_lines", json_integer((json_int_t)s->sidechain_lines));
-    json_t *rs = json_object();
-    for (size_t i = 0; i < s->nresults; i++)
-        json_object_set_new(rs, s->results[i].name, json_integer((json_int_t)s->results[i].n));
-    json_object_set_new(o, "results_by_subtype", rs);
+    json_object_set_new(o, "results_by_subtype", names_json(&s->results));
+    json_object_set_new(o, "lines_by_type", names_json(&s->types));
+    json_object_set_new(o, "system_by_subtype", names_json(&s->system));
     json_object_set_new(o, "unpaired_results", json_integer((json_int_t)s->unpaired_results));
     json_object_set_new(o, "unknown_types", json_integer((json_int_t)s->unknown_types));
     return o;
@@ -161,19 +174,9 @@ void rf_file_stats_add(rf_file_stats *a, const rf_file_stats *b)
     a->unpaired_results += b->unpaired_results;
     a->rows[0] += b->rows[0];
     a->rows[1] += b->rows[1];
-    for (size_t i = 0; i < b->nresults; i++) {
-        size_t j;
-        for (j = 0; j < a->nresults; j++)
-            if (!strcmp(a->results[j].name, b->results[i].name))
-                break;
-        if (j == a->nresults) {
-            a->results = rf_xrealloc(a->results, (a->nresults + 1) * sizeof *a->results);
-            a->results[j].name = rf_xstrdup(b->results[i].name);
-            a->results[j].n = 0;
-            a->nresults++;
-        }
-        a->results[j].n += b->results[i].n;
-    }
+    names_add(&a->results, &b->results);
+    names_add(&a->types, &b->types);
+    names_add(&a->system, &b->system);
 }
 
 /* rows per split: {"total": n, "train": a, "val": b, "test": c} */
@@ -203,6 +206,7 @@ typedef struct pp_opts {
     long seed, hash_dim, k_prev, max_line;
     double frac[3];
     const char *target;
+    int stratify_level;   /* session tasks: stratify by level, not label */
 } pp_opts;
 
 static int read_opts(rf_task *t, pp_opts *o, rf_err *err)
@@ -227,13 +231,22 @@ static int read_opts(rf_task *t, pp_opts *o, rf_err *err)
     if (rf_split_parse(rf_task_param_or(t, "split", "70/15/15"), o->frac, err))
         return -1;
     o->target = rf_task_param(t, "target");
+    const char *st = rf_task_param_or(t, "stratify", "label");
+    if (strcmp(st, "label") && strcmp(st, "level"))
+        return rf_errf(err, RF_EINVAL, "with.stratify: expected label or level, got \"%s\"", st);
+    o->stratify_level = !strcmp(st, "level");
     return 0;
 }
 
-static const char *input_path(rf_task *t, size_t i, size_t *n)
+/* Inputs named sessions, then data: one list of paths. */
+static size_t input_count(rf_task *t)
+{
+    return rf_task_input_count(t, "sessions") + rf_task_input_count(t, "data");
+}
+
+static const char *input_at(rf_task *t, size_t i)
 {
     size_t ns = rf_task_input_count(t, "sessions");
-    *n = ns + rf_task_input_count(t, "data");
     return i < ns ? rf_task_input(t, "sessions", i) : rf_task_input(t, "data", i - ns);
 }
 
@@ -251,7 +264,22 @@ static int write_json(rf_task *t, const char *name, json_t *j, rf_err *err)
     return rf_task_output(t, name, path, err);
 }
 
+static int split_rows(rf_dataset *d, const pp_opts *o, rf_err *err);
+
+/* Splits (unless the caller made them), train-only normalization, write. */
 static int split_and_write(rf_task *t, rf_dataset *d, const pp_opts *o, rf_err *err)
+{
+    if (!d->split && split_rows(d, o, err) != 0)
+        return -1;
+    rf_dataset_normalize(d);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/dataset.art", rf_task_outdir(t));
+    if (rf_dataset_write(path, d, err) != 0)
+        return rf_err_prefix(err, "write dataset");
+    return rf_task_output(t, "dataset", path, err);
+}
+
+static int split_rows(rf_dataset *d, const pp_opts *o, rf_err *err)
 {
     d->split = rf_xmalloc(d->n_rows ? d->n_rows : 1);
     const int32_t *label = d->kind == RF_CLASSIFICATION ? d->y_class : NULL;
@@ -266,14 +294,7 @@ static int split_and_write(rf_task *t, rf_dataset *d, const pp_opts *o, rf_err *
     int rc = rf_split_grouped(d->n_rows, group, label, d->n_classes, o->frac, 3,
                               (uint64_t)o->seed, d->split, err);
     free(own_group);
-    if (rc)
-        return -1;
-    rf_dataset_normalize(d);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/dataset.art", rf_task_outdir(t));
-    if (rf_dataset_write(path, d, err) != 0)
-        return rf_err_prefix(err, "write dataset");
-    return rf_task_output(t, "dataset", path, err);
+    return rc;
 }
 
 /* ---- event tables as column maps ---- */
@@ -354,7 +375,8 @@ static rf_obj *tables_obj(const rf_extract_out *o)
         COL(rf_signal_rec, thinking_chars, 'I'), COL(rf_signal_rec, reasoning_depth, 'd'),
         COL(rf_signal_rec, thinking_chars_per_action, 'd'),
         COL(rf_signal_rec, mean_gap_ms, 'd'), COL(rf_signal_rec, subagents, 'i'),
-        COL(rf_signal_rec, messages, 'i'), COL(rf_signal_rec, input_tokens, 'I'),
+        COL(rf_signal_rec, messages, 'i'), COL(rf_signal_rec, api_errors, 'i'),
+        COL(rf_signal_rec, input_tokens, 'I'),
         COL(rf_signal_rec, output_tokens, 'I'), COL(rf_signal_rec, level, 'i'),
         COL(rf_signal_rec, category, 'i'), COL(rf_signal_rec, first_prompt_head, 's')};
 #define N(a) (sizeof a / sizeof a[0])
@@ -504,6 +526,20 @@ static int write_summary(rf_task *t, const pp_opts *o, const rf_file_list *files
             linked += out->threads[i].parent_call >= 0;
         }
     json_object_set_new(tj, "subagents", json_integer((json_int_t)subagents));
+    uint64_t by_level[RF_LEVEL_COUNT] = {0}, by_cat[RF_CATEGORY_COUNT + 1] = {0};
+    for (size_t i = 0; i < out->nsigs; i++) {
+        if (out->sigs[i].level >= 0 && out->sigs[i].level < RF_LEVEL_COUNT)
+            by_level[out->sigs[i].level]++;
+        by_cat[out->sigs[i].category >= 0 ? out->sigs[i].category : RF_CATEGORY_COUNT]++;
+    }
+    json_t *lv = json_object(), *cat = json_object();
+    for (int i = 0; i < RF_LEVEL_COUNT; i++)
+        json_object_set_new(lv, rf_level_name(i), json_integer((json_int_t)by_level[i]));
+    for (int i = 0; i <= RF_CATEGORY_COUNT; i++)
+        json_object_set_new(cat, i < RF_CATEGORY_COUNT ? rf_categories[i] : "none",
+                            json_integer((json_int_t)by_cat[i]));
+    json_object_set_new(tj, "sessions_by_level", lv);
+    json_object_set_new(tj, "sessions_by_category", cat);
     json_object_set_new(tj, "subagents_linked", json_integer((json_int_t)linked));
     json_object_set_new(sum, "total", tj);
     json_t *labels = json_array();
@@ -515,57 +551,105 @@ static int write_summary(rf_task *t, const pp_opts *o, const rf_file_list *files
     return rc;
 }
 
+/* Read every input file through the extractor; stats gets one entry per
+ * file (caller frees). */
+static int scan_inputs(rf_task *t, const pp_opts *o, rf_file_list *files,
+                       rf_extractor *x, rf_file_stats **stats_out, rf_err *err)
+{
+    size_t n_in = input_count(t);
+    if (n_in == 0)
+        return rf_errf(err, RF_EINVAL, "no input: give --input sessions=PATH (file or folder)");
+    for (size_t i = 0; i < n_in; i++)
+        if (rf_file_list_add(files, input_at(t, i), err) != 0)
+            return -1;
+    if (files->n == 0)
+        return rf_errf(err, RF_EINVAL,
+                       "no session logs (*.jsonl, *.json, *.ndjson, .gz, .zst) in the input");
+    rf_file_stats *stats = rf_xcalloc(files->n, sizeof *stats);
+    *stats_out = stats;
+    for (size_t i = 0; i < files->n; i++) {
+        stats[i].path = rf_xstrdup(files->paths[i]);
+        stats[i].index = (int32_t)i;
+        if (rf_preprocess_file(x, &stats[i], files->paths[i], (size_t)o->max_line, err) != 0)
+            return -1;
+        if (i + 1 == files->n || files->unit[i + 1] != files->unit[i])
+            rf_extract_end_unit(x);
+        if (rf_task_should_stop(t))
+            return rf_errf(err, RF_ECANCEL, "stopped");
+    }
+    rf_extract_finish(x);
+    return 0;
+}
+
+/* Grouped splits of one dataset's rows, stratified by label or level. */
+static int split_session_rows(const rf_extract_out *out, const rf_rows *r, size_t nlabels,
+                              const pp_opts *o, uint8_t **split, rf_err *err)
+{
+    int32_t *strata = r->label;
+    if (o->stratify_level) {
+        strata = rf_xmalloc((r->n ? r->n : 1) * sizeof *strata);
+        for (size_t i = 0; i < r->n; i++)
+            strata[i] = out->sigs[r->group[i]].level;
+        nlabels = RF_LEVEL_COUNT;
+    }
+    *split = rf_xmalloc(r->n ? r->n : 1);
+    int rc = rf_split_grouped(r->n, r->group, strata, nlabels, o->frac, 3,
+                              (uint64_t)o->seed, *split, err);
+    if (strata != r->label)
+        free(strata);
+    return rc;
+}
+
+static int write_tables(rf_task *t, const rf_extract_out *out, rf_err *err)
+{
+    rf_obj *tab = tables_obj(out);
+    if (!tab)
+        return rf_errf(err, RF_ENOMEM, "event tables: out of memory");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tables.art", rf_task_outdir(t));
+    int rc = rf_artifact_write(path, "ruvflow/tables", tab, NULL, NULL, err);
+    rf_obj_free(tab);
+    if (rc != 0)
+        return rf_err_prefix(err, "write event tables");
+    return rf_task_output(t, "tables", path, err);
+}
+
+static int write_session_dataset(rf_task *t, const rf_extract_out *out, int error_task,
+                                 const uint8_t *split, const pp_opts *o, rf_err *err)
+{
+    rf_dataset d;
+    int rc = build_dataset(out, error_task, (uint32_t)o->hash_dim, (int)o->k_prev, &d, err);
+    if (rc == 0) {
+        d.split = rf_xmalloc(d.n_rows ? d.n_rows : 1);
+        memcpy(d.split, split, d.n_rows);
+        rc = split_and_write(t, &d, o, err);
+    }
+    rf_dataset_free(&d);
+    return rc;
+}
+
 static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
 {
     rf_file_list files = {0};
-    size_t n_in = 0;
-    input_path(t, 0, &n_in);
-    if (n_in == 0)
-        return rf_errf(err, RF_EINVAL, "no input: give --input sessions=PATH (file or folder)");
-    for (size_t i = 0; i < n_in; i++) {
-        size_t dummy;
-        if (rf_file_list_add(&files, input_path(t, i, &dummy), err) != 0) {
-            rf_file_list_free(&files);
-            return -1;
-        }
-    }
-    if (files.n == 0) {
-        rf_file_list_free(&files);
-        return rf_errf(err, RF_EINVAL, "no session logs (*.jsonl, *.json, *.ndjson, .gz, .zst) in the input");
-    }
+    rf_file_stats *stats = NULL, total = {0};
+    uint8_t *split[2] = {NULL, NULL};
     rf_extract_opts eo = {(uint32_t)o->hash_dim, (int)o->k_prev};
     rf_extractor *x = rf_extract_new(&eo);
-    rf_file_stats *stats = rf_xcalloc(files.n, sizeof *stats);
-    int rc = 0;
-    for (size_t i = 0; i < files.n && rc == 0; i++) {
-        stats[i].path = rf_xstrdup(files.paths[i]);
-        stats[i].index = (int32_t)i;
-        rc = rf_preprocess_file(x, &stats[i], files.paths[i], (size_t)o->max_line, err);
-        if (i + 1 == files.n || files.unit[i + 1] != files.unit[i])
-            rf_extract_end_unit(x);
-        if (rf_task_should_stop(t))
-            rc = rf_errf(err, RF_ECANCEL, "stopped");
-    }
-    rf_extract_end_unit(x);
-    rf_extract_out *out = rf_extract_result(x);
-
-    rf_file_stats total = {0};
-    for (size_t i = 0; i < files.n; i++) {
-        rf_file_stats_add(&total, &stats[i]);
-        log_file_notes(t, &stats[i]);
-    }
-    total.sessions = out->nsigs;
-
     int error_task = !strcmp(o->task, "error-recovery");
-    const rf_rows *want = error_task ? &out->error_rows : &out->tool_rows;
 
-    /* splits of both datasets (their row counts go into the summary) */
-    uint8_t *split[2] = {NULL, NULL};
-    for (int k = 0; k < 2 && rc == 0; k++) {
-        const rf_rows *r = k ? &out->error_rows : &out->tool_rows;
-        split[k] = rf_xmalloc(r->n ? r->n : 1);
-        rc = rf_split_grouped(r->n, r->group, r->label, k ? 2 : out->tools.n, o->frac, 3,
-                              (uint64_t)o->seed, split[k], err);
+    int rc = scan_inputs(t, o, &files, x, &stats, err);
+    rf_extract_out *out = rf_extract_result(x);
+    const rf_rows *want = error_task ? &out->error_rows : &out->tool_rows;
+    if (rc == 0) {
+        for (size_t i = 0; i < files.n; i++) {
+            rf_file_stats_add(&total, &stats[i]);
+            log_file_notes(t, &stats[i]);
+        }
+        total.sessions = out->nsigs;
+        /* both datasets are split: their row counts go into the summary */
+        rc = split_session_rows(out, &out->tool_rows, out->tools.n, o, &split[0], err);
+        if (rc == 0)
+            rc = split_session_rows(out, &out->error_rows, 2, o, &split[1], err);
     }
     /* summary.json is written even when nothing is usable: it says why */
     if (rc == 0)
@@ -578,27 +662,10 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
         rc = rf_errf(err, RF_EINVAL, "nothing usable for task %s: %s in %zu session(s) of %zu file(s)",
                      o->task, error_task ? "no failed tool results" : "no tool calls",
                      out->nsigs, files.n);
-
-    if (rc == 0) {
-        rf_obj *tab = tables_obj(out);
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/tables.art", rf_task_outdir(t));
-        if (!tab)
-            rc = rf_errf(err, RF_ENOMEM, "event tables: out of memory");
-        else if (rf_artifact_write(path, "ruvflow/tables", tab, NULL, NULL, err) != 0)
-            rc = rf_err_prefix(err, "write event tables");
-        else
-            rc = rf_task_output(t, "tables", path, err);
-        rf_obj_free(tab);
-    }
-    if (rc == 0) {
-        rf_dataset d;
-        rc = build_dataset(out, error_task, (uint32_t)o->hash_dim, (int)o->k_prev, &d, err);
-        if (rc == 0) {
-            rc = split_and_write(t, &d, o, err);
-        }
-        rf_dataset_free(&d);
-    }
+    if (rc == 0)
+        rc = write_tables(t, out, err);
+    if (rc == 0)
+        rc = write_session_dataset(t, out, error_task, split[error_task], o, err);
     if (rc == 0) {
         rf_task_metric(t, "files", (double)files.n);
         rf_task_metric(t, "lines", (double)total.lines);
@@ -611,7 +678,7 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
     free(split[0]);
     free(split[1]);
     rf_file_stats_free(&total);
-    for (size_t i = 0; i < files.n; i++)
+    for (size_t i = 0; stats && i < files.n; i++)
         rf_file_stats_free(&stats[i]);
     free(stats);
     rf_extract_free(x);
@@ -623,8 +690,8 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
 
 static int run_tabular(rf_task *t, const pp_opts *o, rf_err *err)
 {
-    size_t n_in = 0;
-    const char *path = input_path(t, 0, &n_in);
+    size_t n_in = input_count(t);
+    const char *path = input_at(t, 0);
     if (n_in != 1)
         return rf_errf(err, RF_EINVAL, "task tabular: expected one input file (--input data=PATH), got %zu", n_in);
     rf_dataset d;

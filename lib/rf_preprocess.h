@@ -3,6 +3,7 @@
  *   with:  task      tool-selection (default) | error-recovery | tabular
  *          seed      split seed (default 42)
  *          split     TRAIN/VAL/TEST (default 70/15/15)
+ *          stratify  label (default) | level: what the grouped splits balance
  *          hash_dim  hashed text features (default 4096)
  *          k_prev    previous tools as features (default 3)
  *          target    CSV label/target column (tabular; default the last)

@@ -114,17 +114,20 @@ struct rf_queue {
 /* ARGV: prefix, n, then 14 fields per task (see enqueue_args). */
 static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
     "local n, t, added, woke = tonumber(ARGV[2]), now(), 0, {}\n"
+    /* One INCRBY reserves the batch's FIFO numbers; gaps are harmless. */
+    "local seq0 = redis.call('INCRBY', P..'seq', n) - n\n"
+    "local us = num(now_us())\n"
     "for i = 0, n - 1 do\n"
     "  local a = 3 + i * 14\n"
     "  local id, pool, typ, prio = ARGV[a], ARGV[a + 5], ARGV[a + 4], ARGV[a + 6]\n"
     "  local k = tk(id)\n"
     "  if redis.call('EXISTS', k) == 0 then\n"
-    "    local seq = redis.call('INCR', P..'seq')\n"
+    "    local seq = seq0 + i + 1\n"
     "    redis.call('HSET', k, 'run', ARGV[a + 1], 'step', ARGV[a + 2], 'idx', ARGV[a + 3],\n"
     "      'type', typ, 'pool', pool, 'prio', prio, 'params', ARGV[a + 7],\n"
     "      'inputs', ARGV[a + 8], 'tier', ARGV[a + 9], 'tmo', ARGV[a + 10],\n"
     "      'maxa', ARGV[a + 11], 'bo', ARGV[a + 12], 'bomax', ARGV[a + 13],\n"
-    "      'st', 'ready', 'att', '0', 'tok', '0', 'seq', seq, 'enq', num(now_us()))\n"
+    "      'st', 'ready', 'att', '0', 'tok', '0', 'seq', seq, 'enq', us)\n"
     "    redis.call('ZADD', qk(pool, typ, 'ready'), score(prio, seq), id)\n"
     "    local q = pool..'/'..typ\n"
     "    if not woke[q] then\n"
@@ -143,10 +146,10 @@ static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
 
 /* Why a record cannot be run, or nil. r = HMGET of take's fields. */
 #define LUA_CHECK                                                            \
+    /* Shape only: the runtime parses the JSON fully and dead-letters     \
+     * what does not parse; decoding here would cost every take. */       \
     "local function json_obj(s)\n"                                           \
-    "  if type(s) ~= 'string' or string.sub(s, 1, 1) ~= '{' then return false end\n" \
-    "  local ok, v = pcall(cjson.decode, s)\n"                               \
-    "  return ok and type(v) == 'table'\n"                                   \
+    "  return type(s) == 'string' and string.sub(s, 1, 1) == '{' and string.sub(s, -1) == '}'\n" \
     "end\n"                                                                  \
     "local function check(r, pool, typ)\n"                                   \
     "  if not r[1] and not r[2] then return 'record missing' end\n"          \
@@ -176,10 +179,14 @@ static const rf_script s_take = {"take", LUA_PRELUDE LUA_CHECK
     "  reap(pool, ARGV[i], t, " REAP_BATCH ")\n"
     "end\n"
     /* Pop candidates in global score order across the type queues. */
+    /* One type (the common case): pop the whole batch at once. */
+    "local popped, pi = nil, 1\n"
     "local function pop()\n"
     "  if #types == 1 then\n"
-    "    local h = redis.call('ZPOPMIN', qk(pool, types[1], 'ready'))\n"
-    "    if h[1] then return h[1], types[1] end\n"
+    "    if not popped then popped = redis.call('ZPOPMIN', qk(pool, types[1], 'ready'), max) end\n"
+    "    local id = popped[pi]\n"
+    "    pi = pi + 2\n"
+    "    if id then return id, types[1] end\n"
     "    return nil\n"
     "  end\n"
     "  local best, bs, bt = nil, nil, nil\n"
@@ -242,10 +249,7 @@ static const rf_script s_commit = {"commit", LUA_PRELUDE
     "    redis.call('HSET', k, 'st', 'done', 'out', ARGV[i + 2], 'met', ARGV[i + 3], 'fin', num(now_us()))\n"
     "    redis.call('ZREM', qk(r[3], r[4], 'leased'), id)\n"
     "    event('done', id, r[5], r[6], r[7], r[8])\n"
-    "    if ret > 0 then\n"
-    "      redis.call('EXPIRE', k, ret)\n"
-    "      redis.call('EXPIRE', P..'live:'..id, ret)\n"
-    "    end\n"
+    "    if ret > 0 then redis.call('EXPIRE', k, ret) end\n"
     "    out[#out + 1] = 0\n"
     "  end\n"
     "end\n"
@@ -685,43 +689,39 @@ static void lease_from(rf_lease *l, redisReply *row)
     l->started_us = el_int(e[15]);
 }
 
-int rf_queue_take(rf_queue *q, const char *pool, const char *const *types, size_t ntypes,
-                  const char *worker, size_t max, rf_lease **out, size_t *n, rf_err *err)
+static void take_args(rf_queue *q, args *a, const char *pool, const char *const *types,
+                      size_t ntypes, const char *worker, size_t max)
 {
-    *out = NULL;
-    *n = 0;
-    if (types_valid(pool, types, ntypes, err) != 0)
-        return rf_err_prefix(err, "take");
-    if (max == 0)
-        return 0;
-    args a = {0};
-    args_add(&a, q->prefix);
-    args_add(&a, worker ? worker : "?");
-    args_addf(&a, "%zu", max);
-    args_addf(&a, "%ld", q->lease_ms);
-    args_add(&a, pool);
+    args_add(a, q->prefix);
+    args_add(a, worker ? worker : "?");
+    args_addf(a, "%zu", max);
+    args_addf(a, "%ld", q->lease_ms);
+    args_add(a, pool);
     for (size_t i = 0; i < ntypes; i++)
-        args_add(&a, types[i]);
-    redisReply *rep;
-    if (run(q, &s_take, &a, &rep, err) != 0)
-        return rf_err_prefix(err, "take from %s", pool);
-    if (want_array(rep, 0, 0, "take", err) != 0) {
-        freeReplyObject(rep);
+        args_add(a, types[i]);
+}
+
+static int take_reply(redisReply *rep, rf_lease **out, size_t *n, rf_err *err)
+{
+    if (want_array(rep, 0, 0, "take", err) != 0)
         return -1;
-    }
     for (size_t i = 0; i < rep->elements; i++)
-        if (want_array(rep->element[i], 16, 0, "take", err) != 0) {
-            freeReplyObject(rep);
+        if (want_array(rep->element[i], 16, 0, "take", err) != 0)
             return -1;
-        }
     if (rep->elements) {
         *out = rf_xcalloc(rep->elements, sizeof **out);
         for (size_t i = 0; i < rep->elements; i++)
             lease_from(&(*out)[i], rep->element[i]);
         *n = rep->elements;
     }
-    freeReplyObject(rep);
     return 0;
+}
+
+int rf_queue_take(rf_queue *q, const char *pool, const char *const *types, size_t ntypes,
+                  const char *worker, size_t max, rf_lease **out, size_t *n, rf_err *err)
+{
+    return rf_queue_commit_take(q, NULL, 0, NULL, pool, types, ntypes, worker, max, out, n,
+                                err);
 }
 
 int rf_queue_wait(rf_queue *q, const char *pool, const char *const *types, size_t ntypes,
@@ -789,20 +789,70 @@ int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, size_t n, int *status
     return status_batch(q, &s_heartbeat, &a, n, status, err);
 }
 
+static void commit_args(rf_queue *q, args *a, const rf_task_result *r, size_t n)
+{
+    args_add(a, q->prefix);
+    args_addf(a, "%ld", q->retention_s);
+    for (size_t i = 0; i < n; i++) {
+        args_add(a, r[i].id);
+        args_addf(a, "%" PRId64, r[i].token);
+        args_add(a, r[i].outputs ? r[i].outputs : "{}");
+        args_add(a, r[i].metrics ? r[i].metrics : "{}");
+    }
+}
+
+static int status_reply(redisReply *rep, size_t n, int *status, const char *what, rf_err *err)
+{
+    if (want_array(rep, n, 0, what, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (status)
+            status[i] = (int)rep->element[i]->integer;
+    return 0;
+}
+
 int rf_queue_commit(rf_queue *q, const rf_task_result *r, size_t n, int *status, rf_err *err)
 {
     if (n == 0)
         return 0;
     args a = {0};
-    args_add(&a, q->prefix);
-    args_addf(&a, "%ld", q->retention_s);
-    for (size_t i = 0; i < n; i++) {
-        args_add(&a, r[i].id);
-        args_addf(&a, "%" PRId64, r[i].token);
-        args_add(&a, r[i].outputs ? r[i].outputs : "{}");
-        args_add(&a, r[i].metrics ? r[i].metrics : "{}");
-    }
+    commit_args(q, &a, r, n);
     return status_batch(q, &s_commit, &a, n, status, err);
+}
+
+int rf_queue_commit_take(rf_queue *q, const rf_task_result *r, size_t nr, int *status,
+                         const char *pool, const char *const *types, size_t ntypes,
+                         const char *worker, size_t max, rf_lease **out, size_t *n,
+                         rf_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (types_valid(pool, types, ntypes, err) != 0)
+        return rf_err_prefix(err, "take");
+    args ca = {0}, ta = {0};
+    rf_redis_call calls[2];
+    size_t nc = 0;
+    if (nr) {
+        commit_args(q, &ca, r, nr);
+        calls[nc++] = (rf_redis_call){&s_commit, 0, (int)ca.n, ca.v, NULL, NULL};
+    }
+    if (max) {
+        take_args(q, &ta, pool, types, ntypes, worker, max);
+        calls[nc++] = (rf_redis_call){&s_take, 0, (int)ta.n, ta.v, NULL, NULL};
+    }
+    int rc = nc ? rf_redis_eval_many(q->r, calls, nc, err) : 0;
+    args_free(&ca);
+    args_free(&ta);
+    if (rc != 0)
+        return rf_err_prefix(err, nr ? "commit and take" : "take from %s", pool);
+    size_t i = 0;
+    if (nr && status_reply(calls[i++].reply, nr, status, "commit", err) != 0)
+        rc = -1;
+    if (rc == 0 && max && take_reply(calls[i].reply, out, n, err) != 0)
+        rc = -1;
+    for (size_t j = 0; j < nc; j++)
+        freeReplyObject(calls[j].reply);
+    return rc;
 }
 
 /* xorshift: jitter only needs to decorrelate retries, not be secret. */
@@ -1168,7 +1218,11 @@ int rf_queue_live_metric(rf_queue *q, const char *id, const char *name, double v
     snprintf(key, sizeof key, "%slive:%s", q->prefix, id);
     snprintf(val, sizeof val, "%.17g", value);
     const char *v[] = {"HSET", key, name, isfinite(value) ? val : "null"};
-    return simple(q, 4, v, err);
+    char ttl[32];
+    snprintf(ttl, sizeof ttl, "%ld", q->retention_s > 0 ? q->retention_s : 7L * 24 * 3600);
+    const char *x[] = {"EXPIRE", key, ttl};
+    /* Live metrics outlive the task by the retention, like its record. */
+    return simple(q, 4, v, err) == 0 && simple(q, 3, x, err) == 0 ? 0 : -1;
 }
 
 int rf_queue_progress(rf_queue *q, const char *run, const char *id, const char *series,

@@ -139,6 +139,14 @@ typedef struct rf_task_result {
 int rf_queue_commit(rf_queue *q, const rf_task_result *r, size_t n, int *status,
                     rf_err *err);
 
+/* Commit nr results and take up to max new tasks in one round trip (two
+ * scripts pipelined): what a busy worker does between batches. nr or max
+ * may be 0. Same outcomes as the two calls. */
+int rf_queue_commit_take(rf_queue *q, const rf_task_result *r, size_t nr, int *status,
+                         const char *pool, const char *const *types, size_t ntypes,
+                         const char *worker, size_t max, rf_lease **out, size_t *n,
+                         rf_err *err);
+
 enum rf_fail_outcome {
     RF_FAIL_RETRY = 0,       /* will be re-delivered after backoff */
     RF_FAIL_DEAD = 1         /* dead-lettered: final, or attempts used up */

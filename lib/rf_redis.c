@@ -165,7 +165,7 @@ static int connect_once(rf_redis *r, rf_err *err)
     if (!c)
         return rf_errf(err, RF_ENOMEM, "redis %s: out of memory", r->safe_url);
     if (c->err) {
-        rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, c->errstr);
+        rf_errf(err, RF_ENET, "%s", c->errstr);
         redisFree(c);
         return -1;
     }
@@ -181,7 +181,7 @@ static int connect_once(rf_redis *r, rf_err *err)
             if (rep)
                 reply_err(err, rep, "redis AUTH");
             else
-                rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, c->errstr);
+                rf_errf(err, RF_ENET, "%s", c->errstr);
             if (rep && err)
                 err->code = RF_EAUTH;
             freeReplyObject(rep);
@@ -196,7 +196,7 @@ static int connect_once(rf_redis *r, rf_err *err)
             if (rep)
                 reply_err(err, rep, "redis SELECT");
             else
-                rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, c->errstr);
+                rf_errf(err, RF_ENET, "%s", c->errstr);
             freeReplyObject(rep);
             redisFree(c);
             return -1;
@@ -222,18 +222,17 @@ static int ensure_connected(rf_redis *r, rf_err *err)
                 rf_log_info(r->opts.log, "redis %s: reconnected", r->safe_url);
             return 0;
         }
-        if (e.code == RF_EAUTH || e.code == RF_ENOMEM)
+        if (e.code != RF_ENET)
             break;
         int64_t spent = now_ms() - start;
         if (spent >= r->opts.retry_ms) {
-            if (r->opts.retry_ms > 0)
-                rf_err_prefix(&e, "unreachable after %.1f s (%d attempts)",
-                              (double)spent / 1000.0, tries);
+            rf_err_prefix(&e, "redis %s unreachable after %.1f s (%d attempt%s)", r->safe_url,
+                          (double)spent / 1000.0, tries, tries == 1 ? "" : "s");
             break;
         }
         if (tries == 1 && r->opts.log)
-            rf_log_warn(r->opts.log, "%s; retrying with backoff for up to %ld s",
-                        e.msg, r->opts.retry_ms / 1000);
+            rf_log_warn(r->opts.log, "redis %s: %s; retrying with backoff for up to %ld s",
+                        r->safe_url, e.msg, r->opts.retry_ms / 1000);
         long left = (long)(r->opts.retry_ms - spent);
         sleep_ms(delay < left ? delay : left);
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,7 @@ static int error_in_body(const rf_s3_resp *r, rf_err *err)
                     (r->body.data ? r->body.data : "") + r->body.len}, e;
     if (!rf_s3xml_next(&doc, "Error", &e))
         return 0;
-    return rf_s3_error(err, 500, r->body.data, r->body.len);
+    return rf_s3_error(err, r->status, r->body.data, r->body.len);
 }
 
 /* --- multipart uploads ------------------------------------------------------- */
@@ -213,61 +214,65 @@ static int mpu_begin(s3_store *s, const char *key, const rf_put_opts *o, mpu *m,
     return rc;
 }
 
-/* Upload part number nparts+1 from memory (fd < 0) or from fd at off. */
-static int mpu_part(mpu *m, const void *p, int fd, uint64_t off, size_t len, rf_err *err)
+/* Upload part `num` of m's upload over client cl, from memory (p) or, if
+ * p is NULL, from fd at off; *etag gets the part's ETag (malloc'd). Safe to
+ * run from several threads at once, each with its own client. */
+static int upload_part(rf_s3_client *cl, const mpu *m, size_t num, const void *p, int fd,
+                       uint64_t off, size_t len, char **etag, rf_err *err)
 {
-    if (m->nparts >= MAX_PARTS)
-        return rf_errf(err, RF_ETOOBIG, "s3: %s: more than %d parts", m->key, MAX_PARTS);
-    char num[16], hex[RF_SHA256_HEX];
-    snprintf(num, sizeof num, "%zu", m->nparts + 1);
-    rf_s3_req rq;
-    rf_s3_resp resp;
-    rf_s3_req_init(&rq, "PUT", m->key);
-    rf_s3_req_query(&rq, "partNumber", num);
-    rf_s3_req_query(&rq, "uploadId", m->upload_id);
-    rq.body = p;
-    rq.fd = fd;
-    rq.body_off = off;
-    rq.body_len = len;
-    if (fd >= 0) {
-        /* Parts from a file are hashed with a first read pass (cheap: the
-         * pages are then in cache for the send). */
-        uint8_t *buf = malloc(len ? len : 1);
+    char nums[16], hex[RF_SHA256_HEX];
+    snprintf(nums, sizeof nums, "%zu", num);
+    uint8_t *buf = NULL;
+    if (!p) {
+        /* A file part is read once into memory: hashed for the signature,
+         * then sent from there. */
+        buf = malloc(len ? len : 1);
         if (!buf)
             return rf_errf(err, RF_ENOMEM, "s3: %zu bytes for a part", len);
         ssize_t got = pread(fd, buf, len, (off_t)off);
         if (got < 0 || (size_t)got != len) {
             free(buf);
-            return rf_errf(err, RF_EIO, "s3: reading part %s of %s: %s", num, m->key,
+            return rf_errf(err, RF_EIO, "s3: reading part %s of %s: %s", nums, m->key,
                            got < 0 ? strerror(errno) : "short read");
         }
-        uint8_t h[RF_SHA256_LEN];
-        rf_sha256(buf, len, h);
-        rf_hex(hex, h, RF_SHA256_LEN);
-        /* Send from memory now that we have it. */
-        rq.fd = -1;
-        rq.body = buf;
-        rq.body_sha256 = hex;
-        int rc = rf_s3_do(m->s->cl, &rq, &resp, err);
-        free(buf);
-        if (rc < 0) {
-            rf_s3_resp_free(&resp);
-            return rf_err_prefix(err, "upload part %s", num);
-        }
-    } else if (rf_s3_do(m->s->cl, &rq, &resp, err) < 0) {
-        rf_s3_resp_free(&resp);
-        return rf_err_prefix(err, "upload part %s", num);
+        p = buf;
     }
-    if (!resp.etag[0]) {
-        rf_s3_resp_free(&resp);
-        return rf_errf(err, RF_ECORRUPT, "s3: UploadPart %s of %s: no ETag", num, m->key);
-    }
+    uint8_t h[RF_SHA256_LEN];
+    rf_sha256(p, len, h);
+    rf_hex(hex, h, RF_SHA256_LEN);
+    rf_s3_req rq;
+    rf_s3_resp resp;
+    rf_s3_req_init(&rq, "PUT", m->key);
+    rf_s3_req_query(&rq, "partNumber", nums);
+    rf_s3_req_query(&rq, "uploadId", m->upload_id);
+    rq.body = p;
+    rq.body_len = len;
+    rq.body_sha256 = hex;
+    int rc = rf_s3_do(cl, &rq, &resp, err);
+    free(buf);
+    if (rc < 0)
+        rf_err_prefix(err, "upload part %s", nums);
+    else if (!resp.etag[0])
+        rc = rf_errf(err, RF_ECORRUPT, "s3: UploadPart %s of %s: no ETag", nums, m->key);
+    else
+        *etag = rf_xstrdup(resp.etag);
+    rf_s3_resp_free(&resp);
+    return rc;
+}
+
+/* Upload the next part (number nparts+1) from memory, on the store's client. */
+static int mpu_part(mpu *m, const void *p, size_t len, rf_err *err)
+{
+    if (m->nparts >= MAX_PARTS)
+        return rf_errf(err, RF_ETOOBIG, "s3: %s: more than %d parts", m->key, MAX_PARTS);
+    char *etag;
+    if (upload_part(m->s->cl, m, m->nparts + 1, p, -1, 0, len, &etag, err) < 0)
+        return -1;
     if (m->nparts == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 16;
         m->etags = rf_xrealloc(m->etags, m->cap * sizeof *m->etags);
     }
-    m->etags[m->nparts++] = rf_xstrdup(resp.etag);
-    rf_s3_resp_free(&resp);
+    m->etags[m->nparts++] = etag;
     return 0;
 }
 
@@ -358,6 +363,61 @@ static uint64_t part_size_for(const s3_store *s, uint64_t size)
     return ps;
 }
 
+/* Parts of a file are uploaded by up to PUT_THREADS threads, each with its
+ * own client (connection), as the AWS CLI does: one stream rarely fills a
+ * link, and hashing one part overlaps sending another. */
+#define PUT_THREADS 4
+
+typedef struct part_jobs {
+    const s3_store *s;
+    const mpu *m;
+    int fd;
+    uint64_t size, ps;
+    size_t nparts;
+    char **etags;             /* [nparts], filled by the workers */
+    pthread_mutex_t lock;     /* guards next, failed, err */
+    size_t next;
+    int failed;
+    rf_err err;               /* the first failure */
+} part_jobs;
+
+static void jobs_fail(part_jobs *j, const rf_err *e)
+{
+    pthread_mutex_lock(&j->lock);
+    if (!j->failed)
+        j->err = *e;
+    j->failed = 1;
+    pthread_mutex_unlock(&j->lock);
+}
+
+static void *part_worker(void *arg)
+{
+    part_jobs *j = arg;
+    rf_s3_client *cl;
+    rf_err e = {0};
+    if (rf_s3_client_new(rf_s3_client_conf(j->s->cl), j->s->bucket, &cl, &e) < 0) {
+        jobs_fail(j, &e);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next;
+        int stop = j->failed || i == j->nparts;
+        j->next += !stop;
+        pthread_mutex_unlock(&j->lock);
+        if (stop)
+            break;
+        uint64_t off = i * j->ps;
+        size_t len = (size_t)(j->size - off < j->ps ? j->size - off : j->ps);
+        if (upload_part(cl, j->m, i + 1, NULL, j->fd, off, len, &j->etags[i], &e) < 0) {
+            jobs_fail(j, &e);
+            break;
+        }
+    }
+    rf_s3_client_free(cl);
+    return NULL;
+}
+
 static int put_multipart_fd(s3_store *s, const char *key, int fd, uint64_t size,
                             const rf_put_opts *o, rf_err *err)
 {
@@ -366,13 +426,27 @@ static int put_multipart_fd(s3_store *s, const char *key, int fd, uint64_t size,
         mpu_free(&m);
         return -1;
     }
-    uint64_t ps = part_size_for(s, size);
-    for (uint64_t off = 0; off < size; off += ps) {
-        size_t len = (size_t)(size - off < ps ? size - off : ps);
-        if (mpu_part(&m, NULL, fd, off, len, err) < 0) {
-            mpu_abort(&m, err);
-            return -1;
-        }
+    part_jobs j = {.s = s, .m = &m, .fd = fd, .size = size, .ps = part_size_for(s, size)};
+    j.nparts = (size_t)((size + j.ps - 1) / j.ps);
+    j.etags = rf_xcalloc(j.nparts ? j.nparts : 1, sizeof *j.etags);
+    pthread_mutex_init(&j.lock, NULL);
+    pthread_t th[PUT_THREADS];
+    size_t nth = j.nparts < PUT_THREADS ? j.nparts : PUT_THREADS, started = 0;
+    for (; started < nth; started++)
+        if (pthread_create(&th[started], NULL, part_worker, &j) != 0)
+            break;
+    if (started == 0)
+        part_worker(&j); /* no thread available: upload in this one */
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    /* The etags now belong to the upload (mpu_free releases them). */
+    m.etags = j.etags;
+    m.nparts = m.cap = j.nparts;
+    if (j.failed) {
+        *err = j.err;
+        mpu_abort(&m, err);
+        return -1;
     }
     if (mpu_complete(&m, err) < 0) {
         mpu_abort(&m, err);
@@ -426,7 +500,7 @@ static int s3_put_file(rf_store *st, const char *key, const char *path,
     }
     uint64_t size = (uint64_t)sb.st_size;
     int rc;
-    if (size > rf_s3_client_conf(s->cl)->multipart_threshold) {
+    if (size >= rf_s3_client_conf(s->cl)->multipart_threshold) {
         rc = put_multipart_fd(s, key, fd, size, o, err);
     } else {
         char hex[RF_SHA256_HEX];
@@ -493,6 +567,20 @@ static int s3_head(rf_store *st, const char *key, rf_store_meta *m, rf_err *err)
     return rc;
 }
 
+/* Keys in a listing asked with encoding-type=url come form-encoded: S3
+ * writes a space as '+' (and a '+' as %2B), as botocore's unquote_plus
+ * expects. */
+static void form_decode(rf_buf *out, const char *s, size_t n)
+{
+    rf_buf tmp = RF_BUF_INIT;
+    rf_buf_add(&tmp, s, n);
+    for (size_t i = 0; i < tmp.len; i++)
+        if (tmp.data[i] == '+')
+            tmp.data[i] = ' ';
+    rf_sigv4_uri_decode(out, tmp.data, tmp.len);
+    rf_buf_free(&tmp);
+}
+
 /* One ListObjectsV2 page: calls fn per key (relative to the store prefix);
  * *stop when fn asked to. */
 static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *ud,
@@ -512,7 +600,7 @@ static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *u
             rf_buf_reset(&key);
             rf_buf_add(&key, "", 0);
             if (url_encoded)
-                rf_sigv4_uri_decode(&key, v.data, v.len);
+                form_decode(&key, v.data, v.len);
             else
                 rf_buf_add(&key, v.data, v.len);
             if (key.len <= skip)
@@ -746,7 +834,7 @@ static int writer_flush_part(s3_writer *w, rf_err *err)
     s3_store *s = impl(w->base.store);
     if (!w->m.upload_id && mpu_begin(s, w->key, &w->opts, &w->m, err) < 0)
         return -1;
-    if (mpu_part(&w->m, w->buf, -1, 0, w->len, err) < 0)
+    if (mpu_part(&w->m, w->buf, w->len, err) < 0)
         return -1;
     w->len = 0;
     return 0;

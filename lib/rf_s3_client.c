@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "rf_hash.h"
+#include "rf_log.h"
 #include "rf_s3xml.h"
 
 /* Non-streamed bodies (XML listings, error documents) are bounded: a
@@ -123,21 +124,22 @@ static int bucket_valid(const char *b)
     return 1;
 }
 
-/* Split "scheme://host[:port][/]" into scheme and host[:port]. */
+/* Split "scheme://host[:port][/]" into scheme and host[:port]. Messages
+ * show the endpoint through rf_redact: it might carry "user:pass@". */
 static int parse_endpoint(const char *ep, char **scheme, char **host, rf_err *err)
 {
-    const char *sep = strstr(ep, "://");
-    if (!sep || (strncmp(ep, "http", 4) != 0))
-        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected http:// or https://", ep);
-    size_t sl = (size_t)(sep - ep);
-    if (!((sl == 4 && !strncmp(ep, "http", 4)) || (sl == 5 && !strncmp(ep, "https", 5))))
-        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected http:// or https://", ep);
-    const char *h = sep + 3;
+    char shown[256];
+    rf_redact(shown, sizeof shown, ep);
+    size_t sl = !strncmp(ep, "https://", 8) ? 5 : !strncmp(ep, "http://", 7) ? 4 : 0;
+    if (!sl)
+        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected http:// or https://", shown);
+    const char *h = ep + sl + 3;
     size_t hl = strcspn(h, "/?#");
-    if (hl == 0 || strchr(h, '@'))
-        return rf_errf(err, RF_EINVAL, "s3 endpoint: bad host in '%.*s'", (int)sl, ep);
+    if (hl == 0 || memchr(h, '@', hl))
+        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': expected scheme://host[:port], "
+                       "without credentials", shown);
     if (h[hl] && strcmp(h + hl, "/") != 0)
-        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': a path is not supported", ep);
+        return rf_errf(err, RF_EINVAL, "s3 endpoint '%s': a path is not supported", shown);
     *scheme = rf_xmalloc(sl + 1);
     memcpy(*scheme, ep, sl);
     (*scheme)[sl] = '\0';
@@ -212,16 +214,20 @@ void rf_s3_req_init(rf_s3_req *r, const char *method, const char *key)
     r->idempotent = 1;
 }
 
+/* The limits fit every request this backend builds: going over one is a
+ * programming error, not a runtime condition. */
 void rf_s3_req_query(rf_s3_req *r, const char *name, const char *value)
 {
-    if (r->nquery < RF_S3_MAX_QUERY)
-        r->query[r->nquery++] = (rf_sigv4_kv){name, value ? value : ""};
+    if (r->nquery == RF_S3_MAX_QUERY)
+        abort();
+    r->query[r->nquery++] = (rf_sigv4_kv){name, value ? value : ""};
 }
 
 void rf_s3_req_header(rf_s3_req *r, const char *name, const char *value)
 {
-    if (r->nheaders < RF_S3_MAX_HEADERS)
-        r->headers[r->nheaders++] = (rf_sigv4_kv){name, value};
+    if (r->nheaders == RF_S3_MAX_HEADERS)
+        abort();
+    r->headers[r->nheaders++] = (rf_sigv4_kv){name, value};
 }
 
 void rf_s3_resp_free(rf_s3_resp *r)
@@ -324,6 +330,7 @@ static const struct {
     {"BadDigest", RF_ECORRUPT}, {"InvalidDigest", RF_ECORRUPT},
     {"XAmzContentSHA256Mismatch", RF_ECORRUPT},
     {"NotImplemented", RF_EUNSUPP},
+    {"InternalError", RF_ENET}, {"ServiceUnavailable", RF_ENET}, {"SlowDown", RF_ENET},
 };
 
 static int code_for_status(long status)
@@ -713,6 +720,9 @@ int rf_s3_do(rf_s3_client *c, rf_s3_req *rq, rf_s3_resp *resp, rf_err *err)
         } else if (cc == CURLE_OK) {
             retry = status_retryable(x.status, &resp->body, rq->idempotent);
             rf_s3_error(err, x.status, resp->body.data, resp->body.len);
+            /* A 500 may come after the work was done; 503 is a refusal. */
+            if (x.status >= 500 && x.status != 503)
+                resp->ambiguous = 1;
         } else {
             retry = !x.sink_aborted && !x.body_too_big && !x.read_failed &&
                     !x.range_ignored && transport_retryable(cc, rq->idempotent);

@@ -243,7 +243,8 @@ static int canonical_headers(const rf_sigv4_request *rq, const char *const *extr
         kv_free(&l);
         return rf_errf(err, RF_EINVAL, "sigv4: the request has no Host header");
     }
-    qsort(l.v, l.n, sizeof *l.v, kv_cmp);
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, kv_cmp);
     for (size_t i = 0; i < l.n; i++) {
         int same = i > 0 && !strcmp(l.v[i].name, l.v[i - 1].name);
         if (same) {
@@ -282,7 +283,8 @@ static void canonical_query(const rf_sigv4_request *rq, const char *const *extra
         rf_buf_add(&ev, "", 0);
         kv_push(&l, rf_buf_detach(&ek, NULL), rf_buf_detach(&ev, NULL));
     }
-    qsort(l.v, l.n, sizeof *l.v, query_cmp);
+    if (l.n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(l.v, l.n, sizeof *l.v, query_cmp);
     for (size_t i = 0; i < l.n; i++)
         rf_buf_addf(out, "%s%s=%s", i ? "&" : "", l.v[i].name, l.v[i].value);
     kv_free(&l);

@@ -85,6 +85,25 @@ int rf_split_grouped(size_t n, const int32_t *group, const int32_t *label,
         order[j] = t;
     }
 
+    /* Big groups first (by size class, so the seed still orders groups of
+     * similar size): greedy packing works best that way. */
+    uint8_t *cls = rf_xmalloc(ng);
+    for (size_t g = 0; g < ng; g++) {
+        size_t sz = gstart[g + 1] - gstart[g];
+        cls[g] = 0;
+        while (sz >>= 1)
+            cls[g]++;
+    }
+    for (size_t k = 1; k < ng; k++) {   /* stable insertion sort by class */
+        size_t g = order[k], j = k;
+        while (j > 0 && cls[order[j - 1]] < cls[g]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = g;
+    }
+    free(cls);
+
     double *have = rf_xcalloc(nparts * nlabels, sizeof *have);
     size_t *gpart = rf_xmalloc(ng * sizeof *gpart);
     size_t *count = rf_xcalloc(nparts, sizeof *count);   /* groups per part */
@@ -98,12 +117,13 @@ int rf_split_grouped(size_t n, const int32_t *group, const int32_t *label,
         for (size_t p = 0; p < nparts; p++) {
             if (frac[p] <= 0)
                 continue;
-            double f = frac[p] / fsum, score = 0;
+            /* deficits relative to the part's own target, so a small part
+             * that is empty is as hungry as a big one */
+            double f = frac[p] / fsum, want = f * (double)n, lab = 0;
             for (size_t c = 0; c < nlabels; c++)
                 if (h[c])
-                    score += h[c] * (f * total[c] - have[p * nlabels + c]) / total[c];
-            /* the row deficit breaks ties between label-neutral choices */
-            score = score / size + 1e-3 * (f * (double)n - rows[p]) / (double)n;
+                    lab += h[c] * (f * total[c] - have[p * nlabels + c]) / (f * total[c]);
+            double score = (want - rows[p]) / want + 0.5 * lab / size;
             if (score > best_score)
                 best_score = score, best = p;
         }

@@ -6,9 +6,11 @@
  * of each part stays close to the whole's. The result depends only on the
  * inputs and the seed: same rows, same seed, same parts.
  *
- * Algorithm: groups are shuffled with the seed, then each goes greedily to
- * the part whose per-label deficit it fills best (the deficit of part p in
- * label c is frac[p] * total[c] minus what p already holds). If some part
+ * Algorithm: groups are shuffled with the seed and ordered by size class
+ * (powers of two, largest first); each then goes greedily to the part with
+ * the largest relative deficit: of rows (frac[p] * n minus what p holds,
+ * over frac[p] * n) plus half of the group's per-label deficit (the same in
+ * each of its labels, weighted by its rows in that label). If some part
  * with a non-zero fraction is left empty while another holds more than one
  * group, the smallest group of the fullest part moves there. */
 #ifndef RF_SPLIT_H

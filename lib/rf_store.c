@@ -104,8 +104,10 @@ int rf_store_split_url(const char *url, char **store_url, char **key, rf_err *er
         size_t pl = strlen(path + 1);
         if (pl > 0 && path[pl] == '/')
             pl--;
-        if (pl > 0 && segments_valid("URL", path + 1, pl, err))
-            return -1;
+        if (pl > 0 && segments_valid("URL", path + 1, pl, NULL))
+            return rf_errf(err, RF_EINVAL,
+                           "%s: invalid URL: \"..\", \".\", empty segments and control "
+                           "characters are not allowed", url);
         const char *last = strrchr(path, '/');
         /* The root of "file:///k" is "/" itself. */
         size_t rootlen = last == path ? 1 : (size_t)(last - path);

@@ -29,7 +29,7 @@ typedef struct rf_store_meta {
     int64_t mtime;            /* unix seconds */
     char etag[80];
     char storage_class[32];   /* "" when the backend has none */
-    /* Cold objects: restore state from x-amz-restore (or its file:// emulation).
+    /* Cold objects: restore state from x-amz-restore (always 0 on file://).
      * 0 = readable, 1 = archived (needs restore), 2 = restore in progress,
      * 3 = restored copy available */
     int restore_state;

@@ -190,7 +190,7 @@ static int f_writer_open(rf_store *s, const char *key, const rf_put_opts *o,
     }
     /* mkstemp creates 0600; stored objects are plain readable files. */
     if (fchmod(w->fd, 0644) < 0) {
-        rf_err_errno(err, "chmod %s", w->tmp);
+        rf_err_errno(err, "chmod %s", w->path);
         close(w->fd);
         unlink(w->tmp);
         goto fail;
@@ -210,7 +210,7 @@ static int write_all(fwriter *w, const char *c, size_t n, rf_err *err)
             continue;
         if (r < 0) {
             w->failed = 1;
-            return rf_err_errno(err, "write %s", w->tmp);
+            return rf_err_errno(err, "write %s", w->path);
         }
         c += r;
         n -= (size_t)r;
@@ -231,7 +231,7 @@ static int f_writer_write(rf_store_writer *bw, const void *p, size_t n, rf_err *
 {
     fwriter *w = FW(bw);
     if (w->failed)
-        return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->tmp);
+        return rf_errf(err, RF_EIO, "write %s: an earlier write failed", w->path);
     if (w->len + n <= WRITE_BUF) {
         if (!w->buf)
             w->buf = rf_xmalloc(WRITE_BUF);
@@ -273,14 +273,14 @@ static int f_writer_commit(rf_store_writer *bw, rf_err *err)
     /* Data must be on disk before the rename publishes it, or a crash could
      * leave an empty or partial file under the key. */
     if (fsync(w->fd) < 0) {
-        rf_err_errno(err, "fsync %s", w->tmp);
+        rf_err_errno(err, "fsync %s", w->path);
         f_writer_abort(bw);
         return -1;
     }
     int fd = w->fd;
     w->fd = -1;
     if (close(fd) < 0) {
-        rf_err_errno(err, "close %s", w->tmp);
+        rf_err_errno(err, "close %s", w->path);
         unlink(w->tmp);
         fwriter_free(w);
         return -1;
@@ -334,7 +334,7 @@ static int copy_fd(int in, fwriter *w, const char *src, rf_err *err)
             continue;
         if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
             return copy_by_read(in, w, src, err);
-        return rf_err_errno(err, "copy %s to %s", src, w->tmp);
+        return rf_err_errno(err, "copy %s to %s", src, w->path);
     }
 }
 

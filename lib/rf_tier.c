@@ -31,30 +31,30 @@ static int s3_bucket(const char *url, size_t *blen, const char **prefix)
     return 1;
 }
 
-/* Server-side moves are possible when all tiers share one bucket. */
-static int open_base(rf_tiers *t, const rf_config *cfg, rf_err *err)
+/* Open (or share) the bucket of each S3 tier, for server-side moves. */
+static int open_buckets(rf_tiers *t, const rf_config *cfg, rf_err *err)
 {
-    size_t blen0 = 0, blen;
-    const char *prefix;
     for (int i = 0; i < RF_TIER_COUNT; i++) {
+        size_t blen;
+        const char *prefix;
         if (!s3_bucket(t->url[i], &blen, &prefix))
-            return 0;
-        if (i > 0 && (blen != blen0 || strncmp(t->url[i], t->url[0], 5 + blen)))
-            return 0;
-        blen0 = blen;
-    }
-    char *base = rf_xmalloc(5 + blen0 + 1);
-    memcpy(base, t->url[0], 5 + blen0);
-    base[5 + blen0] = '\0';
-    int rc = rf_store_open(base, cfg, &t->base, err);
-    free(base);
-    if (rc)
-        return -1;
-    for (int i = 0; i < RF_TIER_COUNT; i++) {
-        s3_bucket(t->url[i], &blen, &prefix);
+            continue;
         rf_buf b = RF_BUF_INIT;
         rf_buf_addf(&b, "%s%s", prefix, *prefix ? "/" : "");
-        t->base_prefix[i] = rf_buf_detach(&b, NULL);
+        t->bucket_prefix[i] = rf_buf_detach(&b, NULL);
+        for (int j = 0; j < i && !t->bucket[i]; j++)
+            if (t->bucket[j] && !strncmp(t->url[j], t->url[i], 5 + blen) &&
+                (t->url[j][5 + blen] == '/' || t->url[j][5 + blen] == '\0'))
+                t->bucket[i] = t->bucket[j];
+        if (t->bucket[i])
+            continue;
+        char *url = rf_xmalloc(5 + blen + 1);
+        memcpy(url, t->url[i], 5 + blen);
+        url[5 + blen] = '\0';
+        int rc = rf_store_open(url, cfg, &t->bucket[i], err);
+        free(url);
+        if (rc)
+            return -1;
     }
     return 0;
 }
@@ -75,7 +75,7 @@ int rf_tiers_open(rf_tiers *t, const rf_config *cfg, rf_err *err)
             return rf_err_prefix(err, "tier %s", rf_tier_name(i));
         }
     }
-    if (open_base(t, cfg, err)) {
+    if (open_buckets(t, cfg, err)) {
         rf_tiers_close(t);
         return rf_err_prefix(err, "tiers");
     }
@@ -85,12 +85,16 @@ int rf_tiers_open(rf_tiers *t, const rf_config *cfg, rf_err *err)
 void rf_tiers_close(rf_tiers *t)
 {
     for (int i = 0; i < RF_TIER_COUNT; i++) {
+        int shared = 0;
+        for (int j = 0; j < i; j++)
+            shared |= t->bucket[j] == t->bucket[i];
+        if (!shared)
+            rf_store_close(t->bucket[i]);
         rf_store_close(t->store[i]);
         free(t->url[i]);
         free(t->storage_class[i]);
-        free(t->base_prefix[i]);
+        free(t->bucket_prefix[i]);
     }
-    rf_store_close(t->base);
     memset(t, 0, sizeof *t);
 }
 
@@ -231,12 +235,12 @@ static int md5_etag(const char *e)
 static int copy_between(rf_tiers *t, const char *key, int from, int to, rf_err *err)
 {
     rf_put_opts o = tier_opts(t, to);
-    if (!t->base)
+    if (!t->bucket[from] || t->bucket[from] != t->bucket[to])
         return rf_store_transfer(t->store[from], key, t->store[to], key, &o, err);
     rf_buf src = RF_BUF_INIT, dst = RF_BUF_INIT;
-    rf_buf_addf(&src, "%s%s", t->base_prefix[from], key);
-    rf_buf_addf(&dst, "%s%s", t->base_prefix[to], key);
-    int rc = rf_store_copy(t->base, src.data, dst.data, &o, err);
+    rf_buf_addf(&src, "%s%s", t->bucket_prefix[from], key);
+    rf_buf_addf(&dst, "%s%s", t->bucket_prefix[to], key);
+    int rc = rf_store_copy(t->bucket[from], src.data, dst.data, &o, err);
     rf_buf_free(&src);
     rf_buf_free(&dst);
     return rc;

@@ -7,8 +7,8 @@
  *
  * Semantics follow AWS's where they apply (docs/storage.md):
  *  - placing writes with the tier's storage class;
- *  - moving is copy, verify (size, and etag when both are content MD5s),
- *    then delete the source: a failure at any step leaves the source
+ *  - moving is copy (server-side within one S3 bucket), verify (size, and
+ *    etag when both are content MD5s), then delete the source: a failure at any step leaves the source
  *    intact. Two tiers with the same URL differ only by class: the move is
  *    an in-place copy with the new class, nothing is deleted;
  *  - an archived object (GLACIER, DEEP_ARCHIVE) cannot be read or copied:
@@ -29,10 +29,11 @@ typedef struct rf_tiers {
     rf_store *store[RF_TIER_COUNT];      /* one store per tier, at its URL */
     char *url[RF_TIER_COUNT];            /* no trailing '/' */
     char *storage_class[RF_TIER_COUNT];  /* NULL = none sent */
-    /* When every tier is a prefix of one S3 bucket: the bucket, so that
-     * moves are server-side copies; NULL otherwise. */
-    rf_store *base;
-    char *base_prefix[RF_TIER_COUNT];    /* tier's key prefix in base ("hot/") */
+    /* S3 tiers: the tier's whole bucket (one store shared by the tiers in
+     * that bucket), so that moves within a bucket are server-side copies;
+     * NULL for other backends. */
+    rf_store *bucket[RF_TIER_COUNT];
+    char *bucket_prefix[RF_TIER_COUNT];  /* tier's key prefix in it ("hot/") */
 } rf_tiers;
 
 /* Open the three tiers of cfg. rf_tiers_close frees everything. */

@@ -99,9 +99,10 @@ void rf_trainer_free(rf_trainer *tr)
     free(tr->best);
     free(tr->Xb);
     free(tr->Tb);
-    free(tr->out);
     free(tr->snap);
     free(tr->perm);
+    free(tr->Xfull);
+    free(tr->Tfull);
     memset(tr, 0, sizeof *tr);
 }
 
@@ -149,15 +150,16 @@ static float target_low(const rf_trainer *tr)
                    (act == RF_ACT_TANH || act == RF_ACT_SIGMOID_SYM) ? -1.0f : 0.0f;
 }
 
-static void gather(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, size_t B)
+static void gather_into(const rf_trainer *tr, const rf_dataset *d, const uint32_t *rows,
+                        size_t B, float *Xb, float *Tb)
 {
     size_t f = d->n_features, k = n_out(tr);
     float lo = target_low(tr);
     for (size_t i = 0; i < B; i++)
-        memcpy(tr->Xb + i * f, d->X + (size_t)rows[i] * f, f * sizeof(float));
+        memcpy(Xb + i * f, d->X + (size_t)rows[i] * f, f * sizeof(float));
     if (d->kind == RF_CLASSIFICATION) {
         for (size_t i = 0; i < B; i++) {
-            float *t = tr->Tb + i * k;
+            float *t = Tb + i * k;
             int32_t y = d->y_class[rows[i]];
             if (k == 1) {
                 t[0] = y ? 1.0f : lo;
@@ -169,8 +171,13 @@ static void gather(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, si
         }
     } else {
         for (size_t i = 0; i < B; i++)
-            memcpy(tr->Tb + i * k, d->y_reg + (size_t)rows[i] * k, k * sizeof(float));
+            memcpy(Tb + i * k, d->y_reg + (size_t)rows[i] * k, k * sizeof(float));
     }
+}
+
+static void gather(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, size_t B)
+{
+    gather_into(tr, d, rows, B, tr->Xb, tr->Tb);
 }
 
 /* Correct predictions in a batch of outputs. */
@@ -197,7 +204,7 @@ static size_t count_correct(const rf_trainer *tr, const rf_dataset *d, const uin
 static int reserve(rf_trainer *tr, size_t f, size_t B, size_t n_rows, rf_err *err)
 {
     size_t cap = B > 256 ? B : 256;
-    if (cap <= tr->net.batch_cap && tr->perm_cap >= n_rows)
+    if (cap <= tr->net.batch_cap && tr->perm_cap >= n_rows && tr->Xb)
         return 0;
     if (rf_mlp_reserve(&tr->net, cap, err))
         return -1;
@@ -214,9 +221,27 @@ static int reserve(rf_trainer *tr, size_t f, size_t B, size_t n_rows, rf_err *er
     return 0;
 }
 
+/* Separate buffers for a full-batch run (eval reuses Xb/Tb in between). */
+static int reserve_full(rf_trainer *tr, size_t f, size_t n, rf_err *err)
+{
+    free(tr->Xfull);
+    free(tr->Tfull);
+    tr->Xfull = malloc(n * f * sizeof(float));
+    tr->Tfull = malloc(n * n_out(tr) * sizeof(float));
+    tr->full_ready = 0;
+    if (!tr->Xfull || !tr->Tfull)
+        return rf_errf(err, RF_ENOMEM, "full-batch buffers: out of memory");
+    return 0;
+}
+
 void rf_trainer_eval(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, size_t n,
                      double *loss, double *acc)
 {
+    rf_err e;
+    if (reserve(tr, d->n_features, 256, 0, &e)) {   /* before any run, e.g. after resume */
+        *loss = *acc = NAN;
+        return;
+    }
     double l = 0;
     size_t hits = 0, cap = tr->net.batch_cap;
     for (size_t r = 0; r < n; r += cap) {
@@ -257,23 +282,37 @@ static int train_epoch(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows
     size_t B = batch_size(tr, n), nb = (n + B - 1) / B;
     int accum = tr->opts.accum;
     size_t begin = rf_mlp_frozen_offset(net, tr->opts.freeze);
-    memcpy(tr->perm, rows, n * sizeof *rows);
-    rf_rng_shuffle(&tr->rng, tr->perm, n);
+    const float *Xb = tr->Xb, *Tb = tr->Tb;
+    if (nb == 1) {
+        /* full batch: order does not matter, so gather the rows once per
+         * run instead of once per epoch (iRPROP- runs thousands of these) */
+        if (!tr->full_ready) {
+            memcpy(tr->perm, rows, n * sizeof *rows);
+            gather_into(tr, d, rows, n, tr->Xfull, tr->Tfull);
+            tr->full_ready = 1;
+        }
+        Xb = tr->Xfull;
+        Tb = tr->Tfull;
+    } else {
+        memcpy(tr->perm, rows, n * sizeof *rows);
+        rf_rng_shuffle(&tr->rng, tr->perm, n);
+    }
     double l = 0, lr = 0;
     size_t hits = 0;
     for (size_t k = 0; k < nb; k++) {
         size_t off = k * B, b = n - off < B ? n - off : B;
         const uint32_t *idx = tr->perm + off;
-        gather(tr, d, idx, b);
-        const float *y = rf_mlp_forward(net, tr->Xb, b, tr->opts.dropout, &tr->rng);
-        double bl = rf_mlp_loss(net, tr->Tb, b);
+        if (nb > 1)
+            gather(tr, d, idx, b);
+        const float *y = rf_mlp_forward(net, Xb, b, tr->opts.dropout, &tr->rng);
+        double bl = rf_mlp_loss(net, Tb, b);
         if (!isfinite(bl))
             return 1;
         l += bl * (double)b;
         if (d->kind == RF_CLASSIFICATION)
             hits += count_correct(tr, d, idx, y, b);
         int first = k % (size_t)accum == 0;
-        rf_mlp_backward(net, tr->Tb, b, 1.0f / (float)accum, !first, tr->opts.freeze);
+        rf_mlp_backward(net, Tb, b, 1.0f / (float)accum, !first, tr->opts.freeze);
         if ((k + 1) % (size_t)accum == 0 || k + 1 == nb) {
             lr = rf_schedule_lr(&tr->opts.sched, tr->step) * tr->lr_scale;
             double norm = rf_optim_step(&tr->opt, net, begin, lr);
@@ -377,7 +416,8 @@ int rf_train_run(rf_trainer *tr, const rf_dataset *d, const uint32_t *train_rows
         check_rows(d, val_rows, n_val, "validation", err))
         return -1;
     size_t B = batch_size(tr, n_train);
-    if (reserve(tr, d->n_features, B, n_train, err))
+    if (reserve(tr, d->n_features, B, n_train, err) ||
+        (B == n_train && reserve_full(tr, d->n_features, n_train, err)))
         return -1;
     if (tr->opts.sched.total == 0) {
         int64_t steps = (int64_t)(((n_train + B - 1) / B + (size_t)tr->opts.accum - 1) /

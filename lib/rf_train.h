@@ -82,7 +82,9 @@ typedef struct rf_trainer {
     double lr_scale;          /* 1, divided by 10 per divergence recovery */
     int stop_reason;          /* enum rf_stop_reason of the last run */
     /* scratch owned by the trainer */
-    float *Xb, *Tb, *out, *snap;
+    float *Xb, *Tb, *snap;
+    float *Xfull, *Tfull;     /* the gathered rows of a full-batch run */
+    int full_ready;
     uint32_t *perm;
     size_t perm_cap;
 } rf_trainer;

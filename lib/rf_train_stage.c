@@ -45,8 +45,9 @@ static const rf_level_defaults level_table[RF_LEVEL_COUNT] = {
     {5e-5, 8, 50, 10, 0.5, 0.3, 1, 0.90},
     {1e-5, 4, 100, 15, 0.1, 0.5, 4, 0.85},
 };
-/* Without a level: plain supervised training, tuned on the FANN sets. */
-static const rf_level_defaults plain_defaults = {3e-3, 32, 200, 10, 0.0, 0.0, 1, 0.0};
+/* Without a level: plain supervised training, tuned on the FANN sets
+ * (tests/bench/bench_train.sh; docs/training.md). */
+static const rf_level_defaults plain_defaults = {3e-3, 32, 200, 20, 0.0, 0.2, 1, 0.0};
 
 const rf_level_defaults *rf_level_defaults_for(int level)
 {
@@ -172,7 +173,7 @@ static int parse_cfg(rf_task *t, stage_cfg *c, rf_err *err)
         rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) ||
         rf_task_param_double(t, "graduate", L->graduate, &o->graduate, err) ||
         rf_task_param_double(t, "l1", 0, &o->optim.l1, err) ||
-        rf_task_param_double(t, "l2", 0, &o->optim.l2, err) ||
+        rf_task_param_double(t, "l2", 1e-4, &o->optim.l2, err) ||
         rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) ||
         rf_task_param_double(t, "momentum", 0.9, &o->optim.momentum, err) ||
         rf_task_param_double(t, "gamma", 0.1, &o->sched.gamma, err) ||

@@ -7,7 +7,8 @@
 static const char help[] =
     "with:   task=tool-selection|error-recovery|tabular (default tool-selection)\n"
     "        seed=N (42)  split=TRAIN/VAL/TEST (70/15/15)  hash_dim=N (4096)\n"
-    "        k_prev=N (3)  target=COLUMN (CSV)  max_line=BYTES (67108864)\n"
+    "        k_prev=N (3)  stratify=label|level (label)  target=COLUMN (CSV)\n"
+    "        max_line=BYTES (67108864)\n"
     "input:  sessions=PATH  log files or folders (.jsonl/.json/.ndjson, .gz, .zst);\n"
     "        data=PATH      FANN or CSV file for task=tabular\n"
     "output: dataset (ruvflow/dataset), tables (ruvflow/tables), summary (summary.json)\n";

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/../.."
 RF=${RF_BIN:-build/bin}/ruvflow
 seeds=tests/fuzz/corpus/codec
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# A private TMPDIR, so the leftover check below cannot see other processes' files.
-export TMPDIR="$tmp"
+export TMPDIR="$tmp/tmpdir"   # where inspect puts fetched copies
+mkdir -p "$TMPDIR"
 
 out=$("$RF" artifact inspect "$seeds/valid-all.rfa"); rc=$?
 check_eq "inspect exits 0" 0 "$rc"
@@ -33,6 +33,15 @@ check_eq "--json summarises tensors" "1 zstd mlp -3 f32 [2, 3] 0.0 2.5 1.25 Fals
 full=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["payload"]
 print(p["w"]["data"], p["blob"]["base64"], p["list"][4]["data"])' "$tmp/f.json")
 check_eq "--full prints nested values" "[[0.0, 0.5, 1.0], [1.5, 2.0, 2.5]] AAE= 0" "$full"
+
+# NaN and infinities (not JSON numbers), invalid UTF-8, empty tensors.
+odd=$("$RF" artifact inspect --json --full "$seeds/valid-odd.rfa" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["payload"]
+t, e = p["t"], p["e"]
+print(p["nan"], p["inf"], p["bad\ufffd"] == "a\ufffdz", t["nan"], t["mean"], t["data"][1],
+      e["min"], e["data"])')
+check_eq "odd values stay valid JSON" "NaN -Infinity True 1 2.0 NaN None []" "$odd"
 
 "$RF" artifact inspect "$seeds/corrupt-sha.rfa" 2>"$tmp/err"; rc=$?
 check_eq "checksum mismatch exits 4" 4 "$rc"
@@ -62,8 +71,7 @@ if [ -n "${RF_TEST_S3_ENDPOINT:-}" ]; then
   "$RF" artifact inspect "s3://$RF_TEST_S3_BUCKET/artifact-inspect/missing.rfa" 2>/dev/null; rc=$?
   check_eq "missing s3 object exits 3" 3 "$rc"
 fi
-ls "$TMPDIR"/ruvflow-inspect-* >/dev/null 2>&1
-check_eq "no temporary copies left behind" 2 "$?"
+check_eq "no temporary copies left behind" "" "$(ls -A "$TMPDIR")"
 
 "$RF" artifact inspect 2>/dev/null; rc=$?
 check_eq "no path is a usage error" 2 "$rc"

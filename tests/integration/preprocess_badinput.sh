@@ -65,6 +65,14 @@ check "error-recovery task" run --input sessions="$DATA/marot__spotter" --with t
 check_eq "error-recovery rows = failed results" \
   "$(jq '.total.tool_errors' "$TMP/er/summary.json")" "$(jq '.total.rows["error-recovery"].total' "$TMP/er/summary.json")"
 
+# A subagent file given as its own input, right after its session's file,
+# still joins that session and links to its Task call.
+T=$DATA/marot__spotter/test/fixtures/transcripts
+run --input sessions="$T/4d5611e5-241a-462a-8d15-5122611a9569.jsonl" \
+    --input sessions="$T/4d5611e5-241a-462a-8d15-5122611a9569/subagents/agent-a2898e3.jsonl" --out "$TMP/sep"
+check_eq "separate subagent input: one session, linked" '{"sessions":1,"subagents_linked":1}' \
+  "$(jq -c '.total | {sessions, subagents_linked}' "$TMP/sep/summary.json")"
+
 # Nothing usable: clear reason, exit status 2, summary.json still written.
 printf 'hello\nworld\n' > "$TMP/noise.jsonl"
 run --input sessions="$TMP/noise.jsonl" --out "$TMP/n1"

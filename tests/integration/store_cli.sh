@@ -28,6 +28,9 @@ check "get is byte-identical" cmp -s big.bin back.bin
 check "get - streams to stdout" cmp -s big.bin stdout.bin
 printf 'from stdin' | "$R" store put - "$S/runs/r1/stdin.txt"
 check_eq "put - reads stdin" "from stdin" "$("$R" store get "$S/runs/r1/stdin.txt" -)"
+"$R" store put small.txt "$S/named/"
+check_eq "put URL/ keeps the file name" "small" "$("$R" store get "$S/named/small.txt" -)"
+"$R" store rm "$S/named/small.txt"
 mkdir into
 "$R" store get "$S/runs/r1/stdin.txt" into >/dev/null
 check "get into a directory keeps the name" test -f into/stdin.txt

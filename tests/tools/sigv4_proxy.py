@@ -170,6 +170,12 @@ class Verifier:
                                 "The provided 'x-amz-content-sha256' header does not match "
                                 "what was computed.")
             signed = f["SignedHeaders"].split(";")
+            # AWS requires the headers that carry meaning to be signed.
+            for h in ("host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"):
+                if h in headers and h not in signed:
+                    return s3_error(403, "AccessDenied",
+                                    "There were headers present in the request which were "
+                                    "not signed", HeadersNotSigned=h)
             req = self._request(method, host, path, query, headers, signed, body)
             req.context["timestamp"] = amz_date
             signer = S3SigV4Auth(creds, "s3", self.region)

@@ -1,24 +1,34 @@
 """Independent reference for tests/unit/test_metrics_sklearn.c.
 
 Run with Debian's /usr/bin/python3 (python3-sklearn). Reads predictions or
-fold assignments that the C test dumped, prints "name value" lines computed
-by scikit-learn (and numpy where sklearn has no equivalent).
+fold assignments that the C test dumped, prints "PREFIX.name value" lines
+computed by scikit-learn (and numpy where sklearn has no equivalent). Jobs
+are separated by "+", so that sklearn is imported once:
 
-  sklearn_check.py cls FILE K     rows: y p_0 .. p_{K-1}
-  sklearn_check.py reg FILE T     rows: y_1 .. y_T yhat_1 .. yhat_T
-  sklearn_check.py folds FILE K   rows: label group fold_strat fold_group fold_sg
-  sklearn_check.py ts N K H G     TimeSeriesSplit windows (expanding and sliding)
+  sklearn_check.py cls:P FILE K + reg:P FILE T + folds:P FILE K + ts:P N K H G
+
+  cls    rows: y p_0 .. p_{K-1}
+  reg    rows: y_1 .. y_T yhat_1 .. yhat_T
+  folds  rows: label group fold_strat fold_group fold_sg
+  ts     TimeSeriesSplit windows (expanding and sliding) for N rows
 """
 import sys
 
-import numpy as np
-from sklearn import metrics
-from sklearn.model_selection import (GroupKFold, StratifiedGroupKFold,
-                                     StratifiedKFold, TimeSeriesSplit)
+try:
+    import numpy as np
+    from sklearn import metrics
+    from sklearn.model_selection import (GroupKFold, StratifiedGroupKFold,
+                                         StratifiedKFold, TimeSeriesSplit)
+except ImportError as e:      # the caller skips its tests on 77
+    print(f"sklearn_check: {e}", file=sys.stderr)
+    sys.exit(77)
+
+
+PREFIX = ""
 
 
 def out(name, value):
-    print(name, repr(float(value)))
+    print(f"{PREFIX}.{name}", repr(float(value)))
 
 
 def cls(path, k):
@@ -117,15 +127,26 @@ def ts(n, k, h, g):
             out(f"{name}_{f}_test_end", test[-1] + 1)
 
 
+def main(argv):
+    global PREFIX
+    jobs, cur = [], []
+    for a in argv:
+        if a == "+":
+            jobs.append(cur)
+            cur = []
+        else:
+            cur.append(a)
+    jobs.append(cur)
+    run = {"cls": lambda a: cls(a[0], int(a[1])),
+           "reg": lambda a: reg(a[0], int(a[1])),
+           "folds": lambda a: folds(a[0], int(a[1])),
+           "ts": lambda a: ts(*map(int, a[:4]))}
+    for job in jobs:
+        mode, PREFIX = job[0].split(":")
+        if mode not in run:
+            sys.exit(f"unknown mode {mode}")
+        run[mode](job[1:])
+
+
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "cls":
-        cls(sys.argv[2], int(sys.argv[3]))
-    elif mode == "reg":
-        reg(sys.argv[2], int(sys.argv[3]))
-    elif mode == "folds":
-        folds(sys.argv[2], int(sys.argv[3]))
-    elif mode == "ts":
-        ts(*map(int, sys.argv[2:6]))
-    else:
-        sys.exit(f"unknown mode {mode}")
+    main(sys.argv[1:])

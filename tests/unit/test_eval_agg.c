@@ -92,7 +92,7 @@ static void test_task(void **state)
     for (int i = 0; i < 3; i++) {
         snprintf(paths[i], sizeof paths[i], "%s/fold%d.json", dir, i);
         json_t *d = fold_doc(i, 0.5 + 0.1 * i, NAN);
-        assert_int_equal(rf_json_write(paths[i], d, &e), 0);
+        assert_int_equal(rf_json_write(paths[i], d, 1, &e), 0);
         json_decref(d);
     }
     rf_task *t = rf_task_new(&def, "t", 1, dir);

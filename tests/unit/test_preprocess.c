@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "rf_preprocess.h"
 #include "rf_sessions.h"
 #include "rf_split.h"
+#include "rf_task_impl.h"
 
 /* ---- helpers ---- */
 
@@ -46,7 +48,7 @@ static rf_extract_out *feed(fixture *f, const char *text)
     }
     free(copy);
     rf_extract_end_file(f->x);
-    rf_extract_end_unit(f->x);
+    rf_extract_finish(f->x);
     return rf_extract_result(f->x);
 }
 
@@ -369,16 +371,29 @@ static void test_subagent_file(void **state)
     for (int i = 0; i < 2; i++)
         rf_preprocess_line(x, &a, main_lines[i], strlen(main_lines[i]), 0, (uint64_t)i + 1);
     rf_extract_end_file(x);
+    /* given as separate inputs (two units): the subagent file still joins */
+    rf_extract_end_unit(x);
     rf_extract_begin_file(x, &b);
     for (int i = 0; i < 2; i++)
         rf_preprocess_line(x, &b, sub_lines[i], strlen(sub_lines[i]), 0, (uint64_t)i + 1);
     rf_extract_end_file(x);
     assert_int_equal(rf_extract_open_sessions(x), 1);   /* one session, two files */
     rf_extract_end_unit(x);
+    assert_int_equal(rf_extract_open_sessions(x), 1);
+    /* the next unit's new session closes it */
+    rf_file_stats c = {0};
+    c.path = strdup("other.jsonl");
+    const char *other = "{\"type\":\"user\",\"sessionId\":\"r\",\"message\":{\"content\":\"hi\"}}";
+    rf_extract_begin_file(x, &c);
+    rf_preprocess_line(x, &c, other, strlen(other), 0, 1);
+    rf_extract_end_file(x);
+    assert_int_equal(rf_extract_open_sessions(x), 1);
+    rf_extract_finish(x);
     assert_int_equal(rf_extract_open_sessions(x), 0);
+    rf_file_stats_free(&c);
     rf_extract_out *o = rf_extract_result(x);
-    assert_int_equal(o->nsigs, 1);
-    assert_int_equal(o->nthreads, 2);
+    assert_int_equal(o->nsigs, 2);
+    assert_int_equal(o->nthreads, 3);
     assert_int_equal(o->threads[1].kind, RF_THREAD_FILE);
     assert_int_equal(o->threads[1].parent_call, 0);
     assert_int_equal(a.sessions, 1);
@@ -412,6 +427,43 @@ static void test_bad_lines(void **state)
     assert_int_equal(f.st.blocks[RF_BLK_OTHER], 1);
     assert_int_equal(f.st.blocks[RF_BLK_IMAGE], 1);
     assert_int_equal(f.st.events[RF_EV_SYSTEM], 1);
+    assert_int_equal(f.st.unknown_types, 1);        /* "mystery" */
+    assert_int_equal(f.st.types.n, 2);
+    fixture_free(&f);
+}
+
+/* --output-format json: one result object; with --verbose, one array. */
+static void test_json_formats(void **state)
+{
+    fixture f;
+    rf_extract_out *o = feed(&f,
+        "{\"type\":\"result\",\"subtype\":\"error_max_turns\",\"cost_usd\":3.5,\"duration_ms\":10,"
+        "\"is_error\":false,\"num_turns\":30,\"session_id\":\"a6\"}\n");
+    assert_string_equal(rf_file_format(&f.st), "json");
+    assert_int_equal(f.st.events[RF_EV_ERROR], 1);   /* an error subtype */
+    assert_string_equal(o->sigs[0].outcome, "error_max_turns");
+    assert_true(o->sigs[0].is_error);
+    assert_float_equal(o->sigs[0].cost_usd, 3.5, 1e-9);
+    assert_int_equal(o->sigs[0].turns, 30);
+    fixture_free(&f);
+
+    o = feed(&f,
+        "[{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"v\"},"
+        "{\"type\":\"assistant\",\"message\":{\"id\":\"m\",\"model\":\"<synthetic>\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"API Error: 529\"},"
+        "{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"Bash\",\"input\":{}}]},\"session_id\":\"v\"},"
+        "{\"type\":\"user\",\"message\":{\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\","
+        "\"content\":\"boom\",\"is_error\":true}]},\"session_id\":\"v\"},"
+        "{\"type\":\"result\",\"subtype\":\"success\",\"session_id\":\"v\"}]\n");
+    assert_string_equal(rf_file_format(&f.st), "json");
+    assert_int_equal(f.st.json_lines, 1);
+    assert_int_equal(f.st.tool_calls, 1);
+    assert_int_equal(f.st.events[RF_EV_ERROR], 2);   /* API error + failed result */
+    assert_int_equal(o->sigs[0].api_errors, 1);
+    /* a failure never followed by a success: not recovered */
+    assert_int_equal(o->nrecs, 1);
+    assert_int_equal(o->recs[0].recovered, 0);
+    assert_int_equal(o->error_rows.label[0], 0);
     fixture_free(&f);
 }
 
@@ -464,7 +516,9 @@ static void test_category_level(void **state)
 #undef CAT
     rf_signal_rec s = {0};
     assert_int_equal(rf_level_of(&s), RF_LEVEL_TRIVIAL);
-    s.tool_calls = 3, s.turns = 4;
+    s.tool_calls = 3, s.turns = 4;                  /* 1 + 1 points */
+    assert_int_equal(rf_level_of(&s), RF_LEVEL_TRIVIAL);
+    s.tool_calls = 8;                               /* 2 + 1 */
     assert_int_equal(rf_level_of(&s), RF_LEVEL_EASY);
     s.tool_calls = 30, s.turns = 20, s.tool_errors = 2;
     assert_int_equal(rf_level_of(&s), RF_LEVEL_MEDIUM);
@@ -526,6 +580,117 @@ static void test_split_grouped_stratified(void **state)
     free(group), free(label), free(a), free(b), free(c);
 }
 
+/* ---- the handler, end to end ---- */
+
+static rf_task *new_task(char *dir)
+{
+    static const rf_worker_def def = {"preprocess", "test", rf_preprocess_handler, NULL};
+    assert_non_null(mkdtemp(dir));
+    return rf_task_new(&def, "t", 1, dir);
+}
+
+static void rm_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The demo sessions: grouped splits, level/category per row, train-only
+ * normalization (train columns have mean 0 afterwards, val/test do not
+ * have to), deterministic bytes. */
+static void test_handler_sessions(void **state)
+{
+    char dir[] = "/tmp/rf-test-pp-XXXXXX";
+    rf_task *t = new_task(dir);
+    rf_task_add_input(t, "sessions", "workflows/data/sessions");
+    rf_task_add_param(t, "hash_dim", "512");
+    rf_err err = {0};
+    assert_int_equal(rf_preprocess_handler(t, &err), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/dataset.art", dir);
+    rf_dataset d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(rf_dataset_read(path, &d, &err), 0);
+    assert_int_equal(d.n_rows, 271);
+    assert_int_equal(d.n_features, 512 + 3 * RF_TOOL_SLOTS + RF_NF_COUNT);
+    assert_non_null(d.split);
+    assert_non_null(d.group);
+    assert_non_null(d.level);
+    assert_non_null(d.category);
+    assert_non_null(d.mean);
+    int parts[3] = {0};
+    for (size_t i = 0; i < d.n_rows; i++) {
+        parts[d.split[i]]++;
+        for (size_t j = 0; j < i; j++)
+            if (d.group[j] == d.group[i])
+                assert_int_equal(d.split[j], d.split[i]);
+        assert_true(d.level[i] < RF_LEVEL_COUNT);
+        assert_true(d.category[i] >= -1 && d.category[i] < (int32_t)d.n_categories);
+        assert_true(d.y_class[i] >= 0 && (size_t)d.y_class[i] < d.n_classes);
+    }
+    assert_true(parts[0] > 0 && parts[1] > 0 && parts[2] > 0);
+    for (size_t j = 0; j < d.n_features; j++) {
+        double m = 0;
+        for (size_t i = 0; i < d.n_rows; i++)
+            if (d.split[i] == RF_SPLIT_TRAIN)
+                m += d.X[i * d.n_features + j];
+        assert_true(fabs(m / parts[0]) < 1e-3);
+    }
+    rf_dataset_free(&d);
+    rf_task_free(t);
+
+    /* same input, same seed: the same bytes */
+    char dir2[] = "/tmp/rf-test-pp-XXXXXX";
+    rf_task *t2 = new_task(dir2);
+    rf_task_add_input(t2, "sessions", "workflows/data/sessions");
+    rf_task_add_param(t2, "hash_dim", "512");
+    assert_int_equal(rf_preprocess_handler(t2, &err), 0);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "cmp -s %s/dataset.art %s/dataset.art", dir, dir2);
+    assert_int_equal(system(a), 0);
+    snprintf(b, sizeof b, "cmp -s %s/tables.art %s/tables.art", dir, dir2);
+    assert_int_equal(system(b), 0);
+    rf_task_free(t2);
+    rm_dir(dir);
+    rm_dir(dir2);
+}
+
+static void test_handler_tabular(void **state)
+{
+    char dir[] = "/tmp/rf-test-pp-XXXXXX";
+    rf_task *t = new_task(dir);
+    char csv[600];
+    snprintf(csv, sizeof csv, "%s/in.csv", dir);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "x,y,label\n");
+    for (int i = 0; i < 100; i++)
+        fprintf(f, "%d,%d,%s\n", i, i * i % 17, i % 3 ? "a" : "b");
+    fclose(f);
+    rf_task_add_input(t, "data", csv);
+    rf_task_add_param(t, "task", "tabular");
+    rf_task_add_param(t, "target", "label");
+    rf_err err = {0};
+    assert_int_equal(rf_preprocess_handler(t, &err), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/dataset.art", dir);
+    rf_dataset d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(rf_dataset_read(path, &d, &err), 0);
+    assert_int_equal(d.n_rows, 100);
+    assert_int_equal(d.n_classes, 2);
+    int parts[3] = {0}, b_in[3] = {0};
+    for (size_t i = 0; i < d.n_rows; i++) {
+        parts[d.split[i]]++;
+        b_in[d.split[i]] += strcmp(d.labels[d.y_class[i]], "b") == 0;
+    }
+    assert_true(parts[0] >= 66 && parts[0] <= 74);
+    assert_true(b_in[1] >= 4 && b_in[2] >= 4);   /* stratified: ~1/3 each */
+    rf_dataset_free(&d);
+    rf_task_free(t);
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,9 +703,12 @@ int main(void)
         cmocka_unit_test(test_subagent_inline),
         cmocka_unit_test(test_subagent_file),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_json_formats),
         cmocka_unit_test(test_feature_hashing),
         cmocka_unit_test(test_category_level),
         cmocka_unit_test(test_split_grouped_stratified),
+        cmocka_unit_test(test_handler_sessions),
+        cmocka_unit_test(test_handler_tabular),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,6 +195,11 @@ static void test_addressing(void **state)
     c.endpoint = "ftp://x";
     assert_int_equal(rf_s3_client_new(&c, "bkt", &cl, &e), -1);
     assert_int_equal(e.code, RF_EINVAL);
+    c.endpoint = "http://user:hunter2@host:9000";
+    assert_int_equal(rf_s3_client_new(&c, "bkt", &cl, &e), -1);
+    assert_null(strstr(e.msg, "hunter2"));
+    c.endpoint = "http://host:9000/base";
+    assert_int_equal(rf_s3_client_new(&c, "bkt", &cl, &e), -1);
     c.endpoint = NULL;
     assert_int_equal(rf_s3_client_new(&c, "B!", &cl, &e), -1);
     rf_buf_free(&u);
@@ -508,6 +513,47 @@ static void test_delete_many_md5_and_errors(void **state)
     fake_free(&f);
 }
 
+static int list_into(void *ud, const char *key, const rf_store_meta *m)
+{
+    rf_buf_addf(ud, "%s|%llu|%s;", key, (unsigned long long)m->size, m->storage_class);
+    return 0;
+}
+
+/* Two pages, url-encoded keys, a common prefix, the store prefix stripped. */
+static void test_list_pages_and_encoding(void **state)
+{
+    static const canned script[] = {
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType>"
+                    "<IsTruncated>true</IsTruncated><NextContinuationToken>t/1+=</NextContinuationToken>"
+                    "<Contents><Key>pre/a+b%2Bc</Key><Size>5</Size><StorageClass>GLACIER</StorageClass>"
+                    "</Contents></ListBucketResult>"},
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType>"
+                    "<IsTruncated>false</IsTruncated>"
+                    "<Contents><Key>pre/d%C3%A9</Key><Size>7</Size></Contents>"
+                    "<CommonPrefixes><Prefix>pre/sub%2F</Prefix></CommonPrefixes>"
+                    "</ListBucketResult>"},
+        {200, NULL, "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"},
+    };
+    fake f;
+    fake_start(&f, script, 3);
+    rf_store *s = open_fake(&f, 0);
+    rf_err e = {0};
+    rf_buf got = RF_BUF_INIT;
+    rf_buf_add(&got, "", 0);
+    assert_int_equal(s->ops->list(s, "", 0, list_into, &got, &e), 0);
+    assert_string_equal(got.data, "a b+c|5|GLACIER;d\xc3\xa9|7|;sub/|0|;");
+    /* Truncated without a token: a clear error, not an endless loop. */
+    assert_int_equal(s->ops->list(s, "", 1, list_into, &got, &e), -1);
+    assert_int_equal(e.code, RF_ECORRUPT);
+    rf_buf_free(&got);
+    s->ops->close(s);
+    fake_stop(&f);
+    assert_memory_equal(f.requests[0].data, "GET /bkt?list-type=2&encoding-type=url&prefix=pre%2F"
+                        "&delimiter=%2F HTTP/1.1", 70);
+    assert_non_null(strstr(f.requests[1].data, "&continuation-token=t%2F1%2B%3D HTTP/1.1"));
+    fake_free(&f);
+}
+
 static void test_multipart_complete_error_aborts(void **state)
 {
     static const canned script[] = {
@@ -550,6 +596,48 @@ static void test_multipart_complete_error_aborts(void **state)
     fake_free(&f);
 }
 
+/* CompleteMultipartUpload answered 500 (outcome unknown), then its retry
+ * NoSuchUpload: the object is there with this upload's ETag, so it is a
+ * success, not a failure followed by an abort. */
+static void test_multipart_complete_ambiguous(void **state)
+{
+    static const canned script[] = {
+        {200, NULL, "<InitiateMultipartUploadResult><UploadId>UP2</UploadId>"
+                    "</InitiateMultipartUploadResult>"},
+        {200, "ETag: \"3303e12af474ca11d85ed2966a932992\"\r\n", NULL},
+        {200, "ETag: \"3ea4e15b91a17dc76052c56cfcdf67a2\"\r\n", NULL},
+        {500, NULL, ERRDOC("InternalError", "We encountered an internal error")},
+        {404, NULL, ERRDOC("NoSuchUpload", "The specified upload does not exist")},
+        {200, "ETag: \"0732917abc3288784e318ac0aab1757a-2\"\r\n", NULL},
+    };
+    fake f;
+    fake_start(&f, script, 6);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", f.port);
+    rf_config cfg = {0};
+    cfg.s3 = (rf_s3_conf){.endpoint = ep, .region = "us-east-1", .access_key = "AK",
+                          .secret_key = "SK", .path_style = 1, .part_size = 5u << 20,
+                          .max_retries = 2};
+    rf_store *s;
+    rf_err e = {0};
+    assert_int_equal(rf_store_s3_open("s3://bkt", &cfg, &s, &e), 0);
+    rf_store_writer *w;
+    assert_int_equal(s->ops->writer_open(s, "obj", NULL, &w, &e), 0);
+    size_t n = (5u << 20) + 1;
+    char *data = calloc(1, n);
+    assert_int_equal(s->ops->writer_write(w, data, n, &e), 0);
+    free(data);
+    int rc = s->ops->writer_commit(w, &e);
+    if (rc)
+        print_error("%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    s->ops->close(s);
+    fake_stop(&f);
+    assert_int_equal(f.served, 6);
+    assert_memory_equal(f.requests[5].data, "HEAD /bkt/obj HTTP/1.1", 22);
+    fake_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,7 +656,9 @@ int main(void)
         cmocka_unit_test(test_retries_exhausted),
         cmocka_unit_test(test_copy_storage_class_and_error_body),
         cmocka_unit_test(test_delete_many_md5_and_errors),
+        cmocka_unit_test(test_list_pages_and_encoding),
         cmocka_unit_test(test_multipart_complete_error_aborts),
+        cmocka_unit_test(test_multipart_complete_ambiguous),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -600,6 +600,38 @@ static void test_concurrent_writers(void **state)
     assert_int_equal(count_names(dir, "w"), WRITERS * ROUNDS);
 }
 
+/* Deletes prune empty directories while a writer recreates them: writes
+ * must still succeed (the writer retries when its directory vanishes). */
+static void test_put_while_pruning(void **state)
+{
+    fx *f = *state;
+    enum { ROUNDS = 300 };
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        rf_err err = {0};
+        for (int r = 0; r < ROUNDS; r++)
+            if (rf_store_delete(f->s, "p/q/r/k", &err))
+                _exit(1);
+        _exit(0);
+    }
+    rf_err err = {0};
+    int failures = 0;
+    for (int r = 0; r < ROUNDS; r++)
+        if (rf_store_put_mem(f->s, "p/q/r/k", "v", 1, NULL, &err)) {
+            print_message("put failed: %s\n", err.msg);
+            failures++;
+        }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(failures, 0);
+    assert_int_equal(rf_store_put_mem(f->s, "p/q/r/k", "v", 1, NULL, &err), 0);
+    char *v = get_str(f->s, "p/q/r/k");
+    assert_string_equal(v, "v");
+    free(v);
+}
+
 /* ---- delete and copy ---- */
 
 static void test_delete(void **state)
@@ -790,6 +822,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writer_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_while_pruning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),

@@ -78,7 +78,8 @@ static void test_defaults_and_locate(void **state)
     char want[160];
     snprintf(want, sizeof want, "file://%s/store/warm", f->dir);
     assert_string_equal(f->t.url[RF_TIER_WARM], want);
-    assert_null(f->t.base);   /* only S3 tiers in one bucket get a base */
+    for (int i = 0; i < RF_TIER_COUNT; i++)
+        assert_null(f->t.bucket[i]);   /* only S3 tiers have a bucket */
 
     int tier;
     char *key;

@@ -442,6 +442,9 @@ static void test_resume_bit_identical(void **state)
     rf_checkpoint_free(&ck);
     assert_int_equal(b.epoch, 4);
     assert_int_equal(b.n_history, 4);
+    double l0, a0;   /* evaluating a resumed trainer before any run works */
+    rf_trainer_eval(&b, &d, val, 40, &l0, &a0);
+    assert_true(isfinite(l0) && a0 > 0.4);
     run_ok(&b, &d, fit, n_fit, val, 40);
     assert_int_equal(b.epoch, 10);
     assert_memory_equal(a.net.params, b.net.params, a.net.n_params * sizeof(float));
