@@ -216,19 +216,18 @@ static size_t stop_group(pidfile *p, size_t n, int redis, long grace_ms)
     size_t stopped = 0;
     for (size_t i = 0; i < n; i++)
         if (is_redis(&p[i]) == redis && p[i].pid > 0 &&
-            is_ours(p[i].pid, p[i].prog))
-            kill(p[i].pid, SIGTERM);
+            is_ours(p[i].pid, p[i].prog) && kill(p[i].pid, SIGTERM) == 0)
+            stopped++;
+        else if (is_redis(&p[i]) == redis)
+            p[i].pid = 0;   /* not ours (any more): leave it alone */
     for (size_t i = 0; i < n; i++) {
         if (is_redis(&p[i]) != redis)
             continue;
-        if (p[i].pid > 0 && is_ours(p[i].pid, p[i].prog)) {
-            if (!wait_gone(p[i].pid, p[i].prog, grace_ms)) {
-                fprintf(stderr, "ruvflow down: %s (pid %ld) did not stop in time; killing it\n",
-                        p[i].name, (long)p[i].pid);
-                kill(p[i].pid, SIGKILL);
-                wait_gone(p[i].pid, p[i].prog, 2000);
-            }
-            stopped++;
+        if (p[i].pid > 0 && !wait_gone(p[i].pid, p[i].prog, grace_ms)) {
+            fprintf(stderr, "ruvflow down: %s (pid %ld) did not stop in time; killing it\n",
+                    p[i].name, (long)p[i].pid);
+            kill(p[i].pid, SIGKILL);
+            wait_gone(p[i].pid, p[i].prog, 2000);
         }
         unlink(p[i].path);
     }

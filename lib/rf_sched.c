@@ -896,10 +896,11 @@ static int prepare(rf_sched *s, const plan *p, const rf_dag_ctx *ctx, size_t si,
     int truth;
     memset(out, 0, sizeof *out);
     out->idx = idx;
+    int lookup = st->cache && !p->no_cache;   /* else the key is computed at commit */
     if (rf_dag_when(ctx, si, idx, &truth, &e) < 0 ||
         (truth && (rf_dag_render(ctx, si, idx, &out->params, &out->inputs, &e) < 0 ||
-                   rf_dag_cache_key(st->worker, out->params, out->inputs, p->digests,
-                                    out->key, &e) < 0))) {
+                   (lookup && rf_dag_cache_key(st->worker, out->params, out->inputs,
+                                               p->digests, out->key, &e) < 0)))) {
         json_t *r = json_pack("{s:s,s:s}", "h", "fail", "e", e.msg);
         char *txt = json_dumps(r, JSON_COMPACT);
         rf_buf why = RF_BUF_INIT;

@@ -38,6 +38,10 @@ start_scheduler() {
 }
 start_redis
 start_scheduler
+# A second scheduler all along: events are shared out, runs dispatched by
+# one at a time; nothing may be enqueued or run twice.
+"$R" scheduler >>"$work/scheduler2.log" 2>&1 &
+RF_STACK_PIDS+=($!)
 for i in 1 2; do
   "$R" worker --types noop,sleep --concurrency 8 >>"$work/worker$i.log" 2>&1 &
   RF_STACK_PIDS+=($!)
@@ -73,6 +77,16 @@ check_eq "1000-task DAG: submit --wait exits 0" 0 $?
 run=$(echo "$out" | head -1)
 check_eq "1000-task DAG: all finished" "1000 1000" \
   "$(field "$run" 'j["tasks"]["finished"], j["tasks"]["total"]')"
+# Attempts charged over all task records: one per task, none twice.
+attempts=$(redis-cli -p "$port" EVAL "
+  local n, plan = 0, cjson.decode(redis.call('GET', 'rf:run:' .. ARGV[1] .. ':plan'))
+  for _, s in ipairs(plan.steps) do
+    for i = 0, s.ntasks - 1 do
+      n = n + tonumber(redis.call('HGET', 'rf:t:' .. ARGV[1] .. '/' .. s.name .. '/' .. i, 'att') or 0)
+    end
+  end
+  return n" 0 "$run")
+check_eq "1000-task DAG, two schedulers: each task taken once" 1000 "$attempts"
 
 # --- scheduler killed and restarted mid-run -----------------------------
 cat >"$work/slow.yaml" <<'EOF'
