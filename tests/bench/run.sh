@@ -28,12 +28,15 @@ print(f"{'benchmark':38} {'ours':>12} {'peer':>12} {'ratio':>7} {'target':>7}  u
 for r in rows:
     t = r.get("target")
     ok = ""
-    if t is not None and r.get("ratio") is not None:
-        good = r["ratio"] >= t if r.get("higher_is_better", True) else r["ratio"] <= t
+    ratio = r.get("ratio")
+    if ratio is None and r.get("peer") == 0 and r.get("ours") == 0:
+        ratio = 1.0   # both perfect (e.g. zero test error): as good as the peer
+    if t is not None and ratio is not None:
+        good = ratio >= t if r.get("higher_is_better", True) else ratio <= t
         ok = " ok" if good else " MISS"
     fmt = lambda v: "-" if v is None else f"{v:12.4g}"
     print(f"{r['name']:38} {fmt(r.get('ours'))} {fmt(r.get('peer'))} "
-          f"{(r.get('ratio') or 0):7.2f} {('' if t is None else t):>7}{ok}  "
+          f"{(ratio if ratio is not None else 0):7.2f} {('' if t is None else t):>7}{ok}  "
           f"{r.get('unit','')} / {r.get('peer_name','')}")
 PY
 exit $rc

@@ -21,16 +21,19 @@ rf_stack_init() {
 }
 
 rf_stack_stop() {
+  # Runs from an EXIT trap, possibly under `set -e`: nothing here may fail.
   local pid
   for pid in "${RF_STACK_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null || true
   done
   for pid in "${RF_STACK_PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null || true
   done
   RF_STACK_PIDS=()
-  [ -n "${RF_STACK_DIR:-}" ] && [ -z "${RF_KEEP_STACK:-}" ] && rm -rf "$RF_STACK_DIR"
+  if [ -n "${RF_STACK_DIR:-}" ] && [ -z "${RF_KEEP_STACK:-}" ]; then
+    rm -rf "$RF_STACK_DIR" || true
+  fi
   return 0
 }
 
