@@ -111,14 +111,14 @@ struct rf_queue {
     "  return moved\n"                                                       \
     "end\n"
 
-/* ARGV: prefix, n, then 14 fields per task (see enqueue_args). */
+/* ARGV: prefix, n, then 15 fields per task (see rf_queue_enqueue). */
 static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
     "local n, t, added, woke = tonumber(ARGV[2]), now(), 0, {}\n"
     /* One INCRBY reserves the batch's FIFO numbers; gaps are harmless. */
     "local seq0 = redis.call('INCRBY', P..'seq', n) - n\n"
     "local us = num(now_us())\n"
     "for i = 0, n - 1 do\n"
-    "  local a = 3 + i * 14\n"
+    "  local a = 3 + i * 15\n"
     "  local id, pool, typ, prio = ARGV[a], ARGV[a + 5], ARGV[a + 4], ARGV[a + 6]\n"
     "  local k = tk(id)\n"
     "  if redis.call('EXISTS', k) == 0 then\n"
@@ -126,7 +126,7 @@ static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
     "    redis.call('HSET', k, 'run', ARGV[a + 1], 'step', ARGV[a + 2], 'idx', ARGV[a + 3],\n"
     "      'type', typ, 'pool', pool, 'prio', prio, 'params', ARGV[a + 7],\n"
     "      'inputs', ARGV[a + 8], 'tier', ARGV[a + 9], 'tmo', ARGV[a + 10],\n"
-    "      'maxa', ARGV[a + 11], 'bo', ARGV[a + 12], 'bomax', ARGV[a + 13],\n"
+    "      'maxa', ARGV[a + 11], 'bo', ARGV[a + 12], 'bomax', ARGV[a + 13], 'jit', ARGV[a + 14],\n"
     "      'st', 'ready', 'att', '0', 'tok', '0', 'seq', seq, 'enq', us)\n"
     "    redis.call('ZADD', qk(pool, typ, 'ready'), score(prio, seq), id)\n"
     "    local q = pool..'/'..typ\n"
@@ -255,13 +255,14 @@ static const rf_script s_commit = {"commit", LUA_PRELUDE
     "end\n"
     "return out\n"};
 
-/* ARGV: prefix, id, token, retryable, reason, jitter in [0,1).
+/* ARGV: prefix, id, token, retryable, reason, u uniform in [0,1) (see
+ * rf_queue_fail for the delay formula; a record without 'jit' has none).
  * Returns -1 stale, 0 retry, 1 dead, 2 cancelled. */
 static const rf_script s_fail = {"fail", LUA_PRELUDE
     "local id, t = ARGV[2], now()\n"
     "local k = tk(id)\n"
     "local r = redis.call('HMGET', k, 'st', 'tok', 'pool', 'type', 'att', 'maxa', 'bo', 'bomax',\n"
-    "  'run', 'step', 'idx', 'cxl')\n"
+    "  'run', 'step', 'idx', 'cxl', 'jit')\n"
     "if r[1] ~= 'leased' or r[2] ~= ARGV[3] then return -1 end\n"
     "redis.call('ZREM', qk(r[3], r[4], 'leased'), id)\n"
     "if r[12] == '1' then\n"
@@ -272,7 +273,7 @@ static const rf_script s_fail = {"fail", LUA_PRELUDE
     "local att, maxa = tonumber(r[5]) or 0, tonumber(r[6]) or 0\n"
     "if ARGV[4] == '1' and att < maxa then\n"
     "  local bo, cap = tonumber(r[7]) or 1000, tonumber(r[8]) or 60000\n"
-    "  local d = math.min(cap, bo * 2 ^ (att - 1)) * (0.5 + 0.5 * tonumber(ARGV[6]))\n"
+    "  local d = math.min(cap, bo * 2 ^ (att - 1)) * (1 - (tonumber(r[13]) or 0) * tonumber(ARGV[6]))\n"
     "  redis.call('HSET', k, 'st', 'delayed', 'err', ARGV[5])\n"
     "  redis.call('ZADD', qk(r[3], r[4], 'delayed'), num(t + d), id)\n"
     "  event('retry', id, r[9], r[10], r[11], r[5])\n"
@@ -595,6 +596,8 @@ static int spec_valid(const rf_task_spec *t, rf_err *err)
                        t->priority, RF_QUEUE_PRIO_MAX);
     if (t->timeout_ms < 0 || t->max_attempts < 0 || t->backoff_ms < 0 || t->backoff_max_ms < 0)
         return rf_errf(err, RF_EINVAL, "task %s: negative timeout, attempts or backoff", t->id);
+    if (!(t->jitter >= 0 && t->jitter <= 1))
+        return rf_errf(err, RF_EINVAL, "task %s: jitter %g outside 0..1", t->id, t->jitter);
     if ((t->params && t->params[0] != '{') || (t->inputs && t->inputs[0] != '{'))
         return rf_errf(err, RF_EINVAL, "task %s: params and inputs must be JSON objects", t->id);
     return 0;
@@ -629,6 +632,7 @@ int rf_queue_enqueue(rf_queue *q, const rf_task_spec *tasks, size_t n, size_t *a
         args_addf(&a, "%d", t->max_attempts ? t->max_attempts : 3);
         args_addf(&a, "%ld", t->backoff_ms ? t->backoff_ms : 1000);
         args_addf(&a, "%ld", t->backoff_max_ms ? t->backoff_max_ms : 60000);
+        args_addf(&a, "%.4f", t->jitter);
     }
     redisReply *rep;
     if (run(q, &s_enqueue, &a, &rep, err) != 0)

@@ -65,6 +65,7 @@ typedef struct rf_task_spec {
     int max_attempts;        /* deliveries charged before dead; 0 = 3 */
     long backoff_ms;         /* retry delay base, 0 = 1000; doubles per attempt */
     long backoff_max_ms;     /* retry delay cap, 0 = 60000 */
+    double jitter;           /* 0..1: fraction of a retry delay randomised, 0 = none */
 } rf_task_spec;
 
 /* Enqueue n tasks in one round trip. A task whose id already exists is
@@ -153,8 +154,9 @@ enum rf_fail_outcome {
 };
 
 /* Fenced failure. Retryable failures are re-delivered after
- * min(backoff_max, backoff * 2^(attempt-1)) scaled by jitter in [0.5, 1]
- * while attempts remain; otherwise the task goes to the dead letters with
+ *   d = min(backoff_max, backoff * 2^(attempt-1)) * (1 - jitter * u),
+ * u uniform in [0, 1) per failure (so d is in (D * (1 - jitter), D], D the
+ * un-jittered delay), while attempts remain; otherwise the task goes to the dead letters with
  * `reason`. Emits a "retry" or "dead" event. A stale token fails with
  * RF_ECONFLICT. *outcome may be NULL. */
 int rf_queue_fail(rf_queue *q, const rf_lease_ref *l, int retryable,

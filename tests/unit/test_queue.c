@@ -385,6 +385,84 @@ static void test_retries_then_dead_letter(void **state)
 
 /* Lease expiry counts attempts too: a worker that keeps crashing ends in
  * the dead letters instead of looping forever. */
+/* Server time in ms, as the scripts read it. */
+static int64_t server_ms(fx *f)
+{
+    redisReply *rep;
+    rf_err err = {0};
+    assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "TIME"), 0);
+    int64_t t = atoll(rep->element[0]->str) * 1000 + atoll(rep->element[1]->str) / 1000;
+    freeReplyObject(rep);
+    return t;
+}
+
+/* Fails n fresh tasks once each with the given jitter; the retry delays
+ * (ms, from just before each fail) into d. D, the un-jittered delay, is
+ * the backoff base: first retry. */
+static void retry_delays(double jitter, long D, size_t n, double *d)
+{
+    fx *f = fx_open(60000);
+    char ids[64][16], key[128];
+    rf_task_spec s[64];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof ids[i], "j%zu", i);
+        s[i] = spec(ids[i], "noop", 0);
+        s[i].max_attempts = 3;
+        s[i].backoff_ms = D;
+        s[i].jitter = jitter;
+    }
+    enqueue(f, s, n);
+    rf_lease *l;
+    assert_int_equal(take(f, "noop", n, &l), n);
+    snprintf(key, sizeof key, "%sq:default:noop:delayed", f->prefix);
+    for (size_t i = 0; i < n; i++) {
+        rf_lease_ref ref = {l[i].id, l[i].token};
+        rf_err err = {0};
+        int out = -1;
+        int64_t before = server_ms(f);
+        assert_int_equal(rf_queue_fail(f->q, &ref, 1, "boom", &out, &err), 0);
+        assert_int_equal(out, RF_FAIL_RETRY);
+        redisReply *rep;
+        assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "ZSCORE %s %s", key, l[i].id), 0);
+        d[i] = atof(rep->str) - (double)before;
+        freeReplyObject(rep);
+    }
+    rf_leases_free(l, n);
+    fx_close(f);
+}
+
+/* delay = D * (1 - jitter * u), u in [0, 1): within (D * (1 - jitter), D]
+ * (plus the few ms between our clock read and the script's), and spread
+ * over that range rather than fixed. */
+static void test_retry_jitter_bounds(void **state)
+{
+    enum { N = 40 };
+    const long D = 10000;
+    const double slack = 50;
+    double d[N], lo = 1e18, hi = -1e18;
+    retry_delays(0.3, D, N, d);
+    for (size_t i = 0; i < N; i++) {
+        if (!(d[i] > D * 0.7 - 1 && d[i] <= D + slack))
+            fail_msg("delay %zu: %.0f ms outside (%.0f, %ld]", i, d[i], D * 0.7, D);
+        lo = d[i] < lo ? d[i] : lo;
+        hi = d[i] > hi ? d[i] : hi;
+    }
+    assert_true(hi - lo > D * 0.3 * 0.5);   /* it does vary, across most of the range */
+
+    retry_delays(0, D, 8, d);                /* jitter 0: exactly D */
+    for (size_t i = 0; i < 8; i++)
+        assert_true(d[i] > D - 1 && d[i] <= D + slack);
+
+    fx *f = fx_open(5000);                   /* outside 0..1: refused */
+    rf_task_spec bad = spec("jbad", "noop", 0);
+    bad.jitter = 1.5;
+    rf_err err = {0};
+    assert_int_equal(rf_queue_enqueue(f->q, &bad, 1, NULL, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
+    fx_close(f);
+}
+
 static void test_expiry_exhausts_attempts(void **state)
 {
     fx *f = fx_open(150);
@@ -573,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_lease_expiry_and_fencing),
         cmocka_unit_test(test_heartbeat_keeps_lease),
         cmocka_unit_test(test_retries_then_dead_letter),
+        cmocka_unit_test(test_retry_jitter_bounds),
         cmocka_unit_test(test_expiry_exhausts_attempts),
         cmocka_unit_test(test_malformed_to_dlq),
         cmocka_unit_test(test_release_refunds_attempt),

@@ -131,7 +131,7 @@ static const char good[] =
     "    with:\n"
     "      level: ${{ item }}\n"
     "      hidden: [64, 32]\n"
-    "    retries: {count: 4, backoff: 250ms, cap: 2s}\n"
+    "    retries: {count: 4, backoff: 250ms, cap: 2s, jitter: 0.5}\n"
     "    timeout: 10m\n"
     "  prep:\n"
     "    worker: preprocess\n"
@@ -185,6 +185,8 @@ static void test_model(void **state)
     assert_int_equal(train->retry.count, 4);
     assert_int_equal(train->retry.base_ms, 250);
     assert_int_equal(train->retry.cap_ms, 2000);
+    assert_true(train->retry.jitter == 0.5);
+    assert_true(prep->retry.jitter == 0.2);   /* the default */
     assert_int_equal(train->timeout_ms, 600000);
     assert_string_equal(train->with[1].val, "64,32");
     assert_int_equal(grid->ntasks, 6);
