@@ -122,9 +122,15 @@ enum rf_lease_status {
     RF_LEASE_CANCELLED = 2   /* heartbeat only: the run was cancelled; stop */
 };
 
-/* Extend n leases by lease_ms. status[i] gets an rf_lease_status. */
-int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, size_t n,
-                       int *status, rf_err *err);
+/* Extend n leases by lease_ms. status[i] gets an rf_lease_status.
+ * running[i] (running may be NULL: none) says the task's handler has
+ * started. Timeouts are enforced here too, on the server's clock: the
+ * first heartbeat with running[i] set starts it, and a task still leased
+ * timeout + 2 * lease_ms later is failed (retryable, "timeout: ...
+ * enforced by the queue") and reported RF_LEASE_LOST; the runtime's own
+ * timer, at timeout, normally fails it first. */
+int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, const unsigned char *running,
+                       size_t n, int *status, rf_err *err);
 
 typedef struct rf_task_result {
     const char *id;
