@@ -3,7 +3,9 @@
 # default parameters, on the local stack of `ruvflow up` (its own
 # redis-server, scheduler and one worker of each kind, file:// storage) in
 # a temporary folder: `ruvflow submit FILE --wait` exits 0, every task
-# finished, and the progress display names each step.
+# finished, and the progress display names each step. Then `submit --wait`
+# itself: a failed run's exit status and report, and the live display on a
+# terminal.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/tests/lib/assert.sh"
@@ -47,4 +49,32 @@ for wf in "$here"/workflows/*.yaml; do
   done
   check_eq "$name.yaml: progress shows every step" "" "$missing"
 done
+
+# submit --wait: a failed run exits 1 and says which task failed and why.
+cat >fails.yaml <<'EOF'
+name: fails
+steps:
+  ok: {worker: noop}
+  bad: {worker: sleep, needs: ok, with: {ms: lots}, retries: 0}
+  after: {worker: noop, needs: bad}
+EOF
+"$R" submit fails.yaml --wait >fails.out 2>&1
+check_eq "failed run: submit --wait exits 1" 1 $?
+check "failed run: final state failed" grep -q ': failed, 1/3 tasks finished, 1 failed' fails.out
+check "failed run: the step's FAILED column" grep -Eq '^  bad +sleep +1 +0 +0 +0 +1 +0$' fails.out
+check "failed run: the reason" grep -q 'error: bad/0: with.ms: expected an integer, got "lots"' fails.out
+
+# On a terminal the display is redrawn in place while the run progresses.
+if command -v script >/dev/null; then
+  cat >slow.yaml <<'EOF'
+name: slow
+steps:
+  nap: {worker: sleep, foreach: {range: 3}, with: {ms: 400, i: "${{ item }}"}}
+EOF
+  script -qec "$R submit slow.yaml --wait" /dev/null >tty.out 2>&1
+  check_eq "terminal: submit --wait exits 0" 0 $?
+  check "terminal: redrawn in place" grep -q $'\e\[[0-9]*A' tty.out
+  check "terminal: a frame while running" grep -q 'running' tty.out
+  check "terminal: last frame succeeded" bash -c "grep 'run slow' tty.out | tail -1 | grep -q succeeded"
+fi
 finish
