@@ -402,7 +402,7 @@ static int64_t server_ms(fx *f)
 static void retry_delays(double jitter, long D, size_t n, double *d)
 {
     fx *f = fx_open(60000);
-    char ids[64][16], key[128];
+    char ids[64][24], key[128];
     rf_task_spec s[64];
     assert_true(n <= 64);
     for (size_t i = 0; i < n; i++) {
