@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd_engine.h"
 #include "rf_config.h"
 #include "rf_queue.h"
 #include "rf_redis.h"
@@ -32,7 +33,7 @@ static int parse(int argc, char **argv, int first, qopts *o, const char *verb)
         fprintf(stderr, "ruvflow: %s: %s\n", verb, err.msg);
         return -1;
     }
-    o->redis = o->cfg.redis_url;
+    o->redis = engine_redis_url(NULL);  /* as the run verbs: finds `ruvflow up`'s */
     o->prefix = rf_runtime_default_prefix();
     o->limit = 100;
     for (int i = first; i < argc; i++) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_engine.h"
 #include "rf_builtin.h"
 #include "rf_runtime.h"
 
@@ -23,7 +24,8 @@ static void usage(FILE *f)
 RF_CMD(worker)
 {
     const char *types = NULL;
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    /* Room for a --redis URL ahead of the caller's options. */
+    char **rest = calloc((size_t)argc + 3, sizeof *rest);
     int nrest = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -64,6 +66,15 @@ RF_CMD(worker)
     if (rc == 0 && ndefs == 0) {
         fprintf(stderr, "ruvflow: worker: --types is empty\n");
         rc = 2;
+    }
+    if (rc == 0) {
+        /* The runtime alone knows only the environment and config; find
+         * the Redis of `ruvflow up` as the run verbs do. A --redis of the
+         * caller's comes later and wins. */
+        memmove(rest + 2, rest, (size_t)nrest * sizeof *rest);
+        rest[0] = "--redis";
+        rest[1] = (char *)engine_redis_url(NULL);
+        nrest += 2;
     }
     if (rc == 0)
         rc = rf_runtime_serve(nrest, rest, defs, ndefs);

@@ -79,12 +79,12 @@ static json_t *step_json(const rf_wf_step *s)
     for (size_t i = 0; i < s->naxes; i++)
         json_array_append_new(axes, axis_json(&s->axes[i]));
     json_t *j = json_pack(
-        "{s:s,s:s,s:o,s:o,s:o,s:s,s:o,s:I,s:{s:i,s:I,s:I},s:I,s:i,s:s,s:i,s:b,s:I}",
+        "{s:s,s:s,s:o,s:o,s:o,s:s,s:o,s:I,s:{s:i,s:I,s:I,s:f},s:I,s:i,s:s,s:i,s:b,s:I}",
         "name", s->name, "worker", s->worker, "with", kvs_json(s->with, s->nwith),
         "inputs", kvs_json(s->inputs, s->ninputs), "needs", needs,
         "fan", fan_names[s->fan], "axes", axes, "ntasks", (json_int_t)s->ntasks,
         "retry", "count", s->retry.count, "base", (json_int_t)s->retry.base_ms,
-        "cap", (json_int_t)s->retry.cap_ms, "timeout", (json_int_t)s->timeout_ms,
+        "cap", (json_int_t)s->retry.cap_ms, "jitter", s->retry.jitter, "timeout", (json_int_t)s->timeout_ms,
         "priority", s->priority, "pool", s->pool, "tier", s->tier, "cache", s->cache,
         "spawn", (json_int_t)s->spawn_max);
     if (s->when)
@@ -216,6 +216,7 @@ static int load_step(json_t *j, rf_wf_step *s, size_t nsteps)
     s->retry.count = (int)json_integer_value(json_object_get(r, "count"));
     s->retry.base_ms = (long)json_integer_value(json_object_get(r, "base"));
     s->retry.cap_ms = (long)json_integer_value(json_object_get(r, "cap"));
+    s->retry.jitter = json_number_value(json_object_get(r, "jitter"));
     s->ntasks = (size_t)json_integer_value(json_object_get(j, "ntasks"));
     s->timeout_ms = (long)json_integer_value(json_object_get(j, "timeout"));
     s->priority = (int)json_integer_value(json_object_get(j, "priority"));

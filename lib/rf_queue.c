@@ -69,6 +69,31 @@ struct rf_queue {
     "  local r = redis.call('HMGET', k, 'run', 'step', 'idx', 'att')\n"      \
     "  event('dead', id, r[1], r[2], r[3], r[4])\n"                          \
     "end\n"                                                                  \
+    /* A leased task failed: cancelled, retried after its backoff (u in    \
+     * [0,1) draws the jitter), or dead. Returns 2, 0 or 1 (rf_queue_fail). */ \
+    "local function fail_leased(id, why, retryable, u, t)\n"                 \
+    "  local k = tk(id)\n"                                                   \
+    "  local r = redis.call('HMGET', k, 'pool', 'type', 'att', 'maxa', 'bo', 'bomax',\n" \
+    "    'run', 'step', 'idx', 'cxl', 'jit')\n"                              \
+    "  redis.call('ZREM', qk(r[1], r[2], 'leased'), id)\n"                   \
+    "  if r[10] == '1' then\n"                                               \
+    "    redis.call('HSET', k, 'st', 'cancelled', 'err', why, 'fin', num(now_us()))\n" \
+    "    event('cancelled', id, r[7], r[8], r[9], r[3])\n"                   \
+    "    return 2\n"                                                         \
+    "  end\n"                                                                \
+    "  local att, maxa = tonumber(r[3]) or 0, tonumber(r[4]) or 0\n"         \
+    "  if retryable and att < maxa then\n"                                   \
+    "    local bo, cap = tonumber(r[5]) or 1000, tonumber(r[6]) or 60000\n"  \
+    "    local d = math.min(cap, bo * 2 ^ (att - 1)) * (1 - (tonumber(r[11]) or 0) * u)\n" \
+    "    redis.call('HSET', k, 'st', 'delayed', 'err', why)\n"               \
+    "    redis.call('ZADD', qk(r[1], r[2], 'delayed'), num(t + d), id)\n"    \
+    "    event('retry', id, r[7], r[8], r[9], r[3])\n"                       \
+    "    return 0\n"                                                         \
+    "  end\n"                                                                \
+    "  if retryable then why = why..' (attempt '..att..' of '..maxa..')' end\n" \
+    "  to_dead(id, r[1], r[2], why, t)\n"                                    \
+    "  return 1\n"                                                           \
+    "end\n"                                                                  \
     "local function make_ready(id, pool, typ, t, r_prio, r_seq)\n"           \
     "  redis.call('HSET', tk(id), 'st', 'ready', 'enq', num(now_us()))\n"           \
     "  redis.call('ZADD', qk(pool, typ, 'ready'), score(r_prio, r_seq), id)\n" \
@@ -111,14 +136,14 @@ struct rf_queue {
     "  return moved\n"                                                       \
     "end\n"
 
-/* ARGV: prefix, n, then 14 fields per task (see enqueue_args). */
+/* ARGV: prefix, n, then 15 fields per task (see rf_queue_enqueue). */
 static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
     "local n, t, added, woke = tonumber(ARGV[2]), now(), 0, {}\n"
     /* One INCRBY reserves the batch's FIFO numbers; gaps are harmless. */
     "local seq0 = redis.call('INCRBY', P..'seq', n) - n\n"
     "local us = num(now_us())\n"
     "for i = 0, n - 1 do\n"
-    "  local a = 3 + i * 14\n"
+    "  local a = 3 + i * 15\n"
     "  local id, pool, typ, prio = ARGV[a], ARGV[a + 5], ARGV[a + 4], ARGV[a + 6]\n"
     "  local k = tk(id)\n"
     "  if redis.call('EXISTS', k) == 0 then\n"
@@ -126,7 +151,7 @@ static const rf_script s_enqueue = {"enqueue", LUA_PRELUDE
     "    redis.call('HSET', k, 'run', ARGV[a + 1], 'step', ARGV[a + 2], 'idx', ARGV[a + 3],\n"
     "      'type', typ, 'pool', pool, 'prio', prio, 'params', ARGV[a + 7],\n"
     "      'inputs', ARGV[a + 8], 'tier', ARGV[a + 9], 'tmo', ARGV[a + 10],\n"
-    "      'maxa', ARGV[a + 11], 'bo', ARGV[a + 12], 'bomax', ARGV[a + 13],\n"
+    "      'maxa', ARGV[a + 11], 'bo', ARGV[a + 12], 'bomax', ARGV[a + 13], 'jit', ARGV[a + 14],\n"
     "      'st', 'ready', 'att', '0', 'tok', '0', 'seq', seq, 'enq', us)\n"
     "    redis.call('ZADD', qk(pool, typ, 'ready'), score(prio, seq), id)\n"
     "    local q = pool..'/'..typ\n"
@@ -211,7 +236,7 @@ static const rf_script s_take = {"take", LUA_PRELUDE LUA_CHECK
     "  elseif r[15] == 'ready' then\n"
     "    local tok, att = tonumber(r[6]) + 1, tonumber(r[4]) + 1\n"
     "    redis.call('HSET', k, 'st', 'leased', 'tok', num(tok), 'att', num(att), 'wk', worker,\n"
-    "      'start', us)\n"
+    "      'start', us, 'run0', '0')\n"
     "    redis.call('ZADD', qk(pool, typ, 'leased'), num(t + lease), id)\n"
     "    out[#out + 1] = {id, num(tok), num(att), r[10] or '', r[11] or '', r[13], typ, pool,\n"
     "      r[3], r[7], r[8], r[12] or 'hot', r[9], r[5], r[14] or us, us}\n"
@@ -219,15 +244,25 @@ static const rf_script s_take = {"take", LUA_PRELUDE LUA_CHECK
     "end\n"
     "return out\n"};
 
-/* ARGV: prefix, lease_ms, then id, token pairs. */
+/* ARGV: prefix, lease_ms, u in [0,1) (retry jitter), then id, token,
+ * running triples. The first heartbeat that says running starts the
+ * server's clock for the task's timeout ('run0'); past tmo + 2 leases
+ * (the runtime's own timer fires at tmo) the task is failed here, so a
+ * worker that keeps heartbeating a stuck handler cannot hold it forever. */
 static const rf_script s_heartbeat = {"heartbeat", LUA_PRELUDE
-    "local lease, t, out = tonumber(ARGV[2]), now(), {}\n"
-    "for i = 3, #ARGV, 2 do\n"
+    "local lease, u, t, out = tonumber(ARGV[2]), tonumber(ARGV[3]), now(), {}\n"
+    "for i = 4, #ARGV, 3 do\n"
     "  local id = ARGV[i]\n"
-    "  local r = redis.call('HMGET', tk(id), 'st', 'tok', 'pool', 'type', 'cxl')\n"
+    "  local r = redis.call('HMGET', tk(id), 'st', 'tok', 'pool', 'type', 'cxl', 'tmo', 'run0')\n"
+    "  local tmo, run0 = tonumber(r[6]) or 0, tonumber(r[7]) or 0\n"
     "  if r[1] ~= 'leased' or r[2] ~= ARGV[i + 1] then\n"
     "    out[#out + 1] = 1\n"
+    "  elseif tmo > 0 and run0 > 0 and t - run0 > tmo + 2 * lease then\n"
+    "    fail_leased(id, 'timeout: still running after '..num(t - run0)..' ms, over its '..\n"
+    "      num(tmo)..' ms; the worker did not stop it (enforced by the queue)', true, u, t)\n"
+    "    out[#out + 1] = 1\n"
     "  else\n"
+    "    if ARGV[i + 2] == '1' and run0 == 0 then redis.call('HSET', tk(id), 'run0', num(t)) end\n"
     "    redis.call('ZADD', qk(r[3], r[4], 'leased'), num(t + lease), id)\n"
     "    out[#out + 1] = (r[5] == '1') and 2 or 0\n"
     "  end\n"
@@ -255,33 +290,14 @@ static const rf_script s_commit = {"commit", LUA_PRELUDE
     "end\n"
     "return out\n"};
 
-/* ARGV: prefix, id, token, retryable, reason, jitter in [0,1).
+/* ARGV: prefix, id, token, retryable, reason, u uniform in [0,1) (see
+ * rf_queue_fail for the delay formula; a record without 'jit' has none).
  * Returns -1 stale, 0 retry, 1 dead, 2 cancelled. */
 static const rf_script s_fail = {"fail", LUA_PRELUDE
-    "local id, t = ARGV[2], now()\n"
-    "local k = tk(id)\n"
-    "local r = redis.call('HMGET', k, 'st', 'tok', 'pool', 'type', 'att', 'maxa', 'bo', 'bomax',\n"
-    "  'run', 'step', 'idx', 'cxl')\n"
+    "local id = ARGV[2]\n"
+    "local r = redis.call('HMGET', tk(id), 'st', 'tok')\n"
     "if r[1] ~= 'leased' or r[2] ~= ARGV[3] then return -1 end\n"
-    "redis.call('ZREM', qk(r[3], r[4], 'leased'), id)\n"
-    "if r[12] == '1' then\n"
-    "  redis.call('HSET', k, 'st', 'cancelled', 'err', ARGV[5], 'fin', num(now_us()))\n"
-    "  event('cancelled', id, r[9], r[10], r[11], r[5])\n"
-    "  return 2\n"
-    "end\n"
-    "local att, maxa = tonumber(r[5]) or 0, tonumber(r[6]) or 0\n"
-    "if ARGV[4] == '1' and att < maxa then\n"
-    "  local bo, cap = tonumber(r[7]) or 1000, tonumber(r[8]) or 60000\n"
-    "  local d = math.min(cap, bo * 2 ^ (att - 1)) * (0.5 + 0.5 * tonumber(ARGV[6]))\n"
-    "  redis.call('HSET', k, 'st', 'delayed', 'err', ARGV[5])\n"
-    "  redis.call('ZADD', qk(r[3], r[4], 'delayed'), num(t + d), id)\n"
-    "  event('retry', id, r[9], r[10], r[11], r[5])\n"
-    "  return 0\n"
-    "end\n"
-    "local why = ARGV[5]\n"
-    "if ARGV[4] == '1' then why = why..' (attempt '..att..' of '..maxa..')' end\n"
-    "to_dead(id, r[3], r[4], why, t)\n"
-    "return 1\n"};
+    "return fail_leased(id, ARGV[5], ARGV[4] == '1', tonumber(ARGV[6]), now())\n"};
 
 /* ARGV: prefix, then id, token pairs. */
 static const rf_script s_release = {"release", LUA_PRELUDE
@@ -595,6 +611,8 @@ static int spec_valid(const rf_task_spec *t, rf_err *err)
                        t->priority, RF_QUEUE_PRIO_MAX);
     if (t->timeout_ms < 0 || t->max_attempts < 0 || t->backoff_ms < 0 || t->backoff_max_ms < 0)
         return rf_errf(err, RF_EINVAL, "task %s: negative timeout, attempts or backoff", t->id);
+    if (!(t->jitter >= 0 && t->jitter <= 1))
+        return rf_errf(err, RF_EINVAL, "task %s: jitter %g outside 0..1", t->id, t->jitter);
     if ((t->params && t->params[0] != '{') || (t->inputs && t->inputs[0] != '{'))
         return rf_errf(err, RF_EINVAL, "task %s: params and inputs must be JSON objects", t->id);
     return 0;
@@ -629,6 +647,7 @@ int rf_queue_enqueue(rf_queue *q, const rf_task_spec *tasks, size_t n, size_t *a
         args_addf(&a, "%d", t->max_attempts ? t->max_attempts : 3);
         args_addf(&a, "%ld", t->backoff_ms ? t->backoff_ms : 1000);
         args_addf(&a, "%ld", t->backoff_max_ms ? t->backoff_max_ms : 60000);
+        args_addf(&a, "%.4f", t->jitter);
     }
     redisReply *rep;
     if (run(q, &s_enqueue, &a, &rep, err) != 0)
@@ -774,17 +793,30 @@ static int status_batch(rf_queue *q, const rf_script *s, args *a, size_t n, int 
     return 0;
 }
 
-int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, size_t n, int *status,
-                       rf_err *err)
+/* xorshift: jitter only needs to decorrelate retries, not be secret. */
+static double jitter(rf_queue *q)
+{
+    unsigned x = q->rand_state ? q->rand_state : 2463534242u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    q->rand_state = x;
+    return (double)(x % 10000) / 10000.0;
+}
+
+int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, const unsigned char *running,
+                       size_t n, int *status, rf_err *err)
 {
     if (n == 0)
         return 0;
     args a = {0};
     args_add(&a, q->prefix);
     args_addf(&a, "%ld", q->lease_ms);
+    args_addf(&a, "%.4f", jitter(q));
     for (size_t i = 0; i < n; i++) {
         args_add(&a, l[i].id);
         args_addf(&a, "%" PRId64, l[i].token);
+        args_add(&a, running && running[i] ? "1" : "0");
     }
     return status_batch(q, &s_heartbeat, &a, n, status, err);
 }
@@ -853,17 +885,6 @@ int rf_queue_commit_take(rf_queue *q, const rf_task_result *r, size_t nr, int *s
     for (size_t j = 0; j < nc; j++)
         freeReplyObject(calls[j].reply);
     return rc;
-}
-
-/* xorshift: jitter only needs to decorrelate retries, not be secret. */
-static double jitter(rf_queue *q)
-{
-    unsigned x = q->rand_state ? q->rand_state : 2463534242u;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    q->rand_state = x;
-    return (double)(x % 10000) / 10000.0;
 }
 
 int rf_queue_fail(rf_queue *q, const rf_lease_ref *l, int retryable, const char *reason,

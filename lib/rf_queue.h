@@ -65,6 +65,7 @@ typedef struct rf_task_spec {
     int max_attempts;        /* deliveries charged before dead; 0 = 3 */
     long backoff_ms;         /* retry delay base, 0 = 1000; doubles per attempt */
     long backoff_max_ms;     /* retry delay cap, 0 = 60000 */
+    double jitter;           /* 0..1: fraction of a retry delay randomised, 0 = none */
 } rf_task_spec;
 
 /* Enqueue n tasks in one round trip. A task whose id already exists is
@@ -121,9 +122,15 @@ enum rf_lease_status {
     RF_LEASE_CANCELLED = 2   /* heartbeat only: the run was cancelled; stop */
 };
 
-/* Extend n leases by lease_ms. status[i] gets an rf_lease_status. */
-int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, size_t n,
-                       int *status, rf_err *err);
+/* Extend n leases by lease_ms. status[i] gets an rf_lease_status.
+ * running[i] (running may be NULL: none) says the task's handler has
+ * started. Timeouts are enforced here too, on the server's clock: the
+ * first heartbeat with running[i] set starts it, and a task still leased
+ * timeout + 2 * lease_ms later is failed (retryable, "timeout: ...
+ * enforced by the queue") and reported RF_LEASE_LOST; the runtime's own
+ * timer, at timeout, normally fails it first. */
+int rf_queue_heartbeat(rf_queue *q, const rf_lease_ref *l, const unsigned char *running,
+                       size_t n, int *status, rf_err *err);
 
 typedef struct rf_task_result {
     const char *id;
@@ -153,8 +160,9 @@ enum rf_fail_outcome {
 };
 
 /* Fenced failure. Retryable failures are re-delivered after
- * min(backoff_max, backoff * 2^(attempt-1)) scaled by jitter in [0.5, 1]
- * while attempts remain; otherwise the task goes to the dead letters with
+ *   d = min(backoff_max, backoff * 2^(attempt-1)) * (1 - jitter * u),
+ * u uniform in [0, 1) per failure (so d is in (D * (1 - jitter), D], D the
+ * un-jittered delay), while attempts remain; otherwise the task goes to the dead letters with
  * `reason`. Emits a "retry" or "dead" event. A stale token fails with
  * RF_ECONFLICT. *outcome may be NULL. */
 int rf_queue_fail(rf_queue *q, const rf_lease_ref *l, int retryable,

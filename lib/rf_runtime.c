@@ -513,6 +513,7 @@ typedef struct hb_ref {
     int slot;
     char *id;
     int64_t token;
+    int running;    /* its handler has started (the queue's timeout clock) */
 } hb_ref;
 
 /* Snapshot every held lease; enforce task timeouts on the way. */
@@ -538,7 +539,8 @@ static size_t snapshot(runtime *rt, hb_ref **out, char *current, size_t cn)
                 cap = cap ? cap * 2 : 16;
                 refs = rf_xrealloc(refs, cap * sizeof *refs);
             }
-            refs[n++] = (hb_ref){si, rf_xstrdup(s->held[j].id), s->held[j].token};
+            refs[n++] = (hb_ref){si, rf_xstrdup(s->held[j].id), s->held[j].token,
+                                 (long)j == s->running};
         }
     }
     pthread_mutex_unlock(&rt->mu);
@@ -589,15 +591,19 @@ static void *heartbeat_main(void *arg)
         if (n) {
             rf_lease_ref *lr = rf_xcalloc(n, sizeof *lr);
             int *st = rf_xcalloc(n, sizeof *st);
-            for (size_t i = 0; i < n; i++)
+            unsigned char *run = rf_xcalloc(n, 1);
+            for (size_t i = 0; i < n; i++) {
                 lr[i] = (rf_lease_ref){refs[i].id, refs[i].token};
-            if (rf_queue_heartbeat(a->q, lr, n, st, &err) != 0)
+                run[i] = (unsigned char)refs[i].running;
+            }
+            if (rf_queue_heartbeat(a->q, lr, run, n, st, &err) != 0)
                 rf_log_error(&rt->log, "heartbeat: %s", err.msg);
             else
                 for (size_t i = 0; i < n; i++)
                     apply_status(rt, &refs[i], st[i]);
             free(lr);
             free(st);
+            free(run);
         }
         for (size_t i = 0; i < n; i++)
             free(refs[i].id);

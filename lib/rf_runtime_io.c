@@ -179,6 +179,9 @@ int rf_rtio_upload_outputs(rf_rtio *io, const rf_task *t, const char *tier, char
     int ti = rf_tier_parse(tier ? tier : "hot");
     if (ti < 0)
         return rf_errf(err, RF_EINVAL, "unknown tier \"%s\"", tier);
+    /* The tier's storage class (rf_tier's placement rule): an opt-in class
+     * such as STANDARD_IA for warm is what makes the tier cheaper. */
+    rf_put_opts put = {.storage_class = io->cfg ? io->cfg->tiers[ti].storage_class : NULL};
     json_t *o = json_object();
     for (size_t i = 0; i < rf_task_output_count(t); i++) {
         const char *name = rf_task_output_name(t, i), *path = rf_task_output_path(t, i);
@@ -191,7 +194,7 @@ int rf_rtio_upload_outputs(rf_rtio *io, const rf_task *t, const char *tier, char
         }
         /* Content-addressed: an object already there is this very content. */
         int have = rf_store_exists(s, key, err);
-        if (have < 0 || (!have && rf_store_put_file(s, key, path, NULL, err) != 0)) {
+        if (have < 0 || (!have && rf_store_put_file(s, key, path, &put, err) != 0)) {
             json_decref(o);
             return rf_err_prefix(err, "upload output %s", name);
         }

@@ -26,7 +26,8 @@ void rf_rtio_free(rf_rtio *io);
 int rf_rtio_fetch_inputs(rf_rtio *io, const char *inputs_json, const char *dir,
                          rf_task *t, rf_err *err);
 
-/* Uploads every registered output to the tier under its content address
+/* Uploads every registered output to the tier, with the tier's storage
+ * class from cfg (none when cfg is NULL), under its content address
  * (artifact files: cas key of the payload digest in their header; other
  * files: cas key of the SHA-256 of their bytes) and returns the outputs
  * as a JSON object name -> URL in *json (malloc'd). */

@@ -860,6 +860,7 @@ static int dispatch_batch(rf_sched *s, const plan *p, size_t si, prep *v, size_t
         t->max_attempts = st->retry.count + 1;
         t->backoff_ms = st->retry.base_ms;
         t->backoff_max_ms = st->retry.cap_ms;
+        t->jitter = st->retry.jitter;
     }
     int rc = k ? rf_queue_enqueue(s->q, specs, k, NULL, err) : 0;
     free(specs);

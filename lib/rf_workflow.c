@@ -1095,6 +1095,31 @@ static int zero_lookup(void *ud, const rf_ref *r, rf_buf *out, rf_err *err)
     return 0;
 }
 
+/* A local path input becomes a file:// URL of its canonical path: relative
+ * to the workflow file (so it runs from anywhere), without "." or ".."
+ * segments (the store refuses those) and naming a file that exists now,
+ * rather than failing later in a worker. */
+static void local_input(parser *p, rf_wf_kv *kv, const char *path)
+{
+    rf_buf abs = RF_BUF_INIT;
+    if (path[0] != '/')
+        rf_buf_addf(&abs, "%s/", p->dir);
+    rf_buf_adds(&abs, path);
+    char *real = realpath(abs.data, NULL);
+    if (!real) {
+        diag_at(p->d, kv->loc, "inputs.%s: %s: %s; give an existing file or folder "
+                "(a relative path is relative to the workflow file)", kv->key, abs.data,
+                strerror(errno));
+    } else {
+        rf_buf u = RF_BUF_INIT;
+        rf_buf_addf(&u, "file://%s", real);
+        free(kv->val);
+        kv->val = rf_buf_detach(&u, NULL);
+    }
+    free(real);
+    rf_buf_free(&abs);
+}
+
 static void check_input(parser *p, ref_ctx *c, rf_wf_kv *kv)
 {
     rf_ref r;
@@ -1131,14 +1156,7 @@ static void check_input(parser *p, ref_ctx *c, rf_wf_kv *kv)
         free(kv->val);
         kv->val = rf_buf_detach(&b, NULL);
     } else {
-        /* A path: relative to the workflow file, so it runs from anywhere. */
-        rf_buf u = RF_BUF_INIT;
-        rf_buf_adds(&u, "file://");
-        if (v[0] != '/')
-            rf_buf_addf(&u, "%s/", p->dir);
-        rf_buf_adds(&u, v);
-        free(kv->val);
-        kv->val = rf_buf_detach(&u, NULL);
+        local_input(p, kv, v);
     }
     rf_buf_free(&b);
 }

@@ -58,5 +58,24 @@ check_eq "unreachable Redis exits 6" 6 $?
 check "unreachable message is clear" grep -q 'unreachable after' <<<"$out"
 check "password never printed" bash -c "! grep -q topsecret <<<'$out'"
 
+# After `ruvflow up` (simulated: the URL it records), the queue verbs and
+# `ruvflow worker` find its Redis as the run verbs do, without the env.
+stack=$(mktemp -d "$RF_STACK_DIR/stack-XXXXXX")
+mkdir -p "$stack/.ruvflow" && echo "$RF_TEST_REDIS_URL" >"$stack/.ruvflow/redis.url"
+(cd "$stack" && unset RUVFLOW_REDIS_URL && exec $RF worker --types noop --lease 1000) \
+  2>"$RF_STACK_DIR/cli-worker2.log" &
+W=$!
+for _ in $(seq 100); do
+  RUVFLOW_REDIS_URL=$RF_TEST_REDIS_URL $RF workers --json | grep -q "\"pid\": $W" && break
+  sleep 0.05
+done
+check "worker finds the stack's Redis" bash -c "cd '$stack' && unset RUVFLOW_REDIS_URL && \
+  $RF workers --json | grep -q '\"pid\": $W'"
+check "queues finds the stack's Redis" bash -c "cd '$stack' && unset RUVFLOW_REDIS_URL && \
+  $RF queues --json | grep -q '\"pool\": \"default\"'"
+check "dlq finds the stack's Redis" bash -c "cd '$stack' && unset RUVFLOW_REDIS_URL && \
+  $RF dlq ls --json >/dev/null"
+kill -TERM $W; wait $W
+
 rcli --scan --pattern "${P}*" | xargs -r redis-cli -p "$RF_REDIS_PORT" DEL >/dev/null
 finish

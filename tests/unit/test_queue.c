@@ -289,7 +289,7 @@ static void test_lease_expiry_and_fencing(void **state)
     rf_lease_ref ref = {old[0].id, old[0].token};
     int st = -1;
     rf_err err = {0};
-    assert_int_equal(rf_queue_heartbeat(f->q, &ref, 1, &st, &err), 0);
+    assert_int_equal(rf_queue_heartbeat(f->q, &ref, NULL, 1, &st, &err), 0);
     assert_int_equal(st, RF_LEASE_LOST);
     assert_int_equal(commit1(f, &old[0]), RF_LEASE_LOST);
     assert_int_equal(rf_queue_fail(f->q, &ref, 1, "x", NULL, &err), -1);
@@ -319,7 +319,7 @@ static void test_heartbeat_keeps_lease(void **state)
     for (int i = 0; i < 9; i++) { /* 900 ms: three leases long */
         int st = -1;
         sleep_ms(100);
-        assert_int_equal(rf_queue_heartbeat(f->q, &ref, 1, &st, &err), 0);
+        assert_int_equal(rf_queue_heartbeat(f->q, &ref, NULL, 1, &st, &err), 0);
         assert_int_equal(st, RF_LEASE_OK);
         assert_int_equal(take(f, "noop", 1, &other), 0);
     }
@@ -385,6 +385,139 @@ static void test_retries_then_dead_letter(void **state)
 
 /* Lease expiry counts attempts too: a worker that keeps crashing ends in
  * the dead letters instead of looping forever. */
+/* Server time in ms, as the scripts read it. */
+static int64_t server_ms(fx *f)
+{
+    redisReply *rep;
+    rf_err err = {0};
+    assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "TIME"), 0);
+    int64_t t = atoll(rep->element[0]->str) * 1000 + atoll(rep->element[1]->str) / 1000;
+    freeReplyObject(rep);
+    return t;
+}
+
+/* Fails n fresh tasks once each with the given jitter; the retry delays
+ * (ms, from just before each fail) into d. D, the un-jittered delay, is
+ * the backoff base: first retry. */
+static void retry_delays(double jitter, long D, size_t n, double *d)
+{
+    fx *f = fx_open(60000);
+    char ids[64][24], key[128];
+    rf_task_spec s[64];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof ids[i], "j%zu", i);
+        s[i] = spec(ids[i], "noop", 0);
+        s[i].max_attempts = 3;
+        s[i].backoff_ms = D;
+        s[i].jitter = jitter;
+    }
+    enqueue(f, s, n);
+    rf_lease *l;
+    assert_int_equal(take(f, "noop", n, &l), n);
+    snprintf(key, sizeof key, "%sq:default:noop:delayed", f->prefix);
+    for (size_t i = 0; i < n; i++) {
+        rf_lease_ref ref = {l[i].id, l[i].token};
+        rf_err err = {0};
+        int out = -1;
+        int64_t before = server_ms(f);
+        assert_int_equal(rf_queue_fail(f->q, &ref, 1, "boom", &out, &err), 0);
+        assert_int_equal(out, RF_FAIL_RETRY);
+        redisReply *rep;
+        assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "ZSCORE %s %s", key, l[i].id), 0);
+        d[i] = atof(rep->str) - (double)before;
+        freeReplyObject(rep);
+    }
+    rf_leases_free(l, n);
+    fx_close(f);
+}
+
+/* delay = D * (1 - jitter * u), u in [0, 1): within (D * (1 - jitter), D]
+ * (plus the few ms between our clock read and the script's), and spread
+ * over that range rather than fixed. */
+static void test_retry_jitter_bounds(void **state)
+{
+    enum { N = 40 };
+    const long D = 10000;
+    const double slack = 50;
+    double d[N], lo = 1e18, hi = -1e18;
+    retry_delays(0.3, D, N, d);
+    for (size_t i = 0; i < N; i++) {
+        if (!(d[i] > D * 0.7 - 1 && d[i] <= D + slack))
+            fail_msg("delay %zu: %.0f ms outside (%.0f, %ld]", i, d[i], D * 0.7, D);
+        lo = d[i] < lo ? d[i] : lo;
+        hi = d[i] > hi ? d[i] : hi;
+    }
+    assert_true(hi - lo > D * 0.3 * 0.5);   /* it does vary, across most of the range */
+
+    retry_delays(0, D, 8, d);                /* jitter 0: exactly D */
+    for (size_t i = 0; i < 8; i++)
+        assert_true(d[i] > D - 1 && d[i] <= D + slack);
+
+    fx *f = fx_open(5000);                   /* outside 0..1: refused */
+    rf_task_spec bad = spec("jbad", "noop", 0);
+    bad.jitter = 1.5;
+    rf_err err = {0};
+    assert_int_equal(rf_queue_enqueue(f->q, &bad, 1, NULL, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
+    fx_close(f);
+}
+
+/* A worker that keeps heartbeating a stuck handler (its own timer failed)
+ * does not hold the task forever: past timeout + 2 leases of running, on
+ * the server's clock, the heartbeat fails it (retry), reports the lease
+ * lost, and its late commit is fenced off. A prefetched task not yet
+ * running is not timed. */
+static void test_queue_enforces_timeout(void **state)
+{
+    const long lease = 300, tmo = 200;
+    fx *f = fx_open(lease);
+    rf_task_spec s[2] = {spec("stuck", "noop", 0), spec("waiting", "noop", 0)};
+    for (int i = 0; i < 2; i++) {
+        s[i].timeout_ms = tmo;
+        s[i].max_attempts = 2;
+        s[i].backoff_ms = 50;
+    }
+    enqueue(f, s, 2);
+    rf_lease *l;
+    assert_int_equal(take(f, "noop", 2, &l), 2);
+    int is = strcmp(l[0].id, "stuck") ? 1 : 0;
+    rf_lease_ref refs[2] = {{l[0].id, l[0].token}, {l[1].id, l[1].token}};
+    unsigned char running[2] = {is == 0, is == 1};
+    int64_t t0 = mono_ms(), lost_at = 0;
+    rf_err err = {0};
+    while (mono_ms() - t0 < 3000 && !lost_at) {
+        int st[2] = {-1, -1};
+        assert_int_equal(rf_queue_heartbeat(f->q, refs, running, 2, st, &err), 0);
+        assert_int_equal(st[1 - is], RF_LEASE_OK);   /* not started: not timed */
+        if (st[is] == RF_LEASE_LOST)
+            lost_at = mono_ms() - t0;
+        else
+            assert_int_equal(st[is], RF_LEASE_OK);
+        sleep_ms(lease / 3);
+    }
+    if (lost_at < tmo + 2 * lease || lost_at > tmo + 2 * lease + 2 * lease)
+        fail_msg("timed out after %lld ms, want %ld..%ld", (long long)lost_at,
+                 tmo + 2 * lease, tmo + 4 * lease);
+    char key[128];
+    snprintf(key, sizeof key, "%st:stuck", f->prefix);
+    redisReply *rep;
+    assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "HMGET %s st err", key), 0);
+    assert_string_equal(rep->element[0]->str, "delayed");
+    assert_non_null(strstr(rep->element[1]->str, "enforced by the queue"));
+    freeReplyObject(rep);
+    assert_int_equal(commit1(f, &l[is]), RF_LEASE_LOST);   /* fenced */
+    rf_leases_free(l, 2);
+
+    sleep_ms(100);   /* the retry's backoff */
+    assert_int_equal(take(f, "noop", 1, &l), 1);
+    assert_string_equal(l[0].id, "stuck");
+    assert_int_equal(l[0].attempt, 2);
+    assert_int_equal(commit1(f, &l[0]), RF_LEASE_OK);
+    rf_leases_free(l, 1);
+    fx_close(f);
+}
+
 static void test_expiry_exhausts_attempts(void **state)
 {
     fx *f = fx_open(150);
@@ -489,7 +622,7 @@ static void test_cancel(void **state)
     assert_int_equal(rf_queue_cancel(f->q, ids, 2, &err), 0);
     rf_lease_ref ref = {l[0].id, l[0].token};
     int st = -1, out = -1;
-    assert_int_equal(rf_queue_heartbeat(f->q, &ref, 1, &st, &err), 0);
+    assert_int_equal(rf_queue_heartbeat(f->q, &ref, NULL, 1, &st, &err), 0);
     assert_int_equal(st, RF_LEASE_CANCELLED);
     assert_int_equal(rf_queue_fail(f->q, &ref, 0, "stopped", &out, &err), 0);
     rf_task_info info;
@@ -573,6 +706,8 @@ int main(void)
         cmocka_unit_test(test_lease_expiry_and_fencing),
         cmocka_unit_test(test_heartbeat_keeps_lease),
         cmocka_unit_test(test_retries_then_dead_letter),
+        cmocka_unit_test(test_retry_jitter_bounds),
+        cmocka_unit_test(test_queue_enforces_timeout),
         cmocka_unit_test(test_expiry_exhausts_attempts),
         cmocka_unit_test(test_malformed_to_dlq),
         cmocka_unit_test(test_release_refunds_attempt),

@@ -262,6 +262,7 @@ static void test_expand_and_plan_roundtrip(void **state)
     assert_int_equal(d->ntasks, 6);
     assert_string_equal(rf_wf_item(d, 1, 5), "w");
     assert_string_equal(rf_wf_item(rf_workflow_step(back, "b", NULL), 0, 2), "2");
+    assert_true(d->retry.jitter > 0.19999 && d->retry.jitter < 0.20001);  /* the default */
     char *again = rf_dag_plan_json(back, NULL);
     assert_string_equal(plan, again);
     free(plan), free(again);

@@ -131,11 +131,11 @@ static const char good[] =
     "    with:\n"
     "      level: ${{ item }}\n"
     "      hidden: [64, 32]\n"
-    "    retries: {count: 4, backoff: 250ms, cap: 2s}\n"
+    "    retries: {count: 4, backoff: 250ms, cap: 2s, jitter: 0.5}\n"
     "    timeout: 10m\n"
     "  prep:\n"
     "    worker: preprocess\n"
-    "    inputs: {sessions: /data/sessions}\n"
+    "    inputs: {sessions: /dev/null}\n"
     "    cache: false\n"
     "  grid:\n"
     "    worker: noop\n"
@@ -173,7 +173,7 @@ static void test_model(void **state)
     const rf_wf_step *grid = rf_workflow_step(wf, "grid", NULL);
     assert_true(ip < ifo && ifo < ia && ip < it);
     assert_int_equal(prep->cache, 0);
-    assert_string_equal(prep->inputs[0].val, "file:///data/sessions");
+    assert_string_equal(prep->inputs[0].val, "file:///dev/null");
     assert_int_equal(folds->ntasks, 4);
     assert_int_equal(folds->fan, RF_FAN_FOREACH);
     assert_string_equal(rf_wf_item(folds, 0, 3), "3");
@@ -185,6 +185,8 @@ static void test_model(void **state)
     assert_int_equal(train->retry.count, 4);
     assert_int_equal(train->retry.base_ms, 250);
     assert_int_equal(train->retry.cap_ms, 2000);
+    assert_true(train->retry.jitter == 0.5);
+    assert_true(prep->retry.jitter == 0.2);   /* the default */
     assert_int_equal(train->timeout_ms, 600000);
     assert_string_equal(train->with[1].val, "64,32");
     assert_int_equal(grid->ntasks, 6);
@@ -196,6 +198,47 @@ static void test_model(void **state)
     assert_null(rf_wf_item(grid, 0, 6));
     assert_int_equal(grid->priority, 9);
     assert_non_null(grid->when);
+    rf_workflow_free(wf);
+}
+
+/* A relative input path with ".." (kfold's default data) becomes the URL of
+ * its canonical path; a missing file is an error at the input, naming it. */
+static void test_local_input_canonical(void **state)
+{
+    static const char wf_text[] =
+        "name: local\n"
+        "steps:\n"
+        "  a:\n"
+        "    worker: noop\n"
+        "    inputs: {data: ../workflows/./kfold.yaml, gone: ../no/such.csv}\n";
+    char file[4096], *real, want[4200];
+    snprintf(file, sizeof file, "%s/tests/local.yaml", root());
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    assert_int_equal(rf_workflow_parse(wf_text, sizeof wf_text - 1, file, NULL, 0, &wf, &d,
+                                       &err), -1);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.v[0].loc.line, 5);
+    assert_int_equal(d.v[0].loc.col, 53);
+    assert_non_null(strstr(d.v[0].msg, "inputs.gone: "));
+    assert_non_null(strstr(d.v[0].msg, "/no/such.csv: No such file or directory"));
+    rf_wf_diags_free(&d);
+
+    static const char ok_text[] =
+        "name: local\n"
+        "steps:\n"
+        "  a:\n"
+        "    worker: noop\n"
+        "    inputs: {data: ../workflows/./kfold.yaml}\n";
+    assert_int_equal(rf_workflow_parse(ok_text, sizeof ok_text - 1, file, NULL, 0, &wf, &d,
+                                       &err), 0);
+    snprintf(file, sizeof file, "%s/workflows/kfold.yaml", root());
+    assert_non_null(real = realpath(file, NULL));
+    snprintf(want, sizeof want, "file://%s", real);
+    assert_string_equal(wf->steps[0].inputs[0].val, want);
+    assert_null(strstr(want, "/."));
+    free(real);
     rf_workflow_free(wf);
 }
 
@@ -287,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_bad_corpus),
         cmocka_unit_test(test_shipped_workflows_valid),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_local_input_canonical),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_expressions),

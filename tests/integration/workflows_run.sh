@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# workflows_run.sh: every example in workflows/ really runs, with its
+# default parameters, on the local stack of `ruvflow up` (its own
+# redis-server, scheduler and one worker of each kind, file:// storage) in
+# a temporary folder: `ruvflow submit FILE --wait` exits 0, every task
+# finished, and the progress display names each step. Then `submit --wait`
+# itself: a failed run's exit status and report, and the live display on a
+# terminal.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$here/tests/lib/assert.sh"
+RF_BIN=${RF_BIN:-$here/build/bin}
+R="$RF_BIN/ruvflow"
+export OPENBLAS_NUM_THREADS=1 RUVFLOW_LOG=warn
+
+work=$(mktemp -d "${RF_STACK_DIR:-/tmp}/workflows-XXXXXX")
+cd "$work" || exit 1
+# The stack's own Redis, found through ./.ruvflow/redis.url, not the suite's.
+unset RUVFLOW_REDIS_URL RUVFLOW_STORE RUVFLOW_CONFIG
+"$R" up --workers 1 >up.log 2>&1 || { cat up.log; not_ok "ruvflow up"; finish; }
+trap '"$R" down --grace 5 >/dev/null 2>&1' EXIT
+
+steps_of() { # the step names of a workflow file, in file order
+  awk '/^steps:/ {s = 1; next} s && /^  [A-Za-z0-9_-]+:/ {sub(/:.*/, ""); print $1}' "$1"
+}
+
+for wf in "$here"/workflows/*.yaml; do
+  name=$(basename "$wf" .yaml)
+  timeout 60 "$R" submit "$wf" --wait >"$name.out" 2>"$name.err"
+  rc=$?
+  if [ "$name" = curriculum ] && [ $rc -ne 0 ] &&
+     grep -q 'the validation split is empty at level' "$name.out" "$name.err"; then
+    # Known: train-stage finds no validation rows at some levels of the
+    # small sample (fixed by the train-stage change on branch fixtrain).
+    # Only this exact failure is tolerated; anything else fails the check.
+    ok "$name.yaml runs # TODO expected failure until the train-stage fix: $(
+      grep -ho 'the validation split is empty at level [a-z]*' "$name.out" "$name.err" | head -1)"
+    check_eq "$name.yaml: a failed run exits 1" 1 $rc
+    continue
+  fi
+  check_eq "$name.yaml runs (submit --wait exit status)" 0 $rc
+  [ $rc -eq 0 ] || { tail -n 20 "$name.out" "$name.err" | sed 's/^/    /'; continue; }
+  total=$(sed -n 's/^ *\([0-9]*\)\/\([0-9]*\) tasks finished.*/\1 \2/p' "$name.out" | tail -1)
+  check "$name.yaml: every task finished ($total)" \
+    awk -v t="$total" 'BEGIN { split(t, a, " "); exit !(a[1] > 0 && a[1] == a[2]) }'
+  missing=""
+  for s in $(steps_of "$wf"); do
+    grep -q "^  $s " "$name.out" || missing="$missing $s"
+  done
+  check_eq "$name.yaml: progress shows every step" "" "$missing"
+done
+
+# submit --wait: a failed run exits 1 and says which task failed and why.
+cat >fails.yaml <<'EOF'
+name: fails
+steps:
+  ok: {worker: noop}
+  bad: {worker: sleep, needs: ok, with: {ms: lots}, retries: 0}
+  after: {worker: noop, needs: bad}
+EOF
+"$R" submit fails.yaml --wait >fails.out 2>&1
+check_eq "failed run: submit --wait exits 1" 1 $?
+check "failed run: final state failed" grep -q ': failed, 1/3 tasks finished, 1 failed' fails.out
+check "failed run: the step's FAILED column" grep -Eq '^  bad +sleep +1 +0 +0 +0 +1 +0$' fails.out
+check "failed run: the reason" grep -q 'error: bad/0: with.ms: expected an integer, got "lots"' fails.out
+
+# On a terminal the display is redrawn in place while the run progresses.
+if command -v script >/dev/null; then
+  cat >slow.yaml <<'EOF'
+name: slow
+steps:
+  nap: {worker: sleep, foreach: {range: 3}, with: {ms: 400, i: "${{ item }}"}}
+EOF
+  script -qec "$R submit slow.yaml --wait" /dev/null >tty.out 2>&1
+  check_eq "terminal: submit --wait exits 0" 0 $?
+  check "terminal: redrawn in place" grep -q $'\e\[[0-9]*A' tty.out
+  check "terminal: a frame while running" grep -q 'running' tty.out
+  check "terminal: last frame succeeded" bash -c "grep 'run slow' tty.out | tail -1 | grep -q succeeded"
+fi
+finish
