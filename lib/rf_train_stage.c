@@ -322,52 +322,112 @@ static int load_data(rf_task *t, const stage_cfg *c, rf_dataset *d, int *normali
     return check_finite(d, err);
 }
 
-/* When no row is marked for validation, carve val_fraction of the training
- * rows out, chosen by a seeded shuffle so reruns pick the same rows. */
-static int carve_validation(rf_dataset *d, const stage_cfg *c, rf_err *err)
-{
-    if (!d->split)
-        d->split = rf_xcalloc(d->n_rows, 1);
-    size_t n_train = 0;
-    for (size_t i = 0; i < d->n_rows; i++) {
-        if (d->split[i] == RF_SPLIT_VAL)
-            return 0;
-        n_train += d->split[i] == RF_SPLIT_TRAIN;
-    }
-    if (c->val_fraction == 0 || n_train == 0)
-        return 0;
-    uint32_t *idx = rf_xmalloc(n_train * sizeof *idx);
-    for (size_t i = 0, k = 0; i < d->n_rows; i++)
-        if (d->split[i] == RF_SPLIT_TRAIN)
-            idx[k++] = (uint32_t)i;
-    rf_rng r;
-    rf_rng_seed(&r, c->opts.seed ^ 0x76616c6964ull);
-    rf_rng_shuffle(&r, idx, n_train);
-    size_t n_val = (size_t)ceil(c->val_fraction * (double)n_train);
-    if (n_val >= n_train) {
-        free(idx);
-        return rf_errf(err, RF_EINVAL, "%zu training rows are too few to carve a validation "
-                       "split from", n_train);
-    }
-    for (size_t i = 0; i < n_val; i++)
-        d->split[idx[i]] = RF_SPLIT_VAL;
-    free(idx);
-    return 0;
-}
-
 static void push_row(row_set *s, uint32_t i)
 {
     s->v = rf_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
     s->v[s->n++] = i;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Marks whole sessions (groups) of the training rows for validation, in a
+ * seeded order, until at least `want` rows are marked; a session that would
+ * leave no training row is skipped. Returns the number of rows marked, 0
+ * when the rows come from fewer than two sessions. */
+static size_t carve_sessions(const rf_dataset *d, const row_set *tr, size_t want, rf_rng *r,
+                             uint8_t *to_val, size_t *n_sessions)
+{
+    int32_t *g = rf_xmalloc(tr->n * sizeof *g);
+    size_t n_g = 0, marked = 0;
+    for (size_t i = 0; i < tr->n; i++)
+        g[i] = d->group[tr->v[i]];
+    qsort(g, tr->n, sizeof *g, cmp_i32);
+    for (size_t i = 0; i < tr->n; i++)
+        if (!n_g || g[n_g - 1] != g[i])
+            g[n_g++] = g[i];
+    *n_sessions = 0;
+    if (n_g >= 2) {
+        rf_rng_shuffle(r, (uint32_t *)g, n_g);
+        for (size_t k = 0; k < n_g && marked < want; k++) {
+            size_t rows = 0;
+            for (size_t i = 0; i < tr->n; i++)
+                rows += d->group[tr->v[i]] == g[k];
+            if (marked + rows >= tr->n)
+                continue;
+            for (size_t i = 0; i < tr->n; i++)
+                if (d->group[tr->v[i]] == g[k])
+                    to_val[i] = 1;
+            marked += rows;
+            ++*n_sessions;
+        }
+    }
+    free(g);
+    return marked;
+}
+
+/* A stage without validation rows carves val_fraction of its training rows
+ * out: whole sessions when the rows come from two or more, so that no
+ * session sits in both parts; otherwise single rows, chosen by a seeded
+ * shuffle so reruns pick the same rows. Carved rows are marked
+ * RF_SPLIT_VAL in d, which keeps them out of the normalization. */
+static int carve_validation(rf_task *t, rf_dataset *d, const stage_cfg *c, row_set *tr,
+                            row_set *va, rf_err *err)
+{
+    size_t n = tr->n, want = (size_t)ceil(c->val_fraction * (double)n), sessions = 0;
+    if (want >= n)
+        return rf_errf(err, RF_EINVAL, "%zu training rows are too few to carve a validation "
+                       "split from (set val_fraction=0 to train without one)", n);
+    rf_rng r;
+    rf_rng_seed(&r, c->opts.seed ^ 0x76616c6964ull);
+    uint8_t *to_val = rf_xcalloc(n, 1);
+    size_t marked = d->group ? carve_sessions(d, tr, want, &r, to_val, &sessions) : 0;
+    if (!marked) {
+        uint32_t *idx = rf_xmalloc(n * sizeof *idx);
+        for (size_t i = 0; i < n; i++)
+            idx[i] = (uint32_t)i;
+        rf_rng_shuffle(&r, idx, n);
+        for (size_t i = 0; i < want; i++)
+            to_val[idx[i]] = 1;
+        free(idx);
+        marked = want;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (to_val[i]) {
+            d->split[tr->v[i]] = RF_SPLIT_VAL;
+            push_row(va, tr->v[i]);
+        } else {
+            tr->v[k++] = tr->v[i];
+        }
+    }
+    tr->n = k;
+    free(to_val);
+    if (sessions)
+        rf_task_logf(t, "no validation rows: carved %zu of %zu training rows out as "
+                     "validation, %zu whole session%s", marked, n, sessions,
+                     sessions == 1 ? "" : "s");
+    else
+        rf_task_logf(t, "no validation rows: carved %zu of %zu training rows out as "
+                     "validation%s", marked, n, d->group ? " (one session: its rows are in "
+                     "both parts)" : "");
+    return 0;
+}
+
 /* The stage's rows: its level (all rows without levels), plus a seeded
- * `retain` fraction of earlier levels' training rows. */
-static int select_rows(const rf_dataset *d, const stage_cfg *c, row_set *tr, row_set *va,
-                       row_set *te, rf_err *err)
+ * `retain` fraction of earlier levels' training rows. A level without
+ * training rows of its own trains on the retained rows alone, so that a
+ * curriculum chain passes through it; without those either it fails. */
+static int select_rows(rf_task *t, rf_dataset *d, const stage_cfg *c, row_set *tr,
+                       row_set *va, row_set *te, rf_err *err)
 {
     int by_level = c->level >= 0 && d->level;
     row_set earlier = {0};
+    if (!d->split)
+        d->split = rf_xcalloc(d->n_rows, 1);
     for (size_t i = 0; i < d->n_rows; i++) {
         int lv = d->level ? d->level[i] : RF_LEVEL_NONE;
         int mine = !by_level || lv == c->level;
@@ -377,23 +437,32 @@ static int select_rows(const rf_dataset *d, const stage_cfg *c, row_set *tr, row
         else if (by_level && lv < c->level && d->split[i] == RF_SPLIT_TRAIN)
             push_row(&earlier, (uint32_t)i);
     }
-    size_t own = tr->n;   /* retained rows alone do not make a stage */
-    if (own && earlier.n && c->retain > 0) {
+    size_t own = tr->n, kept = 0;
+    if (earlier.n && c->retain > 0) {
         rf_rng r;
         rf_rng_seed(&r, c->opts.seed ^ 0x72657461696eull);
         rf_rng_shuffle(&r, earlier.v, earlier.n);
-        size_t keep = (size_t)ceil(c->retain * (double)earlier.n);
-        for (size_t i = 0; i < keep; i++)
+        kept = (size_t)ceil(c->retain * (double)earlier.n);
+        for (size_t i = 0; i < kept; i++)
             push_row(tr, earlier.v[i]);
     }
     free(earlier.v);
-    const char *lvl = by_level ? rf_level_name(c->level) : NULL;
-    if (own == 0)
-        return rf_errf(err, RF_EINVAL, "the training split is empty%s%s", lvl ? " at level " : "",
-                       lvl ? lvl : "");
+    const char *lvl = rf_level_name(c->level);
+    if (!by_level && own == 0)
+        return rf_errf(err, RF_EINVAL, "the training split is empty");
+    if (tr->n == 0)
+        return rf_errf(err, RF_EINVAL, "level %s has no training rows (%zu validation, %zu "
+                       "test) and there are no earlier levels' training rows to retain "
+                       "(%zu, retain=%g)", lvl, va->n, te->n, earlier.n, c->retain);
+    if (by_level)
+        rf_task_logf(t, "level %s: %zu training rows of its own, %zu retained of %zu from "
+                     "earlier levels, %zu validation, %zu test", lvl, own, kept, earlier.n,
+                     va->n, te->n);
+    if (by_level && own == 0)
+        rf_task_logf(t, "level %s has no training rows of its own: training on the %zu rows "
+                     "retained from earlier levels", lvl, kept);
     if (va->n == 0 && c->val_fraction > 0)
-        return rf_errf(err, RF_EINVAL, "the validation split is empty%s%s (set val_fraction=0 "
-                       "to train without one)", lvl ? " at level " : "", lvl ? lvl : "");
+        return carve_validation(t, d, c, tr, va, err);
     return 0;
 }
 
@@ -539,13 +608,17 @@ static void report_metrics(stage_ctx *x, rf_trainer *tr, const row_set *te)
     }
 }
 
-static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, rf_err *err)
+/* Rows are selected (and validation carved) before normalizing, so the
+ * statistics come from training rows only. */
+static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, int normalized, rf_err *err)
 {
     row_set tr = {0}, va = {0}, te = {0};
-    if (select_rows(d, c, &tr, &va, &te, err)) {
+    if (select_rows(x->t, d, c, &tr, &va, &te, err)) {
         free(tr.v), free(va.v), free(te.v);
         return -1;
     }
+    if (c->normalize == 1 || (c->normalize == -1 && !normalized))
+        rf_dataset_normalize(d);
     schedule_in_steps(&c->opts, tr.n);
     rf_trainer trainer;
     int resumed, rc = build_trainer(x, &trainer, &c->opts, &resumed, err);
@@ -576,15 +649,13 @@ int rf_train_stage_handle(rf_task *t, rf_err *err)
     rf_dataset d;
     int normalized;
     memset(&d, 0, sizeof d);
-    if (load_data(t, &c, &d, &normalized, err) || carve_validation(&d, &c, err)) {
+    if (load_data(t, &c, &d, &normalized, err)) {
         rf_dataset_free(&d);
         return -1;
     }
-    if (c.normalize == 1 || (c.normalize == -1 && !normalized))
-        rf_dataset_normalize(&d);
     stage_ctx x = {.t = t, .d = &d, .c = &c};
     snprintf(x.state_path, sizeof x.state_path, "%s/.progress.art", rf_task_outdir(t));
-    int rc = run_stage(&x, &d, &c, err);
+    int rc = run_stage(&x, &d, &c, normalized, err);
     rf_dataset_free(&d);
     return rc;
 }
