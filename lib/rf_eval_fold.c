@@ -26,7 +26,8 @@ const char rf_eval_fold_help[] =
     "  fallback=false  target=COLUMN (CSV)  group=COLUMN (CSV: group ids, not a feature)\n"
     "  timeseries (rows, 0 = derive): window horizon step gap=0  expanding=true\n"
     "  training, as train-stage: hidden=64,32 activation=relu optimizer=adam lr=3e-3\n"
-    "  batch=32 epochs=200 patience=10 l1 l2 weight_decay dropout clip accum momentum\n"
+    "  batch=32 epochs=200 patience=20 dropout=0.2 l2=1e-4 l1 weight_decay clip accum\n"
+    "  momentum\n"
     "  schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"
     "  on_diverge=stop|lower_lr\n"
     "Outputs: fold (fold.json), split (split.json), model (checkpoint artifact).\n"
@@ -108,121 +109,28 @@ static int cv_params(fold_run *r, rf_err *err)
     return 0;
 }
 
-/* "64,32" -> {64, 32}. */
-static int parse_hidden(const char *s, size_t *h, size_t *n, rf_err *err)
-{
-    *n = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || (*end && *end != ',') || *n + 1 >= RF_MLP_MAXLAYERS)
-            return rf_errf(err, RF_EINVAL, "with.hidden: expected widths like 64,32, got \"%s\"",
-                           s);
-        h[(*n)++] = (size_t)v;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
-}
-
-static int param_name(rf_task *t, const char *key, const char *def,
-                      int (*parse)(const char *), int *out, rf_err *err)
-{
-    const char *v = rf_task_param_or(t, key, def);
-    if ((*out = parse(v)) < 0)
-        return rf_errf(err, RF_EINVAL, "with.%s: unknown \"%s\"", key, v);
-    return 0;
-}
-
-static int parse_diverge(const char *s)
-{
-    return !strcmp(s, "stop") ? RF_DIVERGE_STOP : !strcmp(s, "lower_lr") ? RF_DIVERGE_LOWER_LR
-                                                                            : -1;
-}
-
-/* A misspelt key would silently train with a default: refuse it. */
-static const char *const known_keys[] = {
+/* eval-fold's own keys; the training keys are train-stage's
+ * (rf_train_stage_parse_opts), so that they mean the same in both. A
+ * misspelt key would silently train with a default: refuse it. */
+static const char *const fold_keys[] = {
     "aggregate", "fold", "folds", "scheme", "seed", "shuffle", "fallback", "val_fraction",
-    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize",
-    "hidden", "activation", "optimizer", "lr", "batch", "epochs", "patience", "l1", "l2",
-    "weight_decay", "dropout", "clip", "accum", "momentum", "schedule", "warmup",
-    "step_every", "gamma", "on_diverge", NULL
+    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize", NULL
 };
 
-static int check_keys(rf_task *t, rf_err *err)
-{
-    const char *k;
-    for (size_t i = 0; (k = rf_task_param_key(t, i)); i++) {
-        size_t j = 0;
-        while (known_keys[j] && strcmp(known_keys[j], k))
-            j++;
-        if (!known_keys[j])
-            return rf_errf(err, RF_EINVAL, "with.%s: unknown key (see --help)", k);
-    }
-    return 0;
-}
-
-/* Epoch-denominated schedule settings (warmup, step_every) to optimizer
- * steps, as train-stage converts them. */
-static void schedule_in_steps(rf_train_opts *o, size_t n_train)
-{
-    size_t B = o->optim.kind == RF_OPT_RPROP || o->batch > n_train ? n_train : o->batch;
-    int64_t per_epoch = (int64_t)(((n_train + B - 1) / B + (size_t)o->accum - 1) /
-                                  (size_t)o->accum);
-    o->sched.warmup *= per_epoch;
-    o->sched.step_every *= per_epoch;
-}
-
-/* The training options under train-stage's names, with its defaults for
- * plain (non-curriculum) training (rf_level_defaults_for(-1)); hidden
- * 64,32 as train-stage. */
+/* The training options under train-stage's names and with its defaults for
+ * plain (non-curriculum) training. */
 static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_t seed,
                         rf_mlp_spec *spec, rf_train_opts *o, rf_err *err)
 {
-    size_t hidden[RF_MLP_MAXLAYERS], n_hidden;
-    int act, opt;
-    long batch, epochs, patience, accum, warmup, step_every;
-    double dropout;
-    const rf_level_defaults *L = rf_level_defaults_for(-1);
-    rf_train_opts_default(o);
-    if (parse_hidden(rf_task_param_or(t, "hidden", "64,32"), hidden, &n_hidden, err) < 0 ||
-        param_name(t, "activation", "relu", rf_act_parse, &act, err) < 0 ||
-        param_name(t, "optimizer", "adam", rf_opt_parse, &opt, err) < 0 ||
-        rf_train_spec_for(d, hidden, n_hidden, act, spec, err) < 0)
+    rf_train_setup s;
+    if (rf_train_stage_parse_opts(t, -1, &s, err) < 0 ||
+        rf_train_spec_for(d, s.hidden, s.n_hidden, s.act, spec, err) < 0)
         return -1;
-    rf_optim_cfg_default(&o->optim, opt);
-    o->optim.nesterov = !strcmp(rf_task_param_or(t, "optimizer", "adam"), "nesterov");
-    if (rf_task_param_double(t, "lr", L->lr, &o->sched.lr, err) < 0 ||
-        rf_task_param_long(t, "batch", L->batch, &batch, err) < 0 ||
-        rf_task_param_long(t, "epochs", L->epochs, &epochs, err) < 0 ||
-        rf_task_param_long(t, "patience", L->patience, &patience, err) < 0 ||
-        rf_task_param_long(t, "accum", L->accum, &accum, err) < 0 ||
-        rf_task_param_double(t, "dropout", L->dropout, &dropout, err) < 0 ||
-        rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) < 0 ||
-        rf_task_param_double(t, "l1", 0, &o->optim.l1, err) < 0 ||
-        rf_task_param_double(t, "l2", 0, &o->optim.l2, err) < 0 ||
-        rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) < 0 ||
-        rf_task_param_double(t, "momentum", 0.9, &o->optim.momentum, err) < 0 ||
-        rf_task_param_double(t, "gamma", 0.1, &o->sched.gamma, err) < 0 ||
-        rf_task_param_long(t, "warmup", 0, &warmup, err) < 0 ||
-        rf_task_param_long(t, "step_every", 0, &step_every, err) < 0 ||
-        param_name(t, "schedule", "constant", rf_sched_parse, &o->sched.kind, err) < 0 ||
-        param_name(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err) < 0)
-        return -1;
-    if (batch <= 0 || epochs <= 0 || patience < 0 || accum <= 0 || warmup < 0 ||
-        step_every < 0 || !(o->sched.lr > 0) || dropout < 0 || dropout >= 1 ||
-        o->optim.clip < 0 || o->optim.l1 < 0 || o->optim.l2 < 0 || o->optim.weight_decay < 0)
-        return rf_errf(err, RF_EINVAL, "with: a training value is out of range (batch, "
-                       "epochs, accum and lr must be positive; dropout in [0,1))");
-    o->batch = (size_t)batch;
-    o->max_epochs = epochs;
-    o->patience = (int)patience;
-    o->accum = (int)accum;
-    o->dropout = (float)dropout;
+    if (s.opts.max_epochs == 0)
+        return rf_errf(err, RF_EINVAL, "with.epochs: a fold must train at least one epoch");
+    *o = s.opts;
     o->seed = seed;
-    o->sched.warmup = warmup;
-    o->sched.step_every = step_every;
-    schedule_in_steps(o, n_train);
+    rf_train_schedule_in_steps(o, n_train);
     return 0;
 }
 
@@ -706,7 +614,7 @@ out:
 int rf_eval_fold_handler(rf_task *t, rf_err *err)
 {
     int aggregate;
-    if (check_keys(t, err) < 0 || rf_task_param_bool(t, "aggregate", 0, &aggregate, err) < 0)
+    if (rf_train_check_keys(t, fold_keys, err) < 0 || rf_task_param_bool(t, "aggregate", 0, &aggregate, err) < 0)
         return -1;
     return aggregate ? rf_eval_aggregate(t, err) : run_fold(t, err);
 }

@@ -30,11 +30,17 @@ const char rf_train_stage_help[] =
     "metrics: epochs seconds train_loss val_loss val_accuracy best_epoch\n"
     "         test_accuracy | test_mse, graduated\n";
 
-static const char *const known_keys[] = {
+/* The training keys, shared with eval-fold (rf_train_stage_parse_opts)... */
+const char *const rf_train_opt_keys[] = {
     "hidden", "activation", "optimizer", "lr", "batch", "epochs", "patience", "l1", "l2",
     "weight_decay", "dropout", "clip", "accum", "momentum", "schedule", "warmup",
-    "step_every", "gamma", "seed", "level", "retain", "graduate", "freeze", "transfer",
-    "checkpoint_every", "val_fraction", "target", "normalize", "on_diverge", NULL
+    "step_every", "gamma", "on_diverge", NULL
+};
+
+/* ... and those of a curriculum stage alone. */
+static const char *const stage_keys[] = {
+    "seed", "level", "retain", "graduate", "freeze", "transfer", "checkpoint_every",
+    "val_fraction", "target", "normalize", NULL
 };
 
 /* The table; graduation thresholds are ours (docs/training.md). */
@@ -55,10 +61,7 @@ const rf_level_defaults *rf_level_defaults_for(int level)
 }
 
 typedef struct stage_cfg {
-    size_t hidden[RF_MLP_MAXLAYERS - 1];
-    size_t n_hidden;
-    int act;
-    rf_train_opts opts;
+    rf_train_setup net;
     int level;                /* -1: all rows */
     double retain, val_fraction;
     int normalize;            /* -1 auto */
@@ -74,20 +77,23 @@ typedef struct row_set {
 
 /* ---- configuration ------------------------------------------------------- */
 
-static int check_keys(rf_task *t, rf_err *err)
+static int listed(const char *const *keys, const char *k)
+{
+    while (*keys && strcmp(*keys, k))
+        keys++;
+    return *keys != NULL;
+}
+
+int rf_train_check_keys(rf_task *t, const char *const *own, rf_err *err)
 {
     const char *k;
-    for (size_t i = 0; (k = rf_task_param_key(t, i)); i++) {
-        size_t j = 0;
-        while (known_keys[j] && strcmp(known_keys[j], k))
-            j++;
-        if (!known_keys[j])
+    for (size_t i = 0; (k = rf_task_param_key(t, i)); i++)
+        if (!listed(rf_train_opt_keys, k) && !listed(own, k))
             return rf_errf(err, RF_EINVAL, "with.%s: unknown key (see --help)", k);
-    }
     return 0;
 }
 
-static int parse_hidden(const char *s, stage_cfg *c, rf_err *err)
+static int parse_hidden(const char *s, rf_train_setup *c, rf_err *err)
 {
     c->n_hidden = 0;
     const char *p = s;
@@ -114,16 +120,79 @@ static int parse_enum(rf_task *t, const char *key, const char *def, int (*parse)
     return 0;
 }
 
-static int parse_transfer(const char *s)
-{
-    return !strcmp(s, "none") ? RF_TRANSFER_NONE : !strcmp(s, "replace") ? RF_TRANSFER_REPLACE
-           : !strcmp(s, "add") ? RF_TRANSFER_ADD : -1;
-}
-
 static int parse_diverge(const char *s)
 {
     return !strcmp(s, "stop") ? RF_DIVERGE_STOP : !strcmp(s, "lower_lr") ? RF_DIVERGE_LOWER_LR
                                                                             : -1;
+}
+
+int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *c, rf_err *err)
+{
+    memset(c, 0, sizeof *c);
+    rf_train_opts *o = &c->opts;
+    rf_train_opts_default(o);
+    if (parse_hidden(rf_task_param_or(t, "hidden", "64,32"), c, err) ||
+        parse_enum(t, "activation", "relu", rf_act_parse, &c->act, err))
+        return -1;
+    const rf_level_defaults *L = rf_level_defaults_for(level);
+    const char *optname = rf_task_param_or(t, "optimizer", "adam");
+    int kind = rf_opt_parse(optname);
+    if (kind < 0)
+        return rf_errf(err, RF_EINVAL, "with.optimizer: unknown value \"%s\"", optname);
+    rf_optim_cfg_default(&o->optim, kind);
+    o->optim.nesterov = !strcmp(optname, "nesterov");
+    long batch, epochs, patience, accum, warmup, step_every;
+    double lr, dropout;
+    if (rf_task_param_double(t, "lr", L->lr, &lr, err) ||
+        rf_task_param_long(t, "batch", L->batch, &batch, err) ||
+        rf_task_param_long(t, "epochs", L->epochs, &epochs, err) ||
+        rf_task_param_long(t, "patience", L->patience, &patience, err) ||
+        rf_task_param_long(t, "accum", L->accum, &accum, err) ||
+        rf_task_param_double(t, "dropout", L->dropout, &dropout, err) ||
+        rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) ||
+        rf_task_param_double(t, "l1", 0, &o->optim.l1, err) ||
+        rf_task_param_double(t, "l2", 1e-4, &o->optim.l2, err) ||
+        rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) ||
+        rf_task_param_double(t, "momentum", 0.9, &o->optim.momentum, err) ||
+        rf_task_param_double(t, "gamma", 0.1, &o->sched.gamma, err) ||
+        rf_task_param_long(t, "warmup", 0, &warmup, err) ||
+        rf_task_param_long(t, "step_every", 0, &step_every, err) ||
+        parse_enum(t, "schedule", "constant", rf_sched_parse, &o->sched.kind, err) ||
+        parse_enum(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err))
+        return -1;
+    if (batch <= 0 || epochs < 0 || patience < 0 || accum <= 0 || warmup < 0 ||
+        step_every < 0 || !(lr > 0) || dropout < 0 || dropout >= 1 || o->optim.clip < 0 ||
+        o->optim.l1 < 0 || o->optim.l2 < 0 || o->optim.weight_decay < 0)
+        return rf_errf(err, RF_EINVAL, "with: a training value is out of range (batch, accum "
+                       "and lr must be positive; epochs, patience, clip, l1, l2, weight_decay "
+                       "not negative; dropout in [0,1))");
+    o->sched.lr = lr;
+    o->batch = (size_t)batch;
+    o->max_epochs = epochs;
+    o->patience = (int)patience;
+    o->accum = (int)accum;
+    o->dropout = (float)dropout;
+    o->graduate = L->graduate;
+    /* warm-up and step decay are given in epochs; rf_train_schedule_in_steps
+     * converts them once the number of training rows is known */
+    o->sched.warmup = warmup;
+    o->sched.step_every = step_every;
+    return 0;
+}
+
+void rf_train_schedule_in_steps(rf_train_opts *o, size_t n_train)
+{
+    size_t B = o->optim.kind == RF_OPT_RPROP || o->batch > n_train ? n_train : o->batch;
+    int64_t per_epoch = (int64_t)(((n_train + B - 1) / B + (size_t)o->accum - 1) /
+                                  (size_t)o->accum);
+    o->sched.warmup *= per_epoch;
+    o->sched.step_every *= per_epoch;
+}
+
+static int parse_transfer(const char *s)
+{
+    return !strcmp(s, "none") ? RF_TRANSFER_NONE : !strcmp(s, "replace") ? RF_TRANSFER_REPLACE
+           : !strcmp(s, "add") ? RF_TRANSFER_ADD : -1;
 }
 
 static int parse_normalize(const char *s)
@@ -149,67 +218,28 @@ static int parse_level(rf_task *t, int *level, rf_err *err)
 static int parse_cfg(rf_task *t, stage_cfg *c, rf_err *err)
 {
     memset(c, 0, sizeof *c);
-    rf_train_opts *o = &c->opts;
-    rf_train_opts_default(o);
-    if (check_keys(t, err) || parse_level(t, &c->level, err) ||
-        parse_hidden(rf_task_param_or(t, "hidden", "64,32"), c, err) ||
-        parse_enum(t, "activation", "relu", rf_act_parse, &c->act, err))
-        return -1;
-    const rf_level_defaults *L = rf_level_defaults_for(c->level);
-    const char *optname = rf_task_param_or(t, "optimizer", "adam");
-    int kind = rf_opt_parse(optname);
-    if (kind < 0)
-        return rf_errf(err, RF_EINVAL, "with.optimizer: unknown value \"%s\"", optname);
-    rf_optim_cfg_default(&o->optim, kind);
-    o->optim.nesterov = !strcmp(optname, "nesterov");
-    long batch, epochs, patience, accum, freeze, seed, warmup, step_every;
-    double lr, dropout;
-    if (rf_task_param_double(t, "lr", L->lr, &lr, err) ||
-        rf_task_param_long(t, "batch", L->batch, &batch, err) ||
-        rf_task_param_long(t, "epochs", L->epochs, &epochs, err) ||
-        rf_task_param_long(t, "patience", L->patience, &patience, err) ||
-        rf_task_param_long(t, "accum", L->accum, &accum, err) ||
-        rf_task_param_double(t, "dropout", L->dropout, &dropout, err) ||
-        rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) ||
-        rf_task_param_double(t, "graduate", L->graduate, &o->graduate, err) ||
-        rf_task_param_double(t, "l1", 0, &o->optim.l1, err) ||
-        rf_task_param_double(t, "l2", 1e-4, &o->optim.l2, err) ||
-        rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) ||
-        rf_task_param_double(t, "momentum", 0.9, &o->optim.momentum, err) ||
-        rf_task_param_double(t, "gamma", 0.1, &o->sched.gamma, err) ||
-        rf_task_param_long(t, "warmup", 0, &warmup, err) ||
-        rf_task_param_long(t, "step_every", 0, &step_every, err) ||
+    rf_train_opts *o = &c->net.opts;
+    long freeze, seed;
+    if (rf_train_check_keys(t, stage_keys, err) || parse_level(t, &c->level, err) ||
+        rf_train_stage_parse_opts(t, c->level, &c->net, err) ||
+        rf_task_param_double(t, "graduate", o->graduate, &o->graduate, err) ||
         rf_task_param_long(t, "freeze", 0, &freeze, err) ||
         rf_task_param_long(t, "seed", 1, &seed, err) ||
         rf_task_param_long(t, "checkpoint_every", 5, &c->checkpoint_every, err) ||
         rf_task_param_double(t, "retain", 0.2, &c->retain, err) ||
         rf_task_param_double(t, "val_fraction", 0.1, &c->val_fraction, err) ||
-        parse_enum(t, "schedule", "constant", rf_sched_parse, &o->sched.kind, err) ||
-        parse_enum(t, "transfer", "none", parse_transfer, &c->transfer, err) ||
-        parse_enum(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err))
+        parse_enum(t, "transfer", "none", parse_transfer, &c->transfer, err))
         return -1;
     c->normalize = parse_normalize(rf_task_param_or(t, "normalize", "auto"));
     if (c->normalize == -2)
         return rf_errf(err, RF_EINVAL, "with.normalize: expected auto, true or false");
-    if (batch <= 0 || epochs < 0 || patience < 0 || accum <= 0 || freeze < 0 || warmup < 0 ||
-        step_every < 0 || c->checkpoint_every < 0 || !(lr > 0) || dropout < 0 || dropout >= 1 ||
-        c->retain < 0 || c->retain > 1 || c->val_fraction < 0 || c->val_fraction >= 1 ||
-        o->optim.clip < 0 || o->optim.l1 < 0 || o->optim.l2 < 0 || o->optim.weight_decay < 0)
-        return rf_errf(err, RF_EINVAL, "with: a value is out of range (batch, epochs, accum "
-                       "and lr must be positive; dropout, val_fraction in [0,1); retain in "
+    if (freeze < 0 || c->checkpoint_every < 0 || c->retain < 0 || c->retain > 1 ||
+        c->val_fraction < 0 || c->val_fraction >= 1)
+        return rf_errf(err, RF_EINVAL, "with: a value is out of range (freeze and "
+                       "checkpoint_every not negative; val_fraction in [0,1); retain in "
                        "[0,1])");
-    o->sched.lr = lr;
-    o->batch = (size_t)batch;
-    o->max_epochs = epochs;
-    o->patience = (int)patience;
-    o->accum = (int)accum;
-    o->dropout = (float)dropout;
     o->freeze = (size_t)freeze;
     o->seed = (uint64_t)seed;
-    /* warm-up and step decay are given in epochs; converted to optimizer
-     * steps once the number of steps per epoch is known */
-    o->sched.warmup = warmup;
-    o->sched.step_every = step_every;
     c->target = rf_task_param(t, "target");
     return 0;
 }
@@ -322,52 +352,112 @@ static int load_data(rf_task *t, const stage_cfg *c, rf_dataset *d, int *normali
     return check_finite(d, err);
 }
 
-/* When no row is marked for validation, carve val_fraction of the training
- * rows out, chosen by a seeded shuffle so reruns pick the same rows. */
-static int carve_validation(rf_dataset *d, const stage_cfg *c, rf_err *err)
-{
-    if (!d->split)
-        d->split = rf_xcalloc(d->n_rows, 1);
-    size_t n_train = 0;
-    for (size_t i = 0; i < d->n_rows; i++) {
-        if (d->split[i] == RF_SPLIT_VAL)
-            return 0;
-        n_train += d->split[i] == RF_SPLIT_TRAIN;
-    }
-    if (c->val_fraction == 0 || n_train == 0)
-        return 0;
-    uint32_t *idx = rf_xmalloc(n_train * sizeof *idx);
-    for (size_t i = 0, k = 0; i < d->n_rows; i++)
-        if (d->split[i] == RF_SPLIT_TRAIN)
-            idx[k++] = (uint32_t)i;
-    rf_rng r;
-    rf_rng_seed(&r, c->opts.seed ^ 0x76616c6964ull);
-    rf_rng_shuffle(&r, idx, n_train);
-    size_t n_val = (size_t)ceil(c->val_fraction * (double)n_train);
-    if (n_val >= n_train) {
-        free(idx);
-        return rf_errf(err, RF_EINVAL, "%zu training rows are too few to carve a validation "
-                       "split from", n_train);
-    }
-    for (size_t i = 0; i < n_val; i++)
-        d->split[idx[i]] = RF_SPLIT_VAL;
-    free(idx);
-    return 0;
-}
-
 static void push_row(row_set *s, uint32_t i)
 {
     s->v = rf_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
     s->v[s->n++] = i;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Marks whole sessions (groups) of the training rows for validation, in a
+ * seeded order, until at least `want` rows are marked; a session that would
+ * leave no training row is skipped. Returns the number of rows marked, 0
+ * when the rows come from fewer than two sessions. */
+static size_t carve_sessions(const rf_dataset *d, const row_set *tr, size_t want, rf_rng *r,
+                             uint8_t *to_val, size_t *n_sessions)
+{
+    int32_t *g = rf_xmalloc(tr->n * sizeof *g);
+    size_t n_g = 0, marked = 0;
+    for (size_t i = 0; i < tr->n; i++)
+        g[i] = d->group[tr->v[i]];
+    qsort(g, tr->n, sizeof *g, cmp_i32);
+    for (size_t i = 0; i < tr->n; i++)
+        if (!n_g || g[n_g - 1] != g[i])
+            g[n_g++] = g[i];
+    *n_sessions = 0;
+    if (n_g >= 2) {
+        rf_rng_shuffle(r, (uint32_t *)g, n_g);
+        for (size_t k = 0; k < n_g && marked < want; k++) {
+            size_t rows = 0;
+            for (size_t i = 0; i < tr->n; i++)
+                rows += d->group[tr->v[i]] == g[k];
+            if (marked + rows >= tr->n)
+                continue;
+            for (size_t i = 0; i < tr->n; i++)
+                if (d->group[tr->v[i]] == g[k])
+                    to_val[i] = 1;
+            marked += rows;
+            ++*n_sessions;
+        }
+    }
+    free(g);
+    return marked;
+}
+
+/* A stage without validation rows carves val_fraction of its training rows
+ * out: whole sessions when the rows come from two or more, so that no
+ * session sits in both parts; otherwise single rows, chosen by a seeded
+ * shuffle so reruns pick the same rows. Carved rows are marked
+ * RF_SPLIT_VAL in d, which keeps them out of the normalization. */
+static int carve_validation(rf_task *t, rf_dataset *d, const stage_cfg *c, row_set *tr,
+                            row_set *va, rf_err *err)
+{
+    size_t n = tr->n, want = (size_t)ceil(c->val_fraction * (double)n), sessions = 0;
+    if (want >= n)
+        return rf_errf(err, RF_EINVAL, "%zu training rows are too few to carve a validation "
+                       "split from (set val_fraction=0 to train without one)", n);
+    rf_rng r;
+    rf_rng_seed(&r, c->net.opts.seed ^ 0x76616c6964ull);
+    uint8_t *to_val = rf_xcalloc(n, 1);
+    size_t marked = d->group ? carve_sessions(d, tr, want, &r, to_val, &sessions) : 0;
+    if (!marked) {
+        uint32_t *idx = rf_xmalloc(n * sizeof *idx);
+        for (size_t i = 0; i < n; i++)
+            idx[i] = (uint32_t)i;
+        rf_rng_shuffle(&r, idx, n);
+        for (size_t i = 0; i < want; i++)
+            to_val[idx[i]] = 1;
+        free(idx);
+        marked = want;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (to_val[i]) {
+            d->split[tr->v[i]] = RF_SPLIT_VAL;
+            push_row(va, tr->v[i]);
+        } else {
+            tr->v[k++] = tr->v[i];
+        }
+    }
+    tr->n = k;
+    free(to_val);
+    if (sessions)
+        rf_task_logf(t, "no validation rows: carved %zu of %zu training rows out as "
+                     "validation, %zu whole session%s", marked, n, sessions,
+                     sessions == 1 ? "" : "s");
+    else
+        rf_task_logf(t, "no validation rows: carved %zu of %zu training rows out as "
+                     "validation%s", marked, n, d->group ? " (one session: its rows are in "
+                     "both parts)" : "");
+    return 0;
+}
+
 /* The stage's rows: its level (all rows without levels), plus a seeded
- * `retain` fraction of earlier levels' training rows. */
-static int select_rows(const rf_dataset *d, const stage_cfg *c, row_set *tr, row_set *va,
-                       row_set *te, rf_err *err)
+ * `retain` fraction of earlier levels' training rows. A level without
+ * training rows of its own trains on the retained rows alone, so that a
+ * curriculum chain passes through it; without those either it fails. */
+static int select_rows(rf_task *t, rf_dataset *d, const stage_cfg *c, row_set *tr,
+                       row_set *va, row_set *te, rf_err *err)
 {
     int by_level = c->level >= 0 && d->level;
     row_set earlier = {0};
+    if (!d->split)
+        d->split = rf_xcalloc(d->n_rows, 1);
     for (size_t i = 0; i < d->n_rows; i++) {
         int lv = d->level ? d->level[i] : RF_LEVEL_NONE;
         int mine = !by_level || lv == c->level;
@@ -377,23 +467,32 @@ static int select_rows(const rf_dataset *d, const stage_cfg *c, row_set *tr, row
         else if (by_level && lv < c->level && d->split[i] == RF_SPLIT_TRAIN)
             push_row(&earlier, (uint32_t)i);
     }
-    size_t own = tr->n;   /* retained rows alone do not make a stage */
-    if (own && earlier.n && c->retain > 0) {
+    size_t own = tr->n, kept = 0;
+    if (earlier.n && c->retain > 0) {
         rf_rng r;
-        rf_rng_seed(&r, c->opts.seed ^ 0x72657461696eull);
+        rf_rng_seed(&r, c->net.opts.seed ^ 0x72657461696eull);
         rf_rng_shuffle(&r, earlier.v, earlier.n);
-        size_t keep = (size_t)ceil(c->retain * (double)earlier.n);
-        for (size_t i = 0; i < keep; i++)
+        kept = (size_t)ceil(c->retain * (double)earlier.n);
+        for (size_t i = 0; i < kept; i++)
             push_row(tr, earlier.v[i]);
     }
     free(earlier.v);
-    const char *lvl = by_level ? rf_level_name(c->level) : NULL;
-    if (own == 0)
-        return rf_errf(err, RF_EINVAL, "the training split is empty%s%s", lvl ? " at level " : "",
-                       lvl ? lvl : "");
+    const char *lvl = rf_level_name(c->level);
+    if (!by_level && own == 0)
+        return rf_errf(err, RF_EINVAL, "the training split is empty");
+    if (tr->n == 0)
+        return rf_errf(err, RF_EINVAL, "level %s has no training rows (%zu validation, %zu "
+                       "test) and there are no earlier levels' training rows to retain "
+                       "(%zu, retain=%g)", lvl, va->n, te->n, earlier.n, c->retain);
+    if (by_level)
+        rf_task_logf(t, "level %s: %zu training rows of its own, %zu retained of %zu from "
+                     "earlier levels, %zu validation, %zu test", lvl, own, kept, earlier.n,
+                     va->n, te->n);
+    if (by_level && own == 0)
+        rf_task_logf(t, "level %s has no training rows of its own: training on the %zu rows "
+                     "retained from earlier levels", lvl, kept);
     if (va->n == 0 && c->val_fraction > 0)
-        return rf_errf(err, RF_EINVAL, "the validation split is empty%s%s (set val_fraction=0 "
-                       "to train without one)", lvl ? " at level " : "", lvl ? lvl : "");
+        return carve_validation(t, d, c, tr, va, err);
     return 0;
 }
 
@@ -434,23 +533,13 @@ static int on_epoch(void *ud, rf_trainer *tr, const rf_epoch_stats *s, rf_err *e
     return 0;
 }
 
-/* Epoch-denominated schedule settings to optimizer steps. */
-static void schedule_in_steps(rf_train_opts *o, size_t n_train)
-{
-    size_t B = o->optim.kind == RF_OPT_RPROP || o->batch > n_train ? n_train : o->batch;
-    int64_t per_epoch = (int64_t)(((n_train + B - 1) / B + (size_t)o->accum - 1) /
-                                  (size_t)o->accum);
-    o->sched.warmup *= per_epoch;
-    o->sched.step_every *= per_epoch;
-}
-
 static int build_trainer(stage_ctx *x, rf_trainer *tr, const rf_train_opts *opts,
                          int *resumed, rf_err *err)
 {
     rf_task *t = x->t;
     const stage_cfg *c = x->c;
     rf_mlp_spec want, spec;
-    if (rf_train_spec_for(x->d, c->hidden, c->n_hidden, c->act, &want, err))
+    if (rf_train_spec_for(x->d, c->net.hidden, c->net.n_hidden, c->net.act, &want, err))
         return -1;
     *resumed = 0;
     int have = rf_task_state_load(t, "progress", x->state_path, err);
@@ -539,16 +628,20 @@ static void report_metrics(stage_ctx *x, rf_trainer *tr, const row_set *te)
     }
 }
 
-static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, rf_err *err)
+/* Rows are selected (and validation carved) before normalizing, so the
+ * statistics come from training rows only. */
+static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, int normalized, rf_err *err)
 {
     row_set tr = {0}, va = {0}, te = {0};
-    if (select_rows(d, c, &tr, &va, &te, err)) {
+    if (select_rows(x->t, d, c, &tr, &va, &te, err)) {
         free(tr.v), free(va.v), free(te.v);
         return -1;
     }
-    schedule_in_steps(&c->opts, tr.n);
+    if (c->normalize == 1 || (c->normalize == -1 && !normalized))
+        rf_dataset_normalize(d);
+    rf_train_schedule_in_steps(&c->net.opts, tr.n);
     rf_trainer trainer;
-    int resumed, rc = build_trainer(x, &trainer, &c->opts, &resumed, err);
+    int resumed, rc = build_trainer(x, &trainer, &c->net.opts, &resumed, err);
     if (!rc) {
         rc = rf_train_run(&trainer, d, tr.v, tr.n, va.v, va.n, on_epoch, x, err);
         if (!rc && x->cancelled)
@@ -576,15 +669,13 @@ int rf_train_stage_handle(rf_task *t, rf_err *err)
     rf_dataset d;
     int normalized;
     memset(&d, 0, sizeof d);
-    if (load_data(t, &c, &d, &normalized, err) || carve_validation(&d, &c, err)) {
+    if (load_data(t, &c, &d, &normalized, err)) {
         rf_dataset_free(&d);
         return -1;
     }
-    if (c.normalize == 1 || (c.normalize == -1 && !normalized))
-        rf_dataset_normalize(&d);
     stage_ctx x = {.t = t, .d = &d, .c = &c};
     snprintf(x.state_path, sizeof x.state_path, "%s/.progress.art", rf_task_outdir(t));
-    int rc = run_stage(&x, &d, &c, err);
+    int rc = run_stage(&x, &d, &c, normalized, err);
     rf_dataset_free(&d);
     return rc;
 }

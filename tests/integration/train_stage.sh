@@ -59,6 +59,37 @@ check "chained stage copied every layer" grep -q "2 of 2 layers copied" "$T/lv2.
 check_eq "easy stage: at most 20 epochs (level default)" 1 \
   "$(python3 -c "print(int(float('$(metric "$T/lv2" epochs)') <= 20))")"
 
+# --- a level without rows of its own trains on the rows retained from earlier levels
+"$W" run --input train="$T/cur.csv" --with level=expert --with hidden=16 --with retain=0.1 \
+  --with epochs=3 --out "$T/lv5" >/dev/null 2>"$T/lv5.err"
+check_eq "level expert without rows, retained rows only: exit 0" 0 $?
+check "retained-only stage logged" \
+  grep -q "level expert has no training rows of its own: training on the 90 rows" "$T/lv5.err"
+check "its validation carved from them" grep -q "carved 9 of 90 training rows" "$T/lv5.err"
+
+# --- the curriculum chain over the shipped sessions (workflows/curriculum.yaml's
+# steps, locally): some levels have no rows, or none in the validation split
+P="$T/prep"
+"$RF_BIN/ruvflow-preprocess" run --input sessions="$RF_ROOT/workflows/data/sessions" \
+  --with task=tool-selection --out "$P" >/dev/null 2>&1
+check_eq "preprocess of the shipped sessions exits 0" 0 $?
+prev=()
+for lv in trivial easy medium hard expert; do
+  "$W" run --input dataset="$P/dataset.art" "${prev[@]}" --with level=$lv --with hidden=64,32 \
+    --with seed=11 --out "$T/cur_$lv" >/dev/null 2>"$T/cur_$lv.err"
+  check_eq "curriculum stage $lv on the shipped sessions exits 0" 0 $?
+  prev=(--input checkpoint="$T/cur_$lv/checkpoint.art")
+done
+check "trivial: validation carved from its one session" \
+  grep -q "one session: its rows are in both parts" "$T/cur_trivial.err"
+check "easy: validation carved by whole sessions" grep -q "1 whole session" "$T/cur_easy.err"
+check "medium: trained on retained rows" grep -q "level medium has no training rows of its own" \
+  "$T/cur_medium.err"
+check "expert: used its own validation split" grep -q "53 validation" "$T/cur_expert.err"
+"$W" run --input dataset="$P/dataset.art" "${prev[@]}" --with level=expert --with hidden=64,32 \
+  --with lr=5e-6 --with epochs=5 --out "$T/cur_remedial" >/dev/null 2>&1
+check_eq "remedial stage from the expert checkpoint exits 0" 0 $?
+
 # --- transfer: the 3-class network retargeted to a 2-class label set
 "$W" run --input train="$T/cur2.csv" --input checkpoint="$T/lv1/checkpoint.art" \
   --with transfer=replace --with freeze=1 --with epochs=15 --out "$T/xfer" >/dev/null 2>"$T/xfer.err"
@@ -107,9 +138,11 @@ for i in range(200): x = random.random(); print(f'{x:.4f},{1000 * x:.4f}')" >"$T
   --out "$T/bad3" >/dev/null 2>"$T/bad3.err"
 check_eq "divergence: exit 2" 2 $?
 check "divergence names the epoch" grep -q "diverged at epoch 1" "$T/bad3.err"
-"$W" run --input train="$T/cur.csv" --with level=expert --out "$T/bad4" >/dev/null 2>"$T/bad4.err"
-check_eq "empty level split: exit 2" 2 $?
-check "empty split explained" grep -q "training split is empty at level expert" "$T/bad4.err"
+"$W" run --input train="$T/cur.csv" --with level=expert --with retain=0 --out "$T/bad4" \
+  >/dev/null 2>"$T/bad4.err"
+check_eq "level without rows, nothing retained: exit 2" 2 $?
+check "empty level explained with counts" \
+  grep -q "level expert has no training rows (0 validation, 0 test).*(900, retain=0)" "$T/bad4.err"
 "$W" run --input train="$F/thyroid.train" --with hiden=16 --out "$T/bad5" >/dev/null 2>"$T/bad5.err"
 check_eq "unknown with key: exit 2" 2 $?
 "$W" run --input train="$F/thyroid.train" --input checkpoint="$F/thyroid.test" --out "$T/bad6" \

@@ -303,6 +303,28 @@ static void test_nan_feature(void **state)
     rf_task_free(t);
 }
 
+/* Training keys are train-stage's (one parser); a stage-only key, a
+ * misspelt one, or a bad training value is refused before any work. */
+static void test_option_keys(void **state)
+{
+    char data[PLEN];
+    pathf(data, "%s/data.art", dir);
+    const char *bad[][3] = {{"retain", "0.5", "with.retain: unknown key (see --help)"},
+                            {"hiden", "8", "with.hiden: unknown key (see --help)"},
+                            {"optimizer", "lbfgs", "with.optimizer: unknown value \"lbfgs\""},
+                            {"epochs", "0", "with.epochs: a fold must train at least one "
+                                            "epoch"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rf_task *t = fold_task(data, "kfold", 0, dir);
+        rf_task_add_param(t, bad[i][0], bad[i][1]);
+        rf_err e = {0};
+        assert_int_equal(rf_eval_fold_handler(t, &e), -1);
+        assert_int_equal(e.code, RF_EINVAL);
+        assert_string_equal(e.msg, bad[i][2]);
+        rf_task_free(t);
+    }
+}
+
 static int setup(void **state)
 {
     snprintf(dir, sizeof dir, "/tmp/rf_evalfold_XXXXXX");
@@ -328,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_stratified_group_folds),
         cmocka_unit_test(test_timeseries_regression),
         cmocka_unit_test(test_nan_feature),
+        cmocka_unit_test(test_option_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

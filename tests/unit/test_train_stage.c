@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,47 @@ static void test_bad_options(void **state)
     }
 }
 
+/* The parser train-stage shares with eval-fold: level defaults under the
+ * `with` overrides, epochs-denominated schedules, the key check. */
+static void test_shared_parser(void **state)
+{
+    char out[600];
+    snprintf(out, sizeof out, "%s/parse", tmpdir);
+    rf_task *t = rf_task_new(&def, "p", 1, out);
+    rf_task_add_param(t, "hidden", "12,6,3");
+    rf_task_add_param(t, "optimizer", "nesterov");
+    rf_task_add_param(t, "batch", "10");
+    rf_task_add_param(t, "warmup", "2");
+    rf_task_add_param(t, "schedule", "cosine");
+    rf_train_setup s;
+    rf_err e = {0};
+    if (rf_train_stage_parse_opts(t, RF_LEVEL_HARD, &s, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(s.n_hidden, 3);
+    assert_int_equal(s.hidden[2], 3);
+    assert_int_equal(s.opts.optim.kind, RF_OPT_SGD);
+    assert_true(s.opts.optim.nesterov);
+    assert_true(s.opts.sched.lr == 5e-5 && s.opts.patience == 10 && s.opts.max_epochs == 50);
+    assert_true(s.opts.optim.clip == 0.5 && s.opts.graduate == 0.90 && s.opts.batch == 10);
+    assert_true(fabsf(s.opts.dropout - 0.3f) < 1e-6f && s.opts.optim.l2 == 1e-4);
+    rf_train_schedule_in_steps(&s.opts, 95);   /* 10 batches per epoch */
+    assert_int_equal(s.opts.sched.warmup, 20);
+
+    static const char *const own[] = {"fold", NULL};
+    rf_task_add_param(t, "fold", "1");
+    assert_int_equal(rf_train_check_keys(t, own, &e), 0);
+    rf_task_add_param(t, "retain", "0.5");
+    assert_int_equal(rf_train_check_keys(t, own, &e), -1);
+    assert_string_equal(e.msg, "with.retain: unknown key (see --help)");
+    rf_task_free(t);
+
+    t = rf_task_new(&def, "q", 1, out);
+    rf_task_add_param(t, "schedule", "sawtooth");
+    assert_int_equal(rf_train_stage_parse_opts(t, -1, &s, &e), -1);
+    assert_string_equal(e.msg, "with.schedule: unknown value \"sawtooth\"");
+    rf_task_free(t);
+}
+
 static int setup(void **state)
 {
     return mkdtemp(tmpdir) ? 0 : -1;
@@ -163,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_dataset_artifact_input),
         cmocka_unit_test(test_level_defaults),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_shared_parser),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
