@@ -17,6 +17,7 @@
 #include "rf_config.h"
 #include "rf_dag.h"
 #include "rf_workflow.h"
+#include "rf_time.h"
 
 /* ------------------------------------------------------------ engine */
 
@@ -180,13 +181,6 @@ static void fmt_duration(char *out, size_t n, int64_t ms)
         snprintf(out, n, "%dh%02dm", (int)(s / 3600), (int)(s % 3600 / 60));
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static json_t *status_json(const rf_run_status *st)
 {
     json_t *steps = json_array();
@@ -213,7 +207,7 @@ static json_t *status_json(const rf_run_status *st)
 static int print_status(FILE *f, const rf_run_status *st)
 {
     char el[32], eta[48] = "";
-    int64_t end = st->finished_ms ? st->finished_ms : now_ms();
+    int64_t end = st->finished_ms ? st->finished_ms : rf_wall_ms();
     int64_t elapsed = end - st->created_ms;
     fmt_duration(el, sizeof el, elapsed);
     size_t left = st->total - st->finished;
@@ -256,7 +250,7 @@ static int follow(engine *e, const char *run, int json)
     int tty = isatty(STDOUT_FILENO) && !json;
     int drawn = 0;
     size_t last_finished = (size_t)-1;
-    int64_t last_print = 0, started = now_ms();
+    int64_t last_print = 0, started = rf_wall_ms();
     int warned = 0;
     for (;;) {
         rf_run_status st;
@@ -270,11 +264,11 @@ static int follow(engine *e, const char *run, int json)
             drawn = print_status(stdout, &st);
             fflush(stdout);
         } else if (!json && (st.finished != last_finished || !running) &&
-                   (now_ms() - last_print >= 2000 || !running)) {
+                   (rf_wall_ms() - last_print >= 2000 || !running)) {
             printf("%s: %s, %zu/%zu tasks finished, %zu failed\n", run, st.state,
                    st.finished, st.total, st.failed);
             fflush(stdout);
-            last_print = now_ms();
+            last_print = rf_wall_ms();
             last_finished = st.finished;
         }
         if (!running) {
@@ -290,7 +284,7 @@ static int follow(engine *e, const char *run, int json)
             rf_run_status_free(&st);
             return ok ? 0 : 1;
         }
-        if (!warned && st.finished == 0 && now_ms() - started > 10000) {
+        if (!warned && st.finished == 0 && rf_wall_ms() - started > 10000) {
             size_t alive = 0;
             if (rf_sched_alive(e->s, 10000, &alive, &err) == 0 && !alive) {
                 fprintf(stderr, "ruvflow: no scheduler has been seen for 10 s: start one "
@@ -539,7 +533,7 @@ RF_CMD(list)
                 json_array_append_new(arr, status_json(&st));
             } else {
                 char age[32], tasks[48];
-                fmt_duration(age, sizeof age, now_ms() - st.created_ms);
+                fmt_duration(age, sizeof age, rf_wall_ms() - st.created_ms);
                 snprintf(tasks, sizeof tasks, "%zu/%zu", st.finished, st.total);
                 printf("%-44s %-10s %9s %8s  %s\n", st.id, st.state, tasks, age, st.file);
             }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "rf_buf.h"
+#include "rf_time.h"
 
 #define BACKOFF_FIRST_MS 50
 #define BACKOFF_MAX_MS 2000
@@ -37,20 +38,6 @@ void rf_redis_opts_default(rf_redis_opts *o)
     o->command_timeout_ms = 10000;
     o->retry_ms = 30000;
     o->log = NULL;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static struct timeval tv_ms(long ms)
@@ -214,7 +201,7 @@ static int ensure_connected(rf_redis *r, rf_err *err)
     if (r->c)
         return 0;
     rf_err e = {0};
-    int64_t start = now_ms();
+    int64_t start = rf_mono_ms();
     long delay = BACKOFF_FIRST_MS;
     for (int tries = 1;; tries++) {
         if (connect_once(r, &e) == 0) {
@@ -224,7 +211,7 @@ static int ensure_connected(rf_redis *r, rf_err *err)
         }
         if (e.code != RF_ENET)
             break;
-        int64_t spent = now_ms() - start;
+        int64_t spent = rf_mono_ms() - start;
         if (spent >= r->opts.retry_ms) {
             rf_err_prefix(&e, "redis %s unreachable after %.1f s (%d attempt%s)", r->safe_url,
                           (double)spent / 1000.0, tries, tries == 1 ? "" : "s");
@@ -234,7 +221,7 @@ static int ensure_connected(rf_redis *r, rf_err *err)
             rf_log_warn(r->opts.log, "redis %s: %s; retrying with backoff for up to %ld s",
                         r->safe_url, e.msg, r->opts.retry_ms / 1000);
         long left = (long)(r->opts.retry_ms - spent);
-        sleep_ms(delay < left ? delay : left);
+        rf_sleep_ms(delay < left ? delay : left);
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }
     if (err)
@@ -288,11 +275,11 @@ static int transient_reply(const redisReply *rep)
  * reply: sleeps with backoff and returns 1, or 0 when the budget is gone. */
 static int backoff_again(rf_redis *r, int64_t start, long *delay)
 {
-    int64_t spent = now_ms() - start;
+    int64_t spent = rf_mono_ms() - start;
     if (spent >= r->opts.retry_ms)
         return 0;
     long left = (long)(r->opts.retry_ms - spent);
-    sleep_ms(*delay < left ? *delay : left);
+    rf_sleep_ms(*delay < left ? *delay : left);
     *delay = *delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *delay * 2;
     return 1;
 }
@@ -301,7 +288,7 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
                   redisReply **reply, rf_err *err)
 {
     *reply = NULL;
-    int64_t start = now_ms();
+    int64_t start = rf_mono_ms();
     long delay = BACKOFF_FIRST_MS;
     for (;;) {
         if (ensure_connected(r, err) != 0)
@@ -336,7 +323,7 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
 int rf_redis_cmd(rf_redis *r, redisReply **reply, rf_err *err, const char *fmt, ...)
 {
     *reply = NULL;
-    int64_t start = now_ms();
+    int64_t start = rf_mono_ms();
     long delay = BACKOFF_FIRST_MS;
     for (;;) {
         if (ensure_connected(r, err) != 0)
@@ -455,7 +442,7 @@ int rf_redis_eval_many(rf_redis *r, rf_redis_call *calls, size_t n, rf_err *err)
 {
     char small[64];
     char *todo = n <= sizeof small ? small : rf_xmalloc(n);
-    int64_t start = now_ms();
+    int64_t start = rf_mono_ms();
     long delay = BACKOFF_FIRST_MS;
     int reloads = 0, rc = -1;
     for (size_t i = 0; i < n; i++)

@@ -23,6 +23,7 @@
 #include "rf_redis.h"
 #include "rf_runtime_io.h"
 #include "rf_task_impl.h"
+#include "rf_time.h"
 
 #define SHORT_TASK_MS 5     /* tasks this quick are batched */
 #define HARD_STOP_MS 5000   /* after grace + stop flag, give up on a handler */
@@ -72,27 +73,6 @@ struct runtime {
     slot *slots;
     int64_t started_ms;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 const char *rf_runtime_default_prefix(void)
 {
@@ -399,7 +379,7 @@ static void begin_task(slot *s, size_t i)
     s->next = i + 1;
     s->lost = s->cancelled = s->timed_out = 0;
     s->stop = 0;
-    s->deadline_ms = l->timeout_ms > 0 ? mono_ms() + l->timeout_ms : 0;
+    s->deadline_ms = l->timeout_ms > 0 ? rf_mono_ms() + l->timeout_ms : 0;
     pthread_mutex_unlock(&s->rt->mu);
 }
 
@@ -457,7 +437,7 @@ static void *slot_main(void *arg)
     long idle_wait = rt->o.lease_ms / 4 < 1000 ? rt->o.lease_ms / 4 : 1000;
     pending p = {0};
     while (!atomic_load(&rt->draining) && make_workdir(s) != 0)
-        sleep_ms(1000);
+        rf_sleep_ms(1000);
     while (!atomic_load(&rt->draining)) {
         rf_lease *l;
         size_t n;
@@ -467,13 +447,13 @@ static void *slot_main(void *arg)
         pending_done(s, &p, rc == 0, &err);
         if (rc != 0) {
             rf_log_error(&rt->log, "%s; trying again in 1 s", err.msg);
-            sleep_ms(1000);
+            rf_sleep_ms(1000);
             continue;
         }
         if (n == 0) {
             if (rf_queue_wait(s->q, rt->o.pool, rt->types, rt->ntypes, idle_wait, &err) < 0) {
                 rf_log_error(&rt->log, "%s; trying again in 1 s", err.msg);
-                sleep_ms(1000);
+                rf_sleep_ms(1000);
             }
             continue;
         }
@@ -482,10 +462,10 @@ static void *slot_main(void *arg)
         size_t i;
         for (i = 0; i < n && !atomic_load(&rt->draining); i++) {
             begin_task(s, i);
-            int64_t t0 = mono_ms();
+            int64_t t0 = rf_mono_ms();
             run_task(s, &l[i], &p);
             end_task(s);
-            if (mono_ms() - t0 > SHORT_TASK_MS) {
+            if (rf_mono_ms() - t0 > SHORT_TASK_MS) {
                 all_short = 0;
                 pending_flush(s, &p); /* a slow task's result should not wait */
             }
@@ -521,7 +501,7 @@ static size_t snapshot(runtime *rt, hb_ref **out, char *current, size_t cn)
 {
     size_t n = 0, cap = 0;
     hb_ref *refs = NULL;
-    int64_t now = mono_ms();
+    int64_t now = rf_mono_ms();
     current[0] = '\0';
     pthread_mutex_lock(&rt->mu);
     for (int si = 0; si < rt->o.concurrency; si++) {
@@ -579,11 +559,11 @@ static void *heartbeat_main(void *arg)
     long every = rt->o.lease_ms / 3;
     int64_t next = 0;
     while (!atomic_load(&rt->quit)) {
-        if (mono_ms() < next) {
-            sleep_ms(every < 50 ? every : 50);
+        if (rf_mono_ms() < next) {
+            rf_sleep_ms(every < 50 ? every : 50);
             continue;
         }
-        next = mono_ms() + every;
+        next = rf_mono_ms() + every;
         char current[RF_QUEUE_ID_MAX + 1];
         hb_ref *refs;
         size_t n = snapshot(rt, &refs, current, sizeof current);
@@ -775,18 +755,18 @@ static int supervise(runtime *rt, rf_queue *q)
                 _exit(128 + sig);
             }
             atomic_store(&rt->draining, 1);
-            grace_end = mono_ms() + rt->o.grace_ms;
+            grace_end = rf_mono_ms() + rt->o.grace_ms;
             rf_log_info(&rt->log, "%s: draining (grace %ld s); signal again to exit at once",
                         sig == SIGTERM ? "SIGTERM" : "SIGINT", rt->o.grace_ms / 1000);
         }
         if (all_finished(rt))
             return 0;
-        if (grace_end && !hard_end && mono_ms() >= grace_end) {
+        if (grace_end && !hard_end && rf_mono_ms() >= grace_end) {
             rf_log_warn(&rt->log, "grace period over: stopping running tasks");
             stop_all(rt);
-            hard_end = mono_ms() + HARD_STOP_MS;
+            hard_end = rf_mono_ms() + HARD_STOP_MS;
         }
-        if (hard_end && mono_ms() >= hard_end) {
+        if (hard_end && rf_mono_ms() >= hard_end) {
             rf_log_error(&rt->log, "tasks ignore their stop flag: releasing their leases");
             release_stuck(rt, q);
             return 1;
@@ -832,7 +812,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     if (gethostname(rt.host, sizeof rt.host) != 0)
         snprintf(rt.host, sizeof rt.host, "unknown");
     snprintf(rt.id, sizeof rt.id, "%s:%ld", rt.host, (long)getpid());
-    rt.started_ms = wall_ms();
+    rt.started_ms = rf_wall_ms();
     pthread_mutex_init(&rt.mu, NULL);
 
     /* Signals go to the supervisor only (sigtimedwait), never to a thread

@@ -15,6 +15,7 @@
 #include "rf_buf.h"
 #include "rf_dag.h"
 #include "rf_template.h"
+#include "rf_time.h"
 
 #define BATCH 512              /* tasks per enqueue / finish pipeline */
 #define LOCK_MS 30000          /* dispatch lease on a run */
@@ -293,20 +294,6 @@ struct rf_sched {
     int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rf_sched_opts_default(rf_sched_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -515,7 +502,7 @@ static void random_hex(char *out, size_t nbytes)
     if (fd >= 0)
         close(fd);
     if (got != (ssize_t)nbytes) {
-        uint64_t x = (uint64_t)mono_ms() * 6364136223846793005ull ^ (uint64_t)getpid();
+        uint64_t x = (uint64_t)rf_mono_ms() * 6364136223846793005ull ^ (uint64_t)getpid();
         memcpy(b, &x, nbytes > 8 ? 8 : nbytes);
     }
     for (size_t i = 0; i < nbytes; i++)
@@ -1417,7 +1404,7 @@ static int trim_old(rf_sched *s, rf_err *err)
 {
     char max[32];
     snprintf(max, sizeof max, "%lld",
-             (long long)(wall_ms() - (int64_t)s->o.retention_s * 1000));
+             (long long)(rf_wall_ms() - (int64_t)s->o.retention_s * 1000));
     rf_buf k = RF_BUF_INIT;
     rf_buf_addf(&k, "%sruns", s->P);
     const char *argv[] = {"ZRANGEBYSCORE", k.data, "-inf", max, "LIMIT", "0", "100"};
@@ -1479,8 +1466,8 @@ static int beat(rf_sched *s, rf_err *err)
     rf_buf k = RF_BUF_INIT;
     char now[32], old[32];
     rf_buf_addf(&k, "%sschedulers", s->P);
-    snprintf(now, sizeof now, "%lld", (long long)wall_ms());
-    snprintf(old, sizeof old, "%lld", (long long)wall_ms() - 3600000);
+    snprintf(now, sizeof now, "%lld", (long long)rf_wall_ms());
+    snprintf(old, sizeof old, "%lld", (long long)rf_wall_ms() - 3600000);
     const char *a1[] = {"ZADD", k.data, now, s->consumer};
     const char *a2[] = {"ZREMRANGEBYSCORE", k.data, "-inf", old};
     redisReply *rep;
@@ -1499,7 +1486,7 @@ int rf_sched_alive(rf_sched *s, long window_ms, size_t *n, rf_err *err)
     rf_buf k = RF_BUF_INIT;
     char min[32];
     rf_buf_addf(&k, "%sschedulers", s->P);
-    snprintf(min, sizeof min, "%lld", (long long)(wall_ms() - window_ms));
+    snprintf(min, sizeof min, "%lld", (long long)(rf_wall_ms() - window_ms));
     const char *argv[] = {"ZCOUNT", k.data, min, "+inf"};
     redisReply *rep;
     int rc = rf_redis_cmdv(s->r, 4, argv, NULL, &rep, err);
@@ -1513,7 +1500,7 @@ int rf_sched_alive(rf_sched *s, long window_ms, size_t *n, rf_err *err)
 
 int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
 {
-    int64_t now = mono_ms();
+    int64_t now = rf_mono_ms();
     if (ensure_group(s, err) < 0 || beat(s, err) < 0)
         return -1;
     if (claim_stale(s, err) < 0)
@@ -1551,7 +1538,7 @@ int rf_sched_serve(rf_sched *s, volatile sig_atomic_t *stop, rf_err *err)
 {
     if (rf_sched_maintain(s, 1, err) < 0)
         return -1;
-    int64_t last = mono_ms();
+    int64_t last = rf_mono_ms();
     while (!*stop) {
         rf_err e;
         if (rf_sched_poll(s, 500, NULL, &e) < 0) {
@@ -1562,8 +1549,8 @@ int rf_sched_serve(rf_sched *s, volatile sig_atomic_t *stop, rf_err *err)
             }
             continue;   /* rf_redis already waited with backoff */
         }
-        if (mono_ms() - last >= 2000) {
-            last = mono_ms();
+        if (rf_mono_ms() - last >= 2000) {
+            last = rf_mono_ms();
             if (rf_sched_maintain(s, 0, &e) < 0)
                 rf_log_error(s->o.log, "maintenance: %s", e.msg);
         }
