@@ -10,6 +10,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 SANITIZE ?= 0
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 
 PKGS     := libcurl hiredis msgpack libzstd yaml-0.1 libcrypto jansson zlib openblas
 CFLAGS_PKG := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -93,7 +94,7 @@ check-deps:
 	  echo "missing build dependencies: run 'make deps' (infra/deps.sh)" >&2; exit 1; }
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
 
 # The suite without the dependency check, for quick iterations.
@@ -103,11 +104,11 @@ test-only: all
 # deps runs first and in its own make, because the pkg-config lookups above
 # are evaluated when make starts, before deps.sh has installed anything.
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) bash infra/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) bash tests/bench/run.sh
 
 install: all
