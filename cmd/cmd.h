@@ -9,7 +9,8 @@ RF_CMD(artifact);   /* cmd_artifact.c: inspect */
 RF_CMD(store);      /* cmd_store.c: put get ls head rm cp tier restore */
 RF_CMD(config);     /* cmd_config.c: show */
 RF_CMD(lint);       /* cmd_workflow.c */
-RF_CMD(submit);     /* cmd_run.c and friends: the engine verbs */
+/* cmd_run.c: runs and the scheduler */
+RF_CMD(submit);
 RF_CMD(status);
 RF_CMD(list);
 RF_CMD(watch);
@@ -18,13 +19,15 @@ RF_CMD(cancel);
 RF_CMD(retry);
 RF_CMD(resume);
 RF_CMD(outputs);
-RF_CMD(workers);
-RF_CMD(queues);
-RF_CMD(dlq);
 RF_CMD(scheduler);
+/* cmd_queue.c and cmd_worker.c: queues, live workers, built-in workers */
+RF_CMD(queues);
+RF_CMD(workers);
+RF_CMD(dlq);
 RF_CMD(worker);
+/* cmd_stack.c: the embedded local stack */
 RF_CMD(up);
 RF_CMD(down);
-RF_CMD(plot);
+RF_CMD(plot);       /* cmd_plot.c: training curves as SVG */
 
 #endif
