@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cmd_engine.h"
 #include "cmd.h"
 #include "rf_buf.h"
 #include "rf_config.h"
@@ -172,12 +173,14 @@ static int read_redis(const char *config, const char *run, const char *step, cur
     rf_redis_opts_default(&o);
     o.retry_ms = 0;
     rf_redis *r;
-    int rc = rf_redis_connect(cfg.redis_url, &o, &r, err);
+    /* An explicit --config names the Redis; otherwise find it as the run
+     * verbs do (environment, config, or the stack of `ruvflow up`). */
+    int rc = rf_redis_connect(config ? cfg.redis_url : engine_redis_url(NULL), &o, &r, err);
     rf_config_free(&cfg);
     if (rc)
         return -1;
     char key[512], start[64] = "-";
-    snprintf(key, sizeof key, "rf:run:%s:progress", run);
+    snprintf(key, sizeof key, "%srun:%s:progress", engine_prefix(NULL), run);
     task_step *cache = NULL;
     size_t nc = 0;
     for (;;) {
