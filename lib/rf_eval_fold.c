@@ -120,7 +120,7 @@ static const char *const fold_keys[] = {
 /* The training options under train-stage's names and with its defaults for
  * plain (non-curriculum) training. */
 static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_t seed,
-                        rf_mlp_spec *spec, rf_train_opts *o, rf_err *err)
+                        rf_mlp_spec *spec, rf_train_opts *o, int *refit, rf_err *err)
 {
     rf_train_setup s;
     if (rf_train_stage_parse_opts(t, -1, &s, err) < 0 ||
@@ -130,6 +130,7 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
         return rf_errf(err, RF_EINVAL, "with.epochs: a fold must train at least one epoch");
     *o = s.opts;
     o->seed = seed;
+    *refit = s.refit == RF_REFIT_ON;   /* auto: off, the fold's estimate is as trained */
     rf_train_schedule_in_steps(o, n_train);
     return 0;
 }
@@ -218,11 +219,45 @@ static int on_epoch(void *ud, rf_trainer *tr, const rf_epoch_stats *s, rf_err *e
     return 0;
 }
 
+/* with.refit=true: train afresh (same seed) on the training and validation
+ * rows for the best epoch count of the early-stopped run, as train-stage
+ * does; the fold is short, so the refit keeps no state of its own. */
+static int refit(fold_run *r, rf_err *err)
+{
+    rf_mlp_spec spec;
+    rf_train_opts o;
+    int on;
+    size_t n = r->n_train + r->n_val;
+    int64_t epochs = r->tr.best_epoch;
+    if (train_params(r->t, &r->d, n, r->cv.seed, &spec, &o, &on, err) < 0)
+        return -1;
+    o.max_epochs = epochs;
+    o.patience = 0;
+    o.graduate = 0;
+    uint32_t *all = rf_xmalloc(n * sizeof *all);
+    memcpy(all, r->train, r->n_train * sizeof *all);
+    memcpy(all + r->n_train, r->val, r->n_val * sizeof *all);
+    rf_trainer_free(&r->tr);
+    r->trainer_ready = 0;
+    int rc = rf_trainer_init(&r->tr, &spec, &o, err);
+    if (!rc) {
+        r->trainer_ready = 1;
+        rc = rf_train_run(&r->tr, &r->d, all, n, NULL, 0, on_epoch, r, err);
+        rf_trainer_drop_best(&r->tr);
+    }
+    free(all);
+    if (!rc)
+        rf_task_logf(r->t, "fold %zu: refit for %lld epochs on %zu rows", r->fold,
+                     (long long)epochs, n);
+    return rc ? rf_err_prefix(err, "fold %zu: refit", r->fold) : 0;
+}
+
 static int train(fold_run *r, rf_err *err)
 {
     rf_mlp_spec spec;
     rf_train_opts o;
-    if (train_params(r->t, &r->d, r->n_train, r->cv.seed, &spec, &o, err) < 0 ||
+    int want_refit;
+    if (train_params(r->t, &r->d, r->n_train, r->cv.seed, &spec, &o, &want_refit, err) < 0 ||
         rf_trainer_init(&r->tr, &spec, &o, err) < 0)
         return -1;
     r->trainer_ready = 1;
@@ -230,6 +265,8 @@ static int train(fold_run *r, rf_err *err)
     if (rf_train_run(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val, on_epoch, r,
                      err) < 0)
         return rf_err_prefix(err, "fold %zu: train", r->fold);
+    if (want_refit && r->n_val && r->tr.best_epoch > 0 && refit(r, err) < 0)
+        return -1;
     r->train_seconds = now() - t0;
     rf_trainer_use_best(&r->tr);
     return 0;

@@ -112,6 +112,14 @@ void rf_trainer_use_best(rf_trainer *tr)
         memcpy(tr->net.params, tr->best, tr->net.n_params * sizeof(float));
 }
 
+void rf_trainer_drop_best(rf_trainer *tr)
+{
+    free(tr->best);
+    tr->best = NULL;
+    tr->best_epoch = 0;
+    tr->best_metric = tr->best_tie = INFINITY;
+}
+
 static size_t n_out(const rf_trainer *tr)
 {
     return tr->net.spec.sizes[tr->net.spec.n_layers];

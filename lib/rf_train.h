@@ -120,6 +120,9 @@ void rf_trainer_eval(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, 
                      double *loss, double *acc);
 /* Copy the best epoch's parameters into the network (no-op without one). */
 void rf_trainer_use_best(rf_trainer *tr);
+/* Forget the best epoch, so that the current weights are the model (a
+ * refit has no validation rows to choose an epoch by). */
+void rf_trainer_drop_best(rf_trainer *tr);
 /* Check that d fits the network (features, outputs). */
 int rf_trainer_check_data(const rf_trainer *tr, const rf_dataset *d, rf_err *err);
 

@@ -25,16 +25,16 @@ const char rf_train_stage_help[] =
     "         schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"
     "         seed level=trivial|easy|medium|hard|expert retain graduate freeze=K\n"
     "         transfer=replace|add checkpoint_every=N val_fraction target=COLUMN\n"
-    "         normalize=auto|true|false on_diverge=stop|lower_lr\n"
-    "outputs: checkpoint (final), best (best validation loss)\n"
+    "         normalize=auto|true|false on_diverge=stop|lower_lr refit=auto|true|false\n"
+    "outputs: checkpoint (final; the refit model after a refit), best (best validation)\n"
     "metrics: epochs seconds train_loss val_loss val_accuracy best_epoch\n"
-    "         test_accuracy | test_mse, graduated\n";
+    "         test_accuracy | test_mse, graduated, train_rows, refit_epochs\n";
 
 /* The training keys, shared with eval-fold (rf_train_stage_parse_opts)... */
 const char *const rf_train_opt_keys[] = {
     "hidden", "activation", "optimizer", "lr", "batch", "epochs", "patience", "l1", "l2",
     "weight_decay", "dropout", "clip", "accum", "momentum", "schedule", "warmup",
-    "step_every", "gamma", "on_diverge", NULL
+    "step_every", "gamma", "on_diverge", "refit", NULL
 };
 
 /* ... and those of a curriculum stage alone. */
@@ -120,6 +120,12 @@ static int parse_enum(rf_task *t, const char *key, const char *def, int (*parse)
     return 0;
 }
 
+static int parse_refit(const char *s)
+{
+    return !strcmp(s, "auto") ? RF_REFIT_AUTO : !strcmp(s, "true") || !strcmp(s, "1")
+           ? RF_REFIT_ON : !strcmp(s, "false") || !strcmp(s, "0") ? RF_REFIT_OFF : -2;
+}
+
 static int parse_diverge(const char *s)
 {
     return !strcmp(s, "stop") ? RF_DIVERGE_STOP : !strcmp(s, "lower_lr") ? RF_DIVERGE_LOWER_LR
@@ -160,6 +166,10 @@ int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *c, rf_err *
         parse_enum(t, "schedule", "constant", rf_sched_parse, &o->sched.kind, err) ||
         parse_enum(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err))
         return -1;
+    const char *refit = rf_task_param_or(t, "refit", "auto");
+    if ((c->refit = parse_refit(refit)) == -2)
+        return rf_errf(err, RF_EINVAL, "with.refit: expected auto, true or false, got \"%s\"",
+                       refit);
     if (batch <= 0 || epochs < 0 || patience < 0 || accum <= 0 || warmup < 0 ||
         step_every < 0 || !(lr > 0) || dropout < 0 || dropout >= 1 || o->optim.clip < 0 ||
         o->optim.l1 < 0 || o->optim.l2 < 0 || o->optim.weight_decay < 0)
@@ -502,6 +512,7 @@ typedef struct stage_ctx {
     rf_task *t;
     const rf_dataset *d;
     const stage_cfg *c;
+    const char *state_name;   /* "progress", or "refit" during the refit */
     char state_path[4096];
     int cancelled;
 } stage_ctx;
@@ -509,7 +520,7 @@ typedef struct stage_ctx {
 static int save_state(stage_ctx *x, rf_trainer *tr, rf_err *err)
 {
     if (rf_checkpoint_write(x->state_path, tr, x->d, RF_CKPT_CURRENT, err) ||
-        rf_task_state_save(x->t, "progress", x->state_path, err))
+        rf_task_state_save(x->t, x->state_name, x->state_path, err))
         return rf_err_prefix(err, "saving progress at epoch %lld", (long long)tr->epoch);
     return 0;
 }
@@ -520,7 +531,10 @@ static int on_epoch(void *ud, rf_trainer *tr, const rf_epoch_stats *s, rf_err *e
     static const char *const keys[] = {"train_loss", "val_loss", "train_acc", "val_acc", "lr",
                                        "epoch_seconds"};
     double vals[6] = {s->train_loss, s->val_loss, s->train_acc, s->val_acc, s->lr, s->seconds};
-    rf_task_progress(x->t, "epoch", s->epoch, keys, vals, 6);
+    /* the refit streams its own series: its epochs would overwrite the
+     * early-stopped run's points in `ruvflow plot` */
+    rf_task_progress(x->t, strcmp(x->state_name, "refit") ? "epoch" : "refit", s->epoch, keys,
+                     vals, 6);
     int stop = rf_task_should_stop(x->t);
     if (stop || (x->c->checkpoint_every > 0 && s->epoch % x->c->checkpoint_every == 0)) {
         if (save_state(x, tr, err))
@@ -542,7 +556,7 @@ static int build_trainer(stage_ctx *x, rf_trainer *tr, const rf_train_opts *opts
     if (rf_train_spec_for(x->d, c->net.hidden, c->net.n_hidden, c->net.act, &want, err))
         return -1;
     *resumed = 0;
-    int have = rf_task_state_load(t, "progress", x->state_path, err);
+    int have = rf_task_state_load(t, x->state_name, x->state_path, err);
     if (have < 0)
         return rf_err_prefix(err, "loading saved progress");
     rf_checkpoint ck;
@@ -555,10 +569,15 @@ static int build_trainer(stage_ctx *x, rf_trainer *tr, const rf_train_opts *opts
             rf_trainer_free(tr);
             return rf_err_prefix(err, "resuming from saved progress");
         }
-        rf_task_logf(t, "resuming at epoch %lld (step %lld)", (long long)tr->epoch,
+        rf_task_logf(t, "resuming %s at epoch %lld (step %lld)", strcmp(x->state_name,
+                     "refit") ? "training" : "the refit", (long long)tr->epoch,
                      (long long)tr->step);
         *resumed = 1;
-        return rf_trainer_check_data(tr, x->d, err);
+        if (rf_trainer_check_data(tr, x->d, err)) {
+            rf_trainer_free(tr);
+            return -1;
+        }
+        return 0;
     }
     const char *from = rf_task_input(t, "checkpoint", 0);
     if (!from)
@@ -582,29 +601,42 @@ static int build_trainer(stage_ctx *x, rf_trainer *tr, const rf_train_opts *opts
 
 /* ---- results ------------------------------------------------------------- */
 
-static int write_outputs(stage_ctx *x, rf_trainer *tr, rf_err *err)
+/* checkpoint: fin's current weights (the refit, or the last epoch); best:
+ * the best validation epoch of the early-stopped run. */
+static int write_outputs(stage_ctx *x, rf_trainer *fin, rf_trainer *first, rf_err *err)
 {
     const char *dir = rf_task_outdir(x->t);
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoint.art", dir);
-    if (rf_checkpoint_write(path, tr, x->d, RF_CKPT_CURRENT, err) ||
+    if (rf_checkpoint_write(path, fin, x->d, RF_CKPT_CURRENT, err) ||
         rf_task_output(x->t, "checkpoint", path, err))
         return -1;
     snprintf(path, sizeof path, "%s/best.art", dir);
-    if (rf_checkpoint_write(path, tr, x->d, RF_CKPT_BEST, err) ||
+    if (rf_checkpoint_write(path, first, x->d, RF_CKPT_BEST, err) ||
         rf_task_output(x->t, "best", path, err))
         return -1;
     return 0;
 }
 
-static void report_metrics(stage_ctx *x, rf_trainer *tr, const row_set *te)
+static double seconds_of(const rf_trainer *tr)
+{
+    double secs = 0;
+    for (size_t i = 0; tr && i < tr->n_history; i++)
+        secs += tr->history[i].seconds;
+    return secs;
+}
+
+/* tr is the early-stopped run, whose history the validation metrics come
+ * from; fin the final model (tr itself, or the refit), which the test rows
+ * measure. */
+static void report_metrics(stage_ctx *x, rf_trainer *tr, rf_trainer *fin, size_t train_rows,
+                           const row_set *te)
 {
     rf_task *t = x->t;
-    double secs = 0;
-    for (size_t i = 0; i < tr->n_history; i++)
-        secs += tr->history[i].seconds;
     rf_task_metric(t, "epochs", (double)tr->epoch);
-    rf_task_metric(t, "seconds", secs);
+    rf_task_metric(t, "seconds", seconds_of(tr) + (fin != tr ? seconds_of(fin) : 0));
+    rf_task_metric(t, "train_rows", (double)train_rows);
+    rf_task_metric(t, "refit_epochs", fin != tr ? (double)fin->epoch : 0);
     rf_task_metric(t, "best_epoch", (double)tr->best_epoch);
     if (tr->n_history) {
         const rf_epoch_stats *last = &tr->history[tr->n_history - 1];
@@ -618,14 +650,98 @@ static void report_metrics(stage_ctx *x, rf_trainer *tr, const row_set *te)
     rf_task_metric(t, "graduated", tr->stop_reason == RF_STOP_GRADUATED);
     if (te->n) {
         double loss, acc;
-        rf_trainer_use_best(tr);
-        rf_trainer_eval(tr, x->d, te->v, te->n, &loss, &acc);
+        rf_trainer_use_best(fin);
+        rf_trainer_eval(fin, x->d, te->v, te->n, &loss, &acc);
         rf_task_metric(t, "test_loss", loss);
         if (x->d->kind == RF_CLASSIFICATION)
             rf_task_metric(t, "test_accuracy", acc);
         else
             rf_task_metric(t, "test_mse", loss);
     }
+}
+
+/* Whether to refit after early stopping. auto: plain training (no level)
+ * on train/test files, whose validation rows are carved from the training
+ * file; a curriculum stage graduates on its validation accuracy, and a
+ * dataset's own validation split stays held out. */
+static int wants_refit(stage_ctx *x, const rf_trainer *tr, size_t n_val)
+{
+    int on = x->c->net.refit == RF_REFIT_AUTO
+             ? x->c->level < 0 && rf_task_input(x->t, "train", 0) != NULL
+             : x->c->net.refit == RF_REFIT_ON;
+    if (on && (n_val == 0 || tr->best_epoch == 0)) {
+        rf_task_logf(x->t, "refit skipped: no validation rows to choose the epoch count by");
+        return 0;
+    }
+    return on;
+}
+
+/* The refit: a trainer built as the first one was (same seed, or the same
+ * input checkpoint), trained on training plus validation rows for the best
+ * epoch count of the early-stopped run, without validation, patience or
+ * graduation; its final weights are the model. It keeps its own state
+ * ("refit"), so a task killed during the refit resumes there. */
+static int run_refit(stage_ctx *x, const rf_trainer *first, rf_train_opts o, const row_set *tr,
+                     const row_set *va, rf_trainer *out, rf_err *err)
+{
+    row_set all = {rf_xmalloc((tr->n + va->n) * sizeof *all.v), tr->n + va->n};
+    memcpy(all.v, tr->v, tr->n * sizeof *all.v);
+    memcpy(all.v + tr->n, va->v, va->n * sizeof *all.v);
+    o.max_epochs = first->best_epoch;
+    o.patience = 0;
+    o.graduate = 0;
+    rf_train_schedule_in_steps(&o, all.n);
+    x->state_name = "refit";
+    snprintf(x->state_path, sizeof x->state_path, "%s/.refit.art", rf_task_outdir(x->t));
+    rf_task_logf(x->t, "refit: %lld epochs (the best of the early-stopped run) on all %zu "
+                 "training rows", (long long)o.max_epochs, all.n);
+    int resumed, rc = build_trainer(x, out, &o, &resumed, err);
+    if (!rc) {
+        rc = rf_train_run(out, x->d, all.v, all.n, NULL, 0, on_epoch, x, err);
+        if (!rc && x->cancelled)
+            rc = rf_errf(err, RF_ECANCEL, "stopped at refit epoch %lld; progress saved",
+                         (long long)out->epoch);
+        if (!rc) {
+            rf_trainer_drop_best(out);
+            rc = save_state(x, out, err);
+        }
+        if (rc)
+            rf_trainer_free(out);
+    }
+    free(all.v);
+    return rc ? rf_err_prefix(err, "refit") : 0;
+}
+
+/* Trains (and refits), writes the outputs and reports the metrics. The
+ * finished state is saved too: a re-delivered task then only rewrites the
+ * outputs instead of training again. */
+static int train_and_report(stage_ctx *x, rf_trainer *first, const rf_train_opts *epoch_opts,
+                            const row_set *tr, const row_set *va, const row_set *te,
+                            rf_err *err)
+{
+    if (rf_train_run(first, x->d, tr->v, tr->n, va->v, va->n, on_epoch, x, err))
+        return -1;
+    if (x->cancelled)
+        return rf_errf(err, RF_ECANCEL, "stopped at epoch %lld; progress saved",
+                       (long long)first->epoch);
+    if (save_state(x, first, err))
+        return -1;
+    rf_task_logf(x->t, "%lld epochs, stopped by %s, best epoch %lld", (long long)first->epoch,
+                 rf_stop_reason_name(first->stop_reason), (long long)first->best_epoch);
+    rf_trainer refit, *fin = first;
+    size_t rows = tr->n;
+    if (wants_refit(x, first, va->n)) {
+        if (run_refit(x, first, *epoch_opts, tr, va, &refit, err))
+            return -1;
+        fin = &refit;
+        rows += va->n;
+    }
+    int rc = write_outputs(x, fin, first, err);
+    if (!rc)
+        report_metrics(x, first, fin, rows, te);
+    if (fin != first)
+        rf_trainer_free(&refit);
+    return rc;
 }
 
 /* Rows are selected (and validation carved) before normalizing, so the
@@ -639,22 +755,12 @@ static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, int normalized, 
     }
     if (c->normalize == 1 || (c->normalize == -1 && !normalized))
         rf_dataset_normalize(d);
+    rf_train_opts epoch_opts = c->net.opts;   /* the refit converts for its own rows */
     rf_train_schedule_in_steps(&c->net.opts, tr.n);
     rf_trainer trainer;
     int resumed, rc = build_trainer(x, &trainer, &c->net.opts, &resumed, err);
     if (!rc) {
-        rc = rf_train_run(&trainer, d, tr.v, tr.n, va.v, va.n, on_epoch, x, err);
-        if (!rc && x->cancelled)
-            rc = rf_errf(err, RF_ECANCEL, "stopped at epoch %lld; progress saved",
-                         (long long)trainer.epoch);
-        /* the finished state too: a re-delivered task then only rewrites
-         * the outputs instead of training again */
-        if (!rc && !(rc = save_state(x, &trainer, err)) && !(rc = write_outputs(x, &trainer, err)))
-            report_metrics(x, &trainer, &te);
-        if (!rc)
-            rf_task_logf(x->t, "%lld epochs, stopped by %s, best epoch %lld",
-                         (long long)trainer.epoch, rf_stop_reason_name(trainer.stop_reason),
-                         (long long)trainer.best_epoch);
+        rc = train_and_report(x, &trainer, &epoch_opts, &tr, &va, &te, err);
         rf_trainer_free(&trainer);
     }
     free(tr.v), free(va.v), free(te.v);
@@ -673,7 +779,7 @@ int rf_train_stage_handle(rf_task *t, rf_err *err)
         rf_dataset_free(&d);
         return -1;
     }
-    stage_ctx x = {.t = t, .d = &d, .c = &c};
+    stage_ctx x = {.t = t, .d = &d, .c = &c, .state_name = "progress"};
     snprintf(x.state_path, sizeof x.state_path, "%s/.progress.art", rf_task_outdir(t));
     int rc = run_stage(&x, &d, &c, normalized, err);
     rf_dataset_free(&d);

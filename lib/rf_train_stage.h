@@ -27,7 +27,12 @@ typedef struct rf_train_setup {
     size_t n_hidden;
     int act;                  /* enum rf_act of the hidden layers */
     rf_train_opts opts;       /* sched.warmup and step_every still in epochs */
+    int refit;                /* enum rf_refit */
 } rf_train_setup;
+
+/* with.refit: after early stopping on the validation rows found the best
+ * epoch E, train afresh on training plus validation rows for E epochs. */
+enum rf_refit { RF_REFIT_AUTO = -1, RF_REFIT_OFF = 0, RF_REFIT_ON = 1 };
 
 /* The training keys rf_train_stage_parse_opts reads (NULL-terminated). */
 extern const char *const rf_train_opt_keys[];
@@ -35,7 +40,8 @@ extern const char *const rf_train_opt_keys[];
 /* Reads the training keys of t's `with` over the defaults of `level`
  * (rf_level_defaults_for; -1 for plain training): hidden, activation,
  * optimizer, lr, batch, epochs, patience, accum, dropout, clip, l1, l2,
- * weight_decay, momentum, schedule, warmup, step_every, gamma, on_diverge.
+ * weight_decay, momentum, schedule, warmup, step_every, gamma, on_diverge,
+ * refit (auto|true|false: the worker decides what auto means).
  * opts.graduate is the level's threshold; seed and freeze are the caller's.
  * RF_EINVAL naming the key on a bad value. */
 int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *s, rf_err *err);

@@ -147,6 +147,13 @@ bad "single class" 2 "single class" --input dataset="$T/one.csv" --with folds=2 
 # fallback=true turns the impossible stratification into plain k-fold, and says so
 "$W" run --input dataset="$T/tiny.csv" --with folds=2 --with fold=0 --with fallback=true \
   --with epochs=2 --with val_fraction=0 --out "$T/fb" >/dev/null 2>"$T/fb.err"
+# refit=true (the shared training key): fold 0 retrains on train + val rows
+"$W" run --input dataset="$D/diabetes.train" --with folds=5 --with fold=0 "${TRAIN[@]}" \
+  --with refit=true --out "$T/rf0" >/dev/null 2>"$T/rf0.err"
+check "refit=true retrains the fold on train + val rows" \
+  grep -q "fold 0: refit for [1-9][0-9]* epochs on $(jq '(.train | length)' "$T/f0/split.json") rows" "$T/rf0.err"
+check "refit changes the fold's model" test -s "$T/rf0/fold.json" -a \
+  "$(jq -c .metrics "$T/f0/fold.json")" != "$(jq -c .metrics "$T/rf0/fold.json" 2>/dev/null)"
 check_eq "fallback to kfold" kfold "$(jq -r .scheme_used "$T/fb/fold.json" 2>/dev/null)"
 check "fallback noted" grep -q "fell back to kfold" "$T/fb.err"
 finish

@@ -101,9 +101,29 @@ check_eq "other label set without transfer: exit 2" 2 $?
 check "incompatible checkpoint named" grep -q "incompatible checkpoint.*transfer=replace" "$T/noxfer.err"
 check "nothing written on error" test ! -e "$T/noxfer/checkpoint.art"
 
-# --- resume after kill -9: checkpoints every 2 epochs, kill mid-run, rerun
+# --- refit: the final model trains on every training row, the early-stopped
+# run on the rows left after the validation carve
+n_thy=$(head -1 "$F/thyroid.train" | cut -d' ' -f1)
+"$W" run --input train="$F/thyroid.train" --input test="$F/thyroid.test" --with hidden=16 \
+  --with seed=3 --with refit=false --out "$T/thy0" >/dev/null 2>&1
+check_eq "thyroid: refit by default on a train/test pair" "$n_thy.0" "$(metric "$T/thy" train_rows)"
+check_eq "refit trained for the best epoch count" "$(metric "$T/thy" best_epoch)" \
+  "$(metric "$T/thy" refit_epochs)"
+check "refit logged" grep -q "refit: [0-9]* epochs .* on all $n_thy training rows" "$T/thy.err"
+check "refit streams its own series" grep -q '"series":"refit"' "$T/thy/progress.jsonl"
+check "refit=false trains on the carved rows only" \
+  python3 -c "import sys; sys.exit(0 if 0 < float('$(metric "$T/thy0" train_rows)') < $n_thy else 1)"
+check_eq "refit=false: no refit epochs" 0.0 "$(metric "$T/thy0" refit_epochs)"
+check "refit changes the final model" test "$(metric "$T/thy" test_loss)" != "$(metric "$T/thy0" test_loss)"
+"$W" run --input train="$T/cur.csv" --with level=trivial --with hidden=16 --with lr=1e-2 \
+  --with graduate=0.9 --out "$T/lv1r" >/dev/null 2>&1
+check_eq "curriculum stage: no refit by default" 0.0 "$(metric "$T/lv1r" refit_epochs)"
+
+# --- resume after kill -9: checkpoints every 2 epochs, kill mid-run (once
+# in the early-stopped run, once in the refit), rerun
 args=(--input train="$F/mushroom.train" --input test="$F/mushroom.test" --with hidden=128,128
-      --with epochs=40 --with patience=0 --with batch=16 --with checkpoint_every=2)
+      --with epochs=40 --with patience=0 --with batch=16 --with checkpoint_every=2
+      --with refit=true)
 "$W" run "${args[@]}" --out "$T/full" >/dev/null 2>&1
 "$W" run "${args[@]}" --out "$T/kill" >/dev/null 2>&1 &
 pid=$!
@@ -117,9 +137,22 @@ check "killed before the end ($done_epochs of 40 epochs)" test "$done_epochs" -l
 check "no final checkpoint after the kill" test ! -e "$T/kill/checkpoint.art"
 "$W" run "${args[@]}" --out "$T/kill" >/dev/null 2>"$T/resume.err"
 check_eq "rerun exits 0" 0 $?
-check "rerun resumed from a saved epoch" grep -Eq "resuming at epoch [1-9]" "$T/resume.err"
+check "rerun resumed from a saved epoch" grep -Eq "resuming training at epoch [1-9]" "$T/resume.err"
 check_eq "resumed run trained 40 epochs" 40.0 "$(metric "$T/kill" epochs)"
 check_eq "resumed == uninterrupted (test loss)" "$(metric "$T/full" test_loss)" "$(metric "$T/kill" test_loss)"
+"$W" run "${args[@]}" --out "$T/killr" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 1200); do
+  [ -s "$T/killr/.state/refit" ] && [ "$(grep -c '"series":"refit"' "$T/killr/progress.jsonl")" -ge 3 ] && break
+  sleep 0.05
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+check "killed during the refit" test -s "$T/killr/.state/refit" -a ! -e "$T/killr/checkpoint.art"
+"$W" run "${args[@]}" --out "$T/killr" >/dev/null 2>"$T/resumer.err"
+check_eq "rerun after a kill in the refit exits 0" 0 $?
+check "rerun resumed the refit, not from scratch" grep -Eq "resuming the refit at epoch [1-9]" "$T/resumer.err"
+check_eq "refit resumed == uninterrupted (test loss)" "$(metric "$T/full" test_loss)" \
+  "$(metric "$T/killr" test_loss)"
 
 # --- bad input
 printf '2 2 1\n1 nan\n1\n0 1\n0\n' >"$T/nan.train"

@@ -126,7 +126,7 @@ static void test_bad_options(void **state)
 {
     const char *bad[][2] = {{"dropout", "1.5"}, {"batch", "0"}, {"optimizer", "lbfgs"},
                             {"level", "impossible"}, {"hidden", "64,,x"}, {"retain", "2"},
-                            {"lr", "-1"}, {"colour", "blue"}};
+                            {"lr", "-1"}, {"colour", "blue"}, {"refit", "maybe"}};
     char out[600];
     snprintf(out, sizeof out, "%s/bad", tmpdir);
     mkdir(out, 0755);
@@ -168,6 +168,7 @@ static void test_shared_parser(void **state)
     assert_true(s.opts.sched.lr == 5e-5 && s.opts.patience == 10 && s.opts.max_epochs == 50);
     assert_true(s.opts.optim.clip == 0.5 && s.opts.graduate == 0.90 && s.opts.batch == 10);
     assert_true(fabsf(s.opts.dropout - 0.3f) < 1e-6f && s.opts.optim.l2 == 1e-4);
+    assert_int_equal(s.refit, RF_REFIT_AUTO);
     rf_train_schedule_in_steps(&s.opts, 95);   /* 10 batches per epoch */
     assert_int_equal(s.opts.sched.warmup, 20);
 
@@ -183,6 +184,12 @@ static void test_shared_parser(void **state)
     rf_task_add_param(t, "schedule", "sawtooth");
     assert_int_equal(rf_train_stage_parse_opts(t, -1, &s, &e), -1);
     assert_string_equal(e.msg, "with.schedule: unknown value \"sawtooth\"");
+    rf_task_free(t);
+
+    t = rf_task_new(&def, "r", 1, out);
+    rf_task_add_param(t, "refit", "false");
+    assert_int_equal(rf_train_stage_parse_opts(t, -1, &s, &e), 0);
+    assert_int_equal(s.refit, RF_REFIT_OFF);
     rf_task_free(t);
 }
 
