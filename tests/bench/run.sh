@@ -32,7 +32,8 @@ for r in rows:
     if ratio is None and r.get("peer") == 0 and r.get("ours") == 0:
         ratio = 1.0   # both perfect (e.g. zero test error): as good as the peer
     if t is not None and ratio is not None:
-        good = ratio >= t if r.get("higher_is_better", True) else ratio <= t
+        eps = 1e-9 * t  # an exact tie must not fail on float rounding
+        good = ratio >= t - eps if r.get("higher_is_better", True) else ratio <= t + eps
         ok = " ok" if good else " MISS"
     fmt = lambda v: "-" if v is None else f"{v:12.4g}"
     print(f"{r['name']:38} {fmt(r.get('ours'))} {fmt(r.get('peer'))} "

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     double secs = now() - t0;
     fann_reset_MSE(ann);
     float mse = fann_test_data(ann, te);
-    printf("seconds=%.6f epochs=%u rows=%u connections=%u test_mse=%.9g test_err=%.9g\n", secs,
+    printf("seconds=%.6f epochs=%u rows=%u connections=%u test_mse=%.17g test_err=%.17g\n", secs,
            epochs, fann_length_train_data(tr), fann_get_total_connections(ann), mse,
            class_error(ann, te));
     fann_destroy(ann);
