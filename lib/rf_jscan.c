@@ -200,6 +200,26 @@ bad:
     return NULL;
 }
 
+/* An object key and its ':'; returns the position after the colon. */
+static const char *scan_key(const char *p, const char *end, const char **reason,
+                            const char **at)
+{
+    if (p == end || *p != '"') {
+        *reason = p == end ? "truncated (unexpected end of line)" : "expected a key";
+        *at = p;
+        return NULL;
+    }
+    if (!(p = scan_string(p, end, reason, at)))
+        return NULL;
+    p = skip_ws(p, end);
+    if (p == end || *p != ':') {
+        *reason = p == end ? "truncated (unexpected end of line)" : "expected ':'";
+        *at = p;
+        return NULL;
+    }
+    return p + 1;
+}
+
 static const char *scan_literal(const char *p, const char *end, const char *lit,
                                 const char **reason, const char **at)
 {
@@ -249,20 +269,8 @@ int rf_jscan_validate(const char *p0, size_t n, rf_jspan *value,
                 break;
             }
             if (stack[depth - 1] == '{') {
-                if (p == end || *p != '"') {
-                    why = p == end ? "truncated (unexpected end of line)"
-                                   : "expected a key";
+                if (!(p = scan_key(p, end, &why, &at)))
                     goto fail;
-                }
-                if (!(p = scan_string(p, end, &why, &at)))
-                    goto fail;
-                p = skip_ws(p, end);
-                if (p == end || *p != ':') {
-                    why = p == end ? "truncated (unexpected end of line)"
-                                   : "expected ':'";
-                    goto fail;
-                }
-                p++;
             }
             continue;   /* first element's value */
         case '"':
@@ -302,20 +310,8 @@ int rf_jscan_validate(const char *p0, size_t n, rf_jspan *value,
             }
             p = skip_ws(p + 1, end);
             if (stack[depth - 1] == '{') {
-                if (p == end || *p != '"') {
-                    why = p == end ? "truncated (unexpected end of line)"
-                                   : "expected a key";
+                if (!(p = scan_key(p, end, &why, &at)))
                     goto fail;
-                }
-                if (!(p = scan_string(p, end, &why, &at)))
-                    goto fail;
-                p = skip_ws(p, end);
-                if (p == end || *p != ':') {
-                    why = p == end ? "truncated (unexpected end of line)"
-                                   : "expected ':'";
-                    goto fail;
-                }
-                p++;
             }
             break;
         }
