@@ -1374,6 +1374,17 @@ static int claim_stale(rf_sched *s, rf_err *err)
     return 0;
 }
 
+/* The strings of an array reply as a NULL-terminated list the caller owns;
+ * frees the reply. */
+static void take_strings(redisReply *rep, char ***ids, size_t *n)
+{
+    *n = rep->elements;
+    *ids = rf_xcalloc(*n + 1, sizeof **ids);
+    for (size_t i = 0; i < *n; i++)
+        (*ids)[i] = rf_xstrdup(rep->element[i]->str ? rep->element[i]->str : "");
+    freeReplyObject(rep);
+}
+
 /* Active runs, for sweeps. */
 static int active_runs(rf_sched *s, char ***ids, size_t *n, rf_err *err)
 {
@@ -1385,11 +1396,7 @@ static int active_runs(rf_sched *s, char ***ids, size_t *n, rf_err *err)
     rf_buf_free(&k);
     if (rc < 0)
         return -1;
-    *n = rep->elements;
-    *ids = rf_xcalloc(*n + 1, sizeof **ids);
-    for (size_t i = 0; i < *n; i++)
-        (*ids)[i] = rf_xstrdup(rep->element[i]->str);
-    freeReplyObject(rep);
+    take_strings(rep, ids, n);
     return 0;
 }
 
@@ -1795,11 +1802,7 @@ int rf_sched_list(rf_sched *s, size_t limit, char ***ids, size_t *n, rf_err *err
     rf_buf_free(&k);
     if (rc < 0)
         return -1;
-    *n = rep->elements;
-    *ids = rf_xcalloc(*n + 1, sizeof **ids);
-    for (size_t i = 0; i < *n; i++)
-        (*ids)[i] = rf_xstrdup(rep->element[i]->str);
-    freeReplyObject(rep);
+    take_strings(rep, ids, n);
     return 0;
 }
 
