@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "rf_config.h"
+#include "rf_test.h"
 
 extern char **environ;
 
@@ -50,9 +51,7 @@ static int teardown(void **state)
     fx *f = *state;
     if (chdir(f->oldcwd))
         return -1;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd))
+    if (rf_test_rmtree(f->dir))
         return -1;
     free(f);
     return 0;

@@ -13,6 +13,7 @@
 
 #include "rf_codec.h"
 #include "rf_dataset.h"
+#include "rf_test.h"
 
 static char tmpdir[] = "/tmp/rf_test_dataset.XXXXXX";
 
@@ -283,9 +284,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return rf_test_rmtree(tmpdir);
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 #include "rf_eval_json.h"
 #include "rf_metrics.h"
 #include "rf_task_impl.h"
+#include "rf_test.h"
 
 static json_t *fold_doc(int fold, double acc, double loss)
 {
@@ -138,9 +139,7 @@ static void test_task(void **state)
     assert_int_equal(e.code, RF_ECORRUPT);
     rf_task_free(t);
 
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(rf_test_rmtree(dir), 0);
 }
 
 int main(void)

@@ -19,6 +19,7 @@
 #include "rf_eval_fold.h"
 #include "rf_eval_json.h"
 #include "rf_task_impl.h"
+#include "rf_test.h"
 
 #define N 240
 #define F 4
@@ -338,9 +339,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[PLEN];
-    pathf(cmd, "rm -rf %s", dir);
-    return system(cmd);
+    return rf_test_rmtree(dir);
 }
 
 int main(void)

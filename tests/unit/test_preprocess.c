@@ -21,6 +21,7 @@
 #include "rf_sessions.h"
 #include "rf_split.h"
 #include "rf_task_impl.h"
+#include "rf_test.h"
 
 /* ---- helpers ---- */
 
@@ -591,9 +592,7 @@ static rf_task *new_task(char *dir)
 
 static void rm_dir(const char *dir)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(rf_test_rmtree(dir), 0);
 }
 
 /* The demo sessions: grouped splits, level/category per row, train-only

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "rf_store.h"
+#include "rf_test.h"
 
 /* Each test gets a fresh temp directory and a file:// store rooted in it. */
 typedef struct fx {
@@ -51,8 +52,7 @@ static int teardown(void **state)
     /* test_disk_full's tmpfs, should the test have failed while mounted. */
     snprintf(cmd, sizeof cmd, "%s/tmpfs", f->dir);
     umount2(cmd, MNT_DETACH);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (rf_test_rmtree(f->dir) != 0)
         return -1;
     free(f);
     return 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rf_tier.h"
+#include "rf_test.h"
 
 typedef struct fx {
     char dir[64];
@@ -53,9 +54,7 @@ static int teardown(void **state)
     fx *f = *state;
     rf_tiers_close(&f->t);
     rf_config_free(&f->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd))
+    if (rf_test_rmtree(f->dir))
         return -1;
     free(f);
     return 0;

@@ -15,6 +15,7 @@
 
 #include "rf_checkpoint.h"
 #include "rf_train.h"
+#include "rf_test.h"
 
 static char tmpdir[] = "/tmp/rf_test_train.XXXXXX";
 
@@ -537,9 +538,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return rf_test_rmtree(tmpdir);
 }
 
 int main(void)

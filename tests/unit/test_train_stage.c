@@ -17,6 +17,7 @@
 #include "rf_dataset.h"
 #include "rf_task_impl.h"
 #include "rf_train_stage.h"
+#include "rf_test.h"
 
 static char tmpdir[] = "/tmp/rf_test_train_stage.XXXXXX";
 static const rf_worker_def def = {"train-stage", "test", rf_train_stage_handle, NULL};
@@ -200,9 +201,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return rf_test_rmtree(tmpdir);
 }
 
 int main(void)

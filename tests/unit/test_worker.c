@@ -24,6 +24,7 @@
 #include "rf_hash.h"
 #include "rf_runtime.h"
 #include "rf_store.h"
+#include "rf_test.h"
 
 extern char **environ;
 
@@ -401,9 +402,7 @@ static void test_redis_restart(void **state)
     fx_close(f);
     kill(rs, SIGTERM);
     waitpid(rs, NULL, 0);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(rf_test_rmtree(dir), 0);
 }
 
 /* A handler exercising the runtime's I/O: reads input "src", writes
@@ -519,8 +518,7 @@ static void test_inputs_outputs_state(void **state)
     assert_int_equal(wait_exit(w, 5000), 0);
     rf_store_close(st);
     fx_close(f);
-    snprintf(want, sizeof want, "rm -rf %s", dir);
-    assert_int_equal(system(want), 0);
+    assert_int_equal(rf_test_rmtree(dir), 0);
 }
 
 int main(void)
