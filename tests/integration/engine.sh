@@ -152,7 +152,10 @@ check_eq "resume: cancelled run completes" succeeded "$(wait_state "$run" x 60)"
 cat >"$work/flaky.yaml" <<'EOF'
 name: flaky
 steps:
-  bad: {worker: sleep, with: {ms: nonsense}, retries: {count: 2, backoff: 100ms, cap: 200ms}}
+  # A timeout is a retryable failure (bad input is not: it is dead-lettered at
+  # once), so each attempt really waits out its backoff; jitter 0 keeps it exact.
+  bad: {worker: sleep, with: {ms: 3000}, timeout: 50ms,
+        retries: {count: 2, backoff: 100ms, cap: 200ms, jitter: 0}}
 EOF
 start=$(date +%s%N)
 run=$("$R" submit "$work/flaky.yaml" --no-cache)
@@ -165,6 +168,6 @@ check "retries: dead letter lists the task" \
   grep -q "$run/bad/0" <("$R" dlq ls 2>/dev/null || echo "$run/bad/0 (dlq verb missing)")
 "$R" retry "$run" >/dev/null
 check_eq "retry: exit 0" 0 $?
-check_eq "retry: fails again (same bad input)" failed "$(wait_state "$run" x 30)"
+check_eq "retry: fails again (same timeout)" failed "$(wait_state "$run" x 30)"
 
 finish
