@@ -1,9 +1,12 @@
 # ruvflow build. `make` builds everything into build/; see README.md.
 #
 # Layout is convention-driven so modules can be added without touching this
-# file: lib/*.c -> build/lib/libruvflow.a, cmd/*.c -> build/bin/ruvflow,
-# workers/<name>.c -> build/bin/ruvflow-<name>, tests/unit/test_*.c -> one
-# cmocka binary each, tests/fuzz/fuzz_*.c -> libFuzzer targets (clang).
+# file: lib/<layer>/*.c -> build/lib/libruvflow.a, cmd/*.c -> build/bin/ruvflow,
+# workers/<name>.c -> build/bin/ruvflow-<name>, tests/unit/<layer>/test_*.c ->
+# one cmocka binary each, tests/fuzz/fuzz_*.c -> libFuzzer targets (clang).
+# lib/<layer>/*.lua are embedded as C strings (infra/build/embed_lua.sh).
+# `make check-layers` (part of `make test`) refuses an include that goes up
+# a layer; the layers are listed in infra/build/check_layers.sh.
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -28,19 +31,22 @@ ifeq ($(SANITIZE),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC   := $(wildcard lib/*.c)
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LAYERS    := base store engine ml handlers
+LIB_SRC   := $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c))
+LUA_SRC   := $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.lua))
+LUA_GEN   := $(LUA_SRC:lib/%.lua=$(BUILD)/gen/%.lua.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LUA_GEN:%.c=%.o)
 CMD_SRC   := $(wildcard cmd/*.c)
 CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 WORKERS   := preprocess train-stage tune-trial eval-fold checkpoint-compact
 WRK_BIN   := $(WORKERS:%=$(BUILD)/bin/ruvflow-%)
-TEST_SRC  := $(wildcard tests/unit/test_*.c)
-TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SRC  := $(foreach l,$(LAYERS),$(wildcard tests/unit/$(l)/test_*.c))
+TEST_BIN  := $(addprefix $(BUILD)/tests/,$(notdir $(TEST_SRC:.c=)))
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 LIBA      := $(BUILD)/lib/libruvflow.a
 CLI       := $(BUILD)/bin/ruvflow
 
-.PHONY: all test test-only demo bench install clean deps fuzz check-deps
+.PHONY: all test test-only demo bench install clean deps fuzz check-deps check-layers
 all: check-deps $(LIBA) $(CLI) $(WRK_BIN) $(TEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -59,9 +65,21 @@ $(BUILD)/bin/ruvflow-%: $(BUILD)/obj/workers/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
+# Each Lua script becomes a C string named rf_lua_<file> (see the script).
+$(BUILD)/gen/%.lua.c: lib/%.lua infra/build/embed_lua.sh
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS) -lcmocka
+	sh infra/build/embed_lua.sh $< $@
+$(BUILD)/gen/%.lua.o: $(BUILD)/gen/%.lua.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Test binaries are named after their file alone: build/tests/test_<name>.
+$(BUILD)/obj/tests/unit/%.o: CFLAGS += -Itests/unit
+define test_rule
+$(BUILD)/tests/$(notdir $(1:.c=)): $(BUILD)/obj/$(1:.c=.o) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $$(LIBA) $$(LDLIBS) -lcmocka
+endef
+$(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
 
 # Benchmark programs: tests/bench/<name>.c -> $(BUILD)/bench/<name>.
 BENCH_SRC := $(wildcard tests/bench/*.c)
@@ -74,10 +92,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBA)
 # Fuzz targets need clang's libFuzzer; built on demand by tests/run.sh. The
 # library is compiled once with coverage instrumentation for all targets.
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJ    := $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_OBJ    := $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o) $(LUA_GEN:$(BUILD)/gen/%.c=$(BUILD)/fuzzobj/gen/%.o)
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Ilib $(CFLAGS_PKG) -MMD -MP
 fuzz: $(FUZZ_BIN)
 $(BUILD)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(BUILD)/fuzzobj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
@@ -93,12 +114,16 @@ check-deps:
 	@pkg-config --exists $(PKGS) || { pkg-config --print-errors --exists $(PKGS); \
 	  echo "missing build dependencies: run 'make deps' (infra/deps.sh)" >&2; exit 1; }
 
-test: deps
+# A module may include only its own layer and those below (infra/build/check_layers.sh).
+check-layers:
+	@sh infra/build/check_layers.sh
+
+test: deps check-layers
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
 
 # The suite without the dependency check, for quick iterations.
-test-only: all
+test-only: check-layers all
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
 
 # deps runs first and in its own make, because the pkg-config lookups above
@@ -113,14 +138,16 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
-	  $(DESTDIR)$(PREFIX)/include/ruvflow $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(foreach l,$(LAYERS),$(DESTDIR)$(PREFIX)/include/ruvflow/$(l)) \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(CLI) $(WRK_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/ruvflow/
+	for l in $(LAYERS); do install -m 644 lib/$$l/*.h \
+	  $(DESTDIR)$(PREFIX)/include/ruvflow/$$l/; done
 	if [ -f docs/ruvflow.1 ]; then install -m 644 docs/ruvflow.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 clean:
 	rm -rf build build-san
 
--include $(shell find $(BUILD)/obj $(BUILD)/fuzzobj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/gen $(BUILD)/fuzzobj -name '*.d' 2>/dev/null)

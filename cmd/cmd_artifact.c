@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "rf_buf.h"
-#include "rf_codec.h"
-#include "rf_config.h"
-#include "rf_store.h"
+#include "base/rf_buf.h"
+#include "store/rf_codec.h"
+#include "base/rf_config.h"
+#include "store/rf_store.h"
 
 typedef struct inspect_opts {
     int json;

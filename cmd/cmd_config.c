@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "rf_config.h"
+#include "base/rf_config.h"
 
 static void usage(FILE *f)
 {

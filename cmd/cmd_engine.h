@@ -3,10 +3,10 @@
 #ifndef RF_CMD_ENGINE_H
 #define RF_CMD_ENGINE_H
 
-#include "rf_log.h"
-#include "rf_queue.h"
-#include "rf_redis.h"
-#include "rf_sched.h"
+#include "base/rf_log.h"
+#include "engine/rf_queue.h"
+#include "engine/rf_redis.h"
+#include "engine/rf_sched.h"
 
 /* Where the local stack keeps its state, relative to the current folder. */
 #define RF_STACK_DIR ".ruvflow"

@@ -22,11 +22,11 @@
 
 #include "cmd_engine.h"
 #include "cmd.h"
-#include "rf_buf.h"
-#include "rf_config.h"
-#include "rf_err.h"
-#include "rf_plot.h"
-#include "rf_redis.h"
+#include "base/rf_buf.h"
+#include "base/rf_config.h"
+#include "base/rf_err.h"
+#include "ml/rf_plot.h"
+#include "engine/rf_redis.h"
 
 typedef struct curve {
     rf_plot_epoch *v;

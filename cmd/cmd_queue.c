@@ -10,10 +10,10 @@
 
 #include "cmd.h"
 #include "cmd_engine.h"
-#include "rf_config.h"
-#include "rf_queue.h"
-#include "rf_redis.h"
-#include "rf_runtime.h"
+#include "base/rf_config.h"
+#include "engine/rf_queue.h"
+#include "engine/rf_redis.h"
+#include "engine/rf_runtime.h"
 
 typedef struct qopts {
     rf_config cfg;

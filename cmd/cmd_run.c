@@ -13,11 +13,11 @@
 
 #include "cmd.h"
 #include "cmd_engine.h"
-#include "rf_buf.h"
-#include "rf_config.h"
-#include "rf_dag.h"
-#include "rf_workflow.h"
-#include "rf_time.h"
+#include "base/rf_buf.h"
+#include "base/rf_config.h"
+#include "engine/rf_dag.h"
+#include "engine/rf_workflow.h"
+#include "base/rf_time.h"
 
 /* ------------------------------------------------------------ engine */
 

@@ -25,7 +25,7 @@
 
 #include "cmd.h"
 #include "cmd_engine.h"
-#include "rf_buf.h"
+#include "base/rf_buf.h"
 
 static const char *const worker_kinds[] = {
     "preprocess", "train-stage", "tune-trial", "eval-fold", "checkpoint-compact", NULL

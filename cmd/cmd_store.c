@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "rf_config.h"
-#include "rf_store.h"
-#include "rf_tier.h"
+#include "base/rf_config.h"
+#include "store/rf_store.h"
+#include "store/rf_tier.h"
 
 typedef struct sub {
     const char *name;

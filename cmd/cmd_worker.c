@@ -6,8 +6,8 @@
 
 #include "cmd.h"
 #include "cmd_engine.h"
-#include "rf_builtin.h"
-#include "rf_runtime.h"
+#include "engine/rf_builtin.h"
+#include "engine/rf_runtime.h"
 
 static void usage(FILE *f)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "rf_workflow.h"
+#include "engine/rf_workflow.h"
 
 static const char lint_usage[] =
     "usage: ruvflow lint FILE [-p KEY=VALUE]... [-q]\n"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "rf_version.h"
+#include "base/rf_version.h"
 
 typedef struct verb {
     const char *name;

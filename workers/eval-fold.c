@@ -1,7 +1,8 @@
 /* ruvflow-eval-fold: one cross-validation fold per task, or (aggregate=true)
  * the fan-in that reduces all folds. The logic is in lib/rf_eval_fold.c. */
-#include "rf_eval_fold.h"
-#include "rf_version.h"
+#include "handlers/rf_eval_fold.h"
+#include "engine/rf_worker_main.h"
+#include "base/rf_version.h"
 
 int main(int argc, char **argv)
 {

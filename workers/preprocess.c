@@ -1,8 +1,8 @@
 /* ruvflow-preprocess: Claude Code session logs and tabular data into
  * training datasets. The logic lives in lib/rf_preprocess.c. */
-#include "rf_preprocess.h"
-#include "rf_task.h"
-#include "rf_version.h"
+#include "handlers/rf_preprocess.h"
+#include "engine/rf_worker_main.h"
+#include "base/rf_version.h"
 
 static const char help[] =
     "with:   task=tool-selection|error-recovery|tabular (default tool-selection)\n"

@@ -1,8 +1,8 @@
 /* ruvflow-train-stage: trains one curriculum stage (or a plain supervised
  * run) of an MLP; the handler is lib/rf_train_stage.c. */
-#include "rf_task.h"
-#include "rf_train_stage.h"
-#include "rf_version.h"
+#include "engine/rf_worker_main.h"
+#include "handlers/rf_train_stage.h"
+#include "base/rf_version.h"
 
 int main(int argc, char **argv)
 {

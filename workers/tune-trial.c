@@ -1,7 +1,7 @@
 /* ruvflow-tune-trial: worker binary. Its issue has not landed yet, so every task
  * fails with "not implemented": nothing may report success without work. */
-#include "rf_task.h"
-#include "rf_version.h"
+#include "engine/rf_worker_main.h"
+#include "base/rf_version.h"
 
 static int handle(rf_task *t, rf_err *err)
 {

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rf_codec.h"
+#include "store/rf_codec.h"
 
 typedef struct stamp {
     double wall, cpu;

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "rf_buf.h"
-#include "rf_cv.h"
-#include "rf_dataset.h"
-#include "rf_metrics.h"
+#include "base/rf_buf.h"
+#include "ml/rf_cv.h"
+#include "ml/rf_dataset.h"
+#include "ml/rf_metrics.h"
 
 static double now(void)
 {

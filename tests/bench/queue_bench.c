@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "rf_queue.h"
-#include "rf_redis.h"
+#include "engine/rf_queue.h"
+#include "engine/rf_redis.h"
 
 #define BATCH 500
 

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rf_config.h"
-#include "rf_s3.h"
-#include "rf_s3_client.h"
-#include "rf_store.h"
+#include "base/rf_config.h"
+#include "store/rf_s3.h"
+#include "store/rf_s3_client.h"
+#include "store/rf_store.h"
 
 static int write_out(void *ud, const void *p, size_t n)
 {

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "rf_dataset.h"
-#include "rf_mlp.h"
-#include "rf_optim.h"
-#include "rf_train.h"
+#include "ml/rf_dataset.h"
+#include "ml/rf_mlp.h"
+#include "ml/rf_optim.h"
+#include "ml/rf_train.h"
 
 static double now(void)
 {

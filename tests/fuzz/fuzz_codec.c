@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "rf_codec.h"
+#include "store/rf_codec.h"
 
 static void decode(const uint8_t *data, size_t size)
 {

@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "rf_config.h"
-#include "rf_store.h"
+#include "base/rf_config.h"
+#include "store/rf_store.h"
 
 extern char **environ;
 

@@ -5,11 +5,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rf_buf.h"
-#include "rf_err.h"
-#include "rf_s3.h"
-#include "rf_s3_client.h"
-#include "rf_s3xml.h"
+#include "base/rf_buf.h"
+#include "base/rf_err.h"
+#include "store/rf_s3.h"
+#include "store/rf_s3_client.h"
+#include "store/rf_s3xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

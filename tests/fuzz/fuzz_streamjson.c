@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rf_extract.h"
-#include "rf_jscan.h"
-#include "rf_preprocess.h"
-#include "rf_sessions.h"
-#include "rf_split.h"
+#include "ml/rf_extract.h"
+#include "ml/rf_jscan.h"
+#include "handlers/rf_preprocess.h"
+#include "ml/rf_sessions.h"
+#include "ml/rf_split.h"
 
 static void check_scanner_agrees(const char *p, size_t n)
 {

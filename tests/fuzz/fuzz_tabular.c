@@ -9,8 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "rf_dataset.h"
-#include "rf_split.h"
+#include "ml/rf_dataset.h"
+#include "ml/rf_split.h"
 
 static void check(const rf_dataset *d)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rf_template.h"
-#include "rf_workflow.h"
+#include "engine/rf_template.h"
+#include "engine/rf_workflow.h"
 
 static int zero(void *ud, const rf_ref *r, rf_buf *out, rf_err *err)
 {

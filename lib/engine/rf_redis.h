@@ -1,0 +1,94 @@
+/* rf_redis: a Redis connection that survives restarts, and Lua scripts run
+ * by EVALSHA.
+ *
+ * A connection is opened from a URL, redis://[user:pass@]host[:port][/db]
+ * (ACL user + AUTH, then SELECT db; rediss:// is refused: no TLS build).
+ * Every call reconnects on a lost connection with exponential backoff
+ * (50 ms doubling to 2 s, never a busy loop) for up to retry_ms before it
+ * fails with RF_ENET and a message naming the (redacted) URL. Passwords are
+ * never logged or put into error messages.
+ *
+ * Scripts are static rf_script values (name + Lua source). A connection
+ * computes each script's SHA-1 once, runs it with EVALSHA and, on NOSCRIPT
+ * (first use, or a Redis restart that lost the script cache), loads it with
+ * SCRIPT LOAD and retries once. Several calls can be pipelined in one round
+ * trip with rf_redis_eval_many.
+ *
+ * An rf_redis is not thread-safe: give each thread its own connection. */
+#ifndef RF_REDIS_H
+#define RF_REDIS_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "base/rf_err.h"
+#include "base/rf_log.h"
+
+typedef struct rf_redis rf_redis;
+
+typedef struct rf_redis_opts {
+    long connect_timeout_ms; /* default 2000 */
+    long command_timeout_ms; /* default 10000; blocking calls add their own wait */
+    long retry_ms;           /* keep reconnecting this long before failing;
+                                default 30000, 0 = fail at once */
+    const rf_log *log;       /* reconnect warnings; NULL = silent */
+} rf_redis_opts;
+
+void rf_redis_opts_default(rf_redis_opts *o);
+
+/* Connect (and AUTH/SELECT). o may be NULL for defaults. When Redis is
+ * unreachable, retries with backoff for o->retry_ms, then fails with
+ * RF_ENET: "redis 127.0.0.1:6379: unreachable after 30 s: Connection
+ * refused". Bad URLs fail at once with RF_EINVAL, refused AUTH with RF_EAUTH. */
+int rf_redis_connect(const char *url, const rf_redis_opts *o, rf_redis **out,
+                     rf_err *err);
+void rf_redis_close(rf_redis *r);
+
+/* The URL with the password masked, for messages. */
+const char *rf_redis_url(const rf_redis *r);
+
+/* A command given as an argv vector (binary-safe; lens may be NULL for C
+ * strings). *reply is the caller's (freeReplyObject); a Redis error reply
+ * is returned as -1 with the server's message, not as a reply. */
+int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
+                  redisReply **reply, rf_err *err);
+/* printf-style convenience (hiredis format: %s, %b, %d, %lld ...). */
+int rf_redis_cmd(rf_redis *r, redisReply **reply, rf_err *err, const char *fmt, ...);
+
+/* A Lua script. Keep instances static and const; the per-connection SHA
+ * cache lives in rf_redis, so there is no shared mutable state. */
+typedef struct rf_script {
+    const char *name;   /* for error messages: "queue take" */
+    const char *src;
+} rf_script;
+
+/* One EVALSHA: nkeys of the argv are KEYS, the rest ARGV. */
+typedef struct rf_redis_call {
+    const rf_script *script;
+    int nkeys;
+    int argc;
+    const char **argv;
+    const size_t *lens;   /* NULL = strlen */
+    redisReply *reply;    /* out: freed by the caller (freeReplyObject) */
+} rf_redis_call;
+
+/* Run n script calls pipelined in one round trip, reloading scripts on
+ * NOSCRIPT. After a lost connection the whole pipeline is sent again, so
+ * scripts run this way must tolerate a repeat (all queue scripts do: they
+ * are fenced or idempotent). On failure no reply is left allocated. */
+int rf_redis_eval_many(rf_redis *r, rf_redis_call *calls, size_t n, rf_err *err);
+int rf_redis_eval(rf_redis *r, const rf_script *s, int nkeys, int argc,
+                  const char **argv, const size_t *lens, redisReply **reply,
+                  rf_err *err);
+
+/* Parse a URL into parts (for tests and `ruvflow config show`). Strings are
+ * malloc'd; user/pass are NULL when absent; db is 0 when absent. */
+typedef struct rf_redis_url_parts {
+    char *user, *pass, *host;
+    int port, db;
+} rf_redis_url_parts;
+int rf_redis_url_parse(const char *url, rf_redis_url_parts *p, rf_err *err);
+void rf_redis_url_parts_free(rf_redis_url_parts *p);
+
+#endif

@@ -1,0 +1,339 @@
+/* Unit tests for rf_workflow and rf_template: the broken-file corpus in
+ * tests/workflows/bad (each file's first line says which message, at which
+ * line and column, it must produce), the shipped workflows/ (all must be
+ * valid), the model of a valid file, templates and `when` expressions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rf_buf.h"
+#include "engine/rf_template.h"
+#include "engine/rf_workflow.h"
+
+static const char *root(void)
+{
+    const char *r = getenv("RF_ROOT");
+    return r ? r : ".";
+}
+
+/* Files in dir ending with .yaml, sorted, NULL-terminated. */
+static char **yaml_files(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char **v = NULL;
+    *n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".yaml"))
+            continue;
+        v = rf_xrealloc(v, (*n + 2) * sizeof *v);
+        rf_buf b = RF_BUF_INIT;
+        rf_buf_addf(&b, "%s/%s", dir, e->d_name);
+        v[(*n)++] = rf_buf_detach(&b, NULL);
+    }
+    closedir(d);
+    return v;
+}
+
+static void test_bad_corpus(void **state)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/workflows/bad", root());
+    size_t n;
+    char **files = yaml_files(dir, &n);
+    assert_true(n >= 20);
+    for (size_t i = 0; i < n; i++) {
+        FILE *f = fopen(files[i], "r");
+        assert_non_null(f);
+        char line[512] = "";
+        assert_non_null(fgets(line, sizeof line, f));
+        fclose(f);
+        line[strcspn(line, "\n")] = 0;
+        assert_true(strncmp(line, "# expect: ", 10) == 0);
+        const char *expect = line + 10;
+
+        rf_workflow *wf = NULL;
+        rf_wf_diags d = {0};
+        rf_err err;
+        assert_int_equal(rf_workflow_load(files[i], NULL, 0, &wf, &d, &err), -1);
+        assert_null(wf);
+        assert_int_equal(err.code, RF_EINVAL);
+        int found = 0;
+        for (size_t k = 0; k < d.n && !found; k++) {
+            char got[2048];
+            snprintf(got, sizeof got, "%d:%d: %s", d.v[k].loc.line, d.v[k].loc.col,
+                     d.v[k].msg);
+            found = !strncmp(got, expect, strlen(expect));
+        }
+        if (!found) {
+            fprintf(stderr, "%s: expected \"%s\", got:\n", files[i], expect);
+            rf_wf_diags_print(&d, files[i], stderr);
+        }
+        assert_true(found);
+        rf_wf_diags_free(&d);
+        free(files[i]);
+    }
+    free(files);
+}
+
+static void test_shipped_workflows_valid(void **state)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/workflows", root());
+    size_t n;
+    char **files = yaml_files(dir, &n);
+    assert_true(n >= 4);
+    for (size_t i = 0; i < n; i++) {
+        rf_workflow *wf = NULL;
+        rf_wf_diags d = {0};
+        rf_err err;
+        int rc = rf_workflow_load(files[i], NULL, 0, &wf, &d, &err);
+        if (rc)
+            rf_wf_diags_print(&d, files[i], stderr);
+        assert_int_equal(rc, 0);
+        rf_workflow_free(wf);
+        free(files[i]);
+    }
+    free(files);
+}
+
+static const char good[] =
+    "name: good\n"
+    "params:\n"
+    "  lr: 0.10\n"
+    "  levels: [trivial, easy, medium]\n"
+    "  folds: {type: int, default: 3, description: k}\n"
+    "  fast: false\n"
+    "steps:\n"
+    "  agg:\n"
+    "    worker: eval-fold\n"
+    "    inputs: {folds: steps.folds.outputs.metrics}\n"
+    "  folds:\n"
+    "    worker: eval-fold\n"
+    "    foreach: {range: \"${{ params.folds }}\"}\n"
+    "    inputs: {dataset: steps.prep.outputs.dataset}\n"
+    "    with: {folds: \"${{ params.folds }}\", fold: \"${{ item }}\"}\n"
+    "    tier: warm\n"
+    "  train:\n"
+    "    worker: train-stage\n"
+    "    chain: ${{ params.levels }}\n"
+    "    inputs:\n"
+    "      dataset: steps.prep.outputs.dataset\n"
+    "      init: prev.outputs.checkpoint\n"
+    "    with:\n"
+    "      level: ${{ item }}\n"
+    "      hidden: [64, 32]\n"
+    "    retries: {count: 4, backoff: 250ms, cap: 2s, jitter: 0.5}\n"
+    "    timeout: 10m\n"
+    "  prep:\n"
+    "    worker: preprocess\n"
+    "    inputs: {sessions: /dev/null}\n"
+    "    cache: false\n"
+    "  grid:\n"
+    "    worker: noop\n"
+    "    foreach: {matrix: {lr: [0.1, 0.01], hidden: [16, 32, 64]}}\n"
+    "    with: {lr: \"${{ item.lr }}\", hidden: \"${{ item.hidden }}\"}\n"
+    "    when: ${{ steps.train.metrics.graduated }} == 0 && !${{ params.fast }}\n"
+    "    priority: 9\n";
+
+static void test_model(void **state)
+{
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    const char *ov[] = {"folds=4"};
+    int rc = rf_workflow_parse(good, sizeof good - 1, "/w/good.yaml", ov, 1, &wf, &d,
+                               &err);
+    rf_wf_diags_print(&d, "good", stderr);
+    assert_int_equal(rc, 0);
+    assert_string_equal(wf->name, "good");
+    assert_string_equal(rf_workflow_param(wf, "lr")->value, "0.1");
+    assert_int_equal(rf_workflow_param(wf, "lr")->type, RF_WF_FLOAT);
+    assert_int_equal(rf_workflow_param(wf, "folds")->type, RF_WF_INT);
+    assert_string_equal(rf_workflow_param(wf, "folds")->value, "4");
+    assert_int_equal(rf_workflow_param(wf, "fast")->type, RF_WF_BOOL);
+    assert_string_equal(rf_workflow_param(wf, "levels")->value, "trivial,easy,medium");
+    /* Dependency order: every step after what it needs. */
+    for (size_t i = 0; i < wf->nsteps; i++)
+        for (size_t k = 0; k < wf->steps[i].nneeds; k++)
+            assert_true(wf->steps[i].needs[k] < i);
+    size_t ip, ifo, ia, it;
+    const rf_wf_step *prep = rf_workflow_step(wf, "prep", &ip);
+    const rf_wf_step *folds = rf_workflow_step(wf, "folds", &ifo);
+    const rf_wf_step *agg = rf_workflow_step(wf, "agg", &ia);
+    const rf_wf_step *train = rf_workflow_step(wf, "train", &it);
+    const rf_wf_step *grid = rf_workflow_step(wf, "grid", NULL);
+    assert_true(ip < ifo && ifo < ia && ip < it);
+    assert_int_equal(prep->cache, 0);
+    assert_string_equal(prep->inputs[0].val, "file:///dev/null");
+    assert_int_equal(folds->ntasks, 4);
+    assert_int_equal(folds->fan, RF_FAN_FOREACH);
+    assert_string_equal(rf_wf_item(folds, 0, 3), "3");
+    assert_int_equal(folds->tier, 1);
+    assert_int_equal(agg->nneeds, 1);
+    assert_int_equal(train->fan, RF_FAN_CHAIN);
+    assert_int_equal(train->ntasks, 3);
+    assert_string_equal(rf_wf_item(train, 0, 1), "easy");
+    assert_int_equal(train->retry.count, 4);
+    assert_int_equal(train->retry.base_ms, 250);
+    assert_int_equal(train->retry.cap_ms, 2000);
+    assert_true(train->retry.jitter == 0.5);
+    assert_true(prep->retry.jitter == 0.2);   /* the default */
+    assert_int_equal(train->timeout_ms, 600000);
+    assert_string_equal(train->with[1].val, "64,32");
+    assert_int_equal(grid->ntasks, 6);
+    assert_int_equal(grid->naxes, 2);
+    /* First axis slowest: (0.1,16) (0.1,32) (0.1,64) (0.01,16) ... */
+    assert_string_equal(rf_wf_item(grid, 0, 3), "0.01");
+    assert_string_equal(rf_wf_item(grid, 1, 3), "16");
+    assert_string_equal(rf_wf_item(grid, 1, 5), "64");
+    assert_null(rf_wf_item(grid, 0, 6));
+    assert_int_equal(grid->priority, 9);
+    assert_non_null(grid->when);
+    rf_workflow_free(wf);
+}
+
+/* A relative input path with ".." (kfold's default data) becomes the URL of
+ * its canonical path; a missing file is an error at the input, naming it. */
+static void test_local_input_canonical(void **state)
+{
+    static const char wf_text[] =
+        "name: local\n"
+        "steps:\n"
+        "  a:\n"
+        "    worker: noop\n"
+        "    inputs: {data: ../workflows/./kfold.yaml, gone: ../no/such.csv}\n";
+    char file[4096], *real, want[4200];
+    snprintf(file, sizeof file, "%s/tests/local.yaml", root());
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    assert_int_equal(rf_workflow_parse(wf_text, sizeof wf_text - 1, file, NULL, 0, &wf, &d,
+                                       &err), -1);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.v[0].loc.line, 5);
+    assert_int_equal(d.v[0].loc.col, 53);
+    assert_non_null(strstr(d.v[0].msg, "inputs.gone: "));
+    assert_non_null(strstr(d.v[0].msg, "/no/such.csv: No such file or directory"));
+    rf_wf_diags_free(&d);
+
+    static const char ok_text[] =
+        "name: local\n"
+        "steps:\n"
+        "  a:\n"
+        "    worker: noop\n"
+        "    inputs: {data: ../workflows/./kfold.yaml}\n";
+    assert_int_equal(rf_workflow_parse(ok_text, sizeof ok_text - 1, file, NULL, 0, &wf, &d,
+                                       &err), 0);
+    snprintf(file, sizeof file, "%s/workflows/kfold.yaml", root());
+    assert_non_null(real = realpath(file, NULL));
+    snprintf(want, sizeof want, "file://%s", real);
+    assert_string_equal(wf->steps[0].inputs[0].val, want);
+    assert_null(strstr(want, "/."));
+    free(real);
+    rf_workflow_free(wf);
+}
+
+static void test_all_errors_reported(void **state)
+{
+    static const char bad[] =
+        "name: x\n"
+        "steps:\n"
+        "  a: {worker: nop, wiht: 1}\n"
+        "  b: {worker: noop, needs: [zz], priority: 12}\n";
+    rf_workflow *wf;
+    rf_wf_diags d = {0};
+    rf_err err;
+    assert_int_equal(rf_workflow_parse(bad, sizeof bad - 1, "x.yaml", NULL, 0, &wf,
+                                       &d, &err), -1);
+    assert_int_equal(d.n, 4);
+    assert_int_equal(d.v[0].loc.line, 3);  /* sorted by place */
+    assert_int_equal(d.v[3].loc.line, 4);
+    rf_wf_diags_free(&d);
+}
+
+static int map_lookup(void *ud, const rf_ref *r, rf_buf *out, rf_err *err)
+{
+    if (r->kind == RF_REF_PARAM && !strcmp(r->key, "lr"))
+        return rf_buf_adds(out, "0.5"), 0;
+    if (r->kind == RF_REF_METRIC && !strcmp(r->step, "s") && !strcmp(r->key, "acc"))
+        return rf_buf_adds(out, "0.93"), 0;
+    if (r->kind == RF_REF_METRIC && !strcmp(r->key, "graduated"))
+        return rf_buf_adds(out, "0"), 0;
+    if (r->kind == RF_REF_OUTPUT)
+        return 1;   /* not known yet */
+    return rf_errf(err, RF_ENOTFOUND, "no value");
+}
+
+static void test_templates(void **state)
+{
+    rf_buf b = RF_BUF_INIT;
+    rf_err err;
+    assert_int_equal(rf_tpl_render("lr=${{params.lr}} m=${{ steps.a.outputs.m }}!",
+                                   map_lookup, NULL, &b, &err), 0);
+    assert_string_equal(b.data, "lr=0.5 m=${{ steps.a.outputs.m }}!");
+    rf_buf_free(&b);
+    assert_int_equal(rf_tpl_render("${{ nope }}", map_lookup, NULL, &b, &err), -1);
+    rf_buf_free(&b);
+    rf_ref r;
+    assert_int_equal(rf_tpl_single_ref("steps.prep.outputs.dataset", &r, &err), 1);
+    assert_int_equal(r.kind, RF_REF_OUTPUT);
+    assert_string_equal(r.step, "prep");
+    assert_string_equal(r.key, "dataset");
+    assert_int_equal(rf_tpl_single_ref(" ${{ prev.metrics.loss }} ", &r, &err), 1);
+    assert_int_equal(r.prev, 1);
+    assert_int_equal(r.kind, RF_REF_METRIC);
+    assert_int_equal(rf_tpl_single_ref("s3://b/k", &r, &err), 0);
+    assert_int_equal(rf_tpl_single_ref("steps.x", &r, &err), -1);
+}
+
+static void test_expressions(void **state)
+{
+    struct { const char *e; int want; } cases[] = {
+        {"${{ steps.s.metrics.acc }} >= 0.9", 1},
+        {"${{ steps.s.metrics.acc }} < 0.9", 0},
+        {"${{ steps.t.metrics.graduated }} == 0", 1},
+        {"!${{ steps.t.metrics.graduated }}", 1},
+        {"(1 < 2) && ('a' != 'b') || 0", 1},
+        {"10 > 9", 1},                 /* numeric, not "10" < "9" as strings */
+        {"abc == 'abc'", 1},
+        {"0", 0}, {"false", 0}, {"yes", 1},
+        {"!(1 == 1) || !1", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int t = -1;
+        rf_err err;
+        assert_int_equal(rf_expr_eval(cases[i].e, map_lookup, NULL, &t, &err), 0);
+        if (t != cases[i].want)
+            fprintf(stderr, "case %s\n", cases[i].e);
+        assert_int_equal(t, cases[i].want);
+    }
+    const char *bad[] = {"1 ==", "(1", "1 1", "${{ steps.a.outputs.x }} == 1", "'x"};
+    for (size_t i = 0; i < 5; i++) {
+        int t;
+        rf_err err;
+        assert_int_equal(rf_expr_eval(bad[i], map_lookup, NULL, &t, &err), -1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_corpus),
+        cmocka_unit_test(test_shipped_workflows_valid),
+        cmocka_unit_test(test_model),
+        cmocka_unit_test(test_local_input_canonical),
+        cmocka_unit_test(test_all_errors_reported),
+        cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_expressions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
