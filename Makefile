@@ -66,7 +66,7 @@ $(BUILD)/bin/ruvflow-%: $(BUILD)/obj/workers/%.o $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 # Each Lua script becomes a C string named rf_lua_<file> (see the script).
-$(BUILD)/gen/%.lua.c: lib/%.lua infra/build/embed_lua.sh
+$(BUILD)/gen/%.lua.c: lib/%.lua $(LUA_SRC) infra/build/embed_lua.sh
 	@mkdir -p $(dir $@)
 	sh infra/build/embed_lua.sh $< $@
 $(BUILD)/gen/%.lua.o: $(BUILD)/gen/%.lua.c
