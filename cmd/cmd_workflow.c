@@ -1,5 +1,5 @@
 /* cmd_workflow: `ruvflow lint FILE [-p k=v]...`: validate a workflow file
- * without touching Redis. Exit 0 valid, 2 invalid, 1 unreadable. */
+ * without touching Redis. Exit 0 valid, 2 invalid, 3 no such file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,8 @@ static const char lint_usage[] =
     "  -p KEY=VALUE   override a parameter, as submit does\n"
     "  -q             print nothing when the file is valid\n"
     "\n"
-    "Exit status: 0 valid, 2 invalid (or bad usage), 1 the file cannot be read.\n";
+    "Exit status: 0 valid, 2 invalid (or bad usage), 3 no such file, 7 the\n"
+    "file cannot be read (see EXIT STATUS in ruvflow(1)).\n";
 
 RF_CMD(lint)
 {
@@ -57,7 +58,7 @@ RF_CMD(lint)
         rf_wf_diags_print(&d, file, stderr);
         fprintf(stderr, "ruvflow lint: %s\n", err.msg);
         rf_wf_diags_free(&d);
-        return rf_err_exit_status(&err) == 3 ? 1 : rf_err_exit_status(&err);
+        return rf_err_exit_status(&err);
     }
     if (!quiet) {
         size_t tasks = 0;

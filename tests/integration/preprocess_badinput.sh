@@ -132,10 +132,14 @@ check "tabular CSV" run --with task=tabular --with target=label --input data="$T
 check_eq "tabular CSV rows" 7 "$(jq '.total.rows.tabular.total' "$TMP/t2/summary.json")"
 printf 'a,b,label\n1,2,x\n3,y\n' > "$TMP/ragged.csv"
 run --with task=tabular --with target=label --input data="$TMP/ragged.csv" --out "$TMP/t3"
-check_eq "ragged CSV: exit 2" 2 "$?"
+check_eq "ragged CSV: exit 4" 4 "$?"
 if grep -q "ragged.csv:3" "$TMP/err.log"; then ok "ragged CSV: file:line"; else not_ok "ragged CSV: file:line: $(cat "$TMP/err.log")"; fi
 printf 'a,b,label\n1,2,x\n3,zz,y\n' > "$TMP/nonnum.csv"
 run --with task=tabular --with target=label --input data="$TMP/nonnum.csv" --out "$TMP/t4"
-check_eq "non-numeric CSV: exit 2" 2 "$?"
+check_eq "non-numeric CSV: exit 4" 4 "$?"
 if grep -q "nonnum.csv:3" "$TMP/err.log"; then ok "non-numeric CSV: file:line"; else not_ok "non-numeric CSV: file:line: $(cat "$TMP/err.log")"; fi
+printf 'a,b,a,y\n1,2,3,0\n4,5,6,1\n' >"$TMP/dup.csv"
+run --input data="$TMP/dup.csv" --with task=tabular --out "$TMP/dup"
+check_eq "duplicate CSV column names: exit 4" 4 "$?"
+if grep -q 'dup.csv:1: column 3 repeats the name "a" of column 1' "$TMP/err.log"; then ok "duplicate CSV column: both named"; else not_ok "duplicate CSV column: $(cat "$TMP/err.log")"; fi
 finish
