@@ -141,22 +141,25 @@ static int usage_error(const char *usage)
     return 2;
 }
 
+/* Print the error; returns the exit status of the one table (ruvflow.1). */
 static int fail(const char *verb, const rf_err *err)
 {
     fprintf(stderr, "ruvflow %s: %s\n", verb, err->msg);
-    return err->code == RF_ENOTFOUND ? 3 : err->code == RF_EINVAL ? 2 : 1;
+    return rf_err_exit_status(err);
 }
 
+/* 0, or the exit status after printing why Redis could not be used. */
 static int open_engine(engine *e, const common *c, const char *verb)
 {
     rf_err err;
     /* Interactive verbs fail fast on a missing Redis; the daemon waits. */
     if (engine_open(e, engine_redis_url(c->redis), engine_prefix(c->prefix), 3000, NULL,
                     &err) < 0) {
-        fail(verb, &err);
-        fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
-                "RUVFLOW_REDIS_URL\n");
-        return -1;
+        int status = fail(verb, &err);
+        if (err.code != RF_EAUTH)
+            fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
+                    "RUVFLOW_REDIS_URL\n");
+        return status;
     }
     return 0;
 }
@@ -391,9 +394,10 @@ RF_CMD(submit)
         return rc;
     }
     engine e;
-    if (open_engine(&e, &c, "submit") < 0) {
+    int status = open_engine(&e, &c, "submit");
+    if (status != 0) {
         rf_workflow_free(wf);
-        return 1;
+        return status;
     }
     rf_submit_opts so = {no_cache, id};
     char *run;
@@ -465,8 +469,9 @@ RF_CMD(status)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, "status") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "status");
+    if (status != 0)
+        return status;
     rf_run_status st;
     rf_err err;
     if (rf_sched_status(e.s, pos[0], &st, &err) < 0) {
@@ -514,8 +519,9 @@ RF_CMD(list)
     if (limit <= 0)
         return usage_error(list_usage);
     engine e;
-    if (open_engine(&e, &c, "list") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "list");
+    if (status != 0)
+        return status;
     char **ids;
     size_t n;
     rf_err err;
@@ -614,8 +620,9 @@ RF_CMD(watch)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, "watch") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "watch");
+    if (status != 0)
+        return status;
     int tty = isatty(STDOUT_FILENO);
     const char *prefix = engine_prefix(c.prefix);
     for (;;) {
@@ -689,8 +696,9 @@ RF_CMD(logs)
         return rc;
     int follow_mode = pos[2] != NULL;
     engine e;
-    if (open_engine(&e, &c, "logs") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "logs");
+    if (status != 0)
+        return status;
     rf_run_status st;
     rf_err err;
     if (rf_sched_status(e.s, pos[0], &st, &err) < 0) {
@@ -769,8 +777,9 @@ static int run_verb(int argc, char **argv, const char *verb, const char *usage)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, verb) < 0)
-        return 1;
+    int status = open_engine(&e, &c, verb);
+    if (status != 0)
+        return status;
     rf_err err;
     size_t count = 0;
     if (!strcmp(verb, "cancel"))
@@ -825,8 +834,9 @@ RF_CMD(outputs)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, "outputs") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "outputs");
+    if (status != 0)
+        return status;
     char *text;
     rf_err err;
     rc = rf_sched_results(e.s, pos[0], pos[1], &text, &err);
