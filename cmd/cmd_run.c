@@ -77,13 +77,22 @@ long engine_retention_s(void)
     return v > 0 ? v : 7 * 24 * 3600;
 }
 
+static int stop_flag_set(void *ud)
+{
+    return *(volatile sig_atomic_t *)ud != 0;
+}
+
 int engine_open(engine *e, const char *url, const char *prefix, long retry_ms,
-                const rf_sched_opts *so, rf_err *err)
+                const rf_sched_opts *so, volatile sig_atomic_t *stop, rf_err *err)
 {
     memset(e, 0, sizeof *e);
     rf_redis_opts ro;
     rf_redis_opts_default(&ro);
     ro.retry_ms = retry_ms;
+    if (stop) {
+        ro.should_stop = stop_flag_set;
+        ro.stop_ud = (void *)stop;
+    }
     ro.log = so ? so->log : NULL;
     rf_queue_opts qo;
     rf_queue_opts_default(&qo);
@@ -154,7 +163,7 @@ static int open_engine(engine *e, const common *c, const char *verb)
     rf_err err;
     /* Interactive verbs fail fast on a missing Redis; the daemon waits. */
     if (engine_open(e, engine_redis_url(c->redis), engine_prefix(c->prefix), 3000, NULL,
-                    &err) < 0) {
+                    NULL, &err) < 0) {
         int status = fail(verb, &err);
         if (err.code != RF_EAUTH)
             fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
@@ -922,14 +931,15 @@ RF_CMD(scheduler)
     so.retention_s = engine_retention_s();
     engine e;
     rf_err err;
-    /* A daemon waits for Redis (rf_redis retries with backoff) for minutes. */
-    if (engine_open(&e, engine_redis_url(c.redis), engine_prefix(c.prefix), 300000, &so,
-                    &err) < 0)
-        return fail("scheduler", &err);
+    /* A daemon waits for Redis (rf_redis retries with backoff) for minutes,
+     * but stops waiting at SIGTERM/SIGINT. */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (engine_open(&e, engine_redis_url(c.redis), engine_prefix(c.prefix), 300000, &so,
+                    &sched_stop, &err) < 0)
+        return fail("scheduler", &err);
     rf_log_info(&lg, "started on %s", rf_redis_url(e.r));
     int rc = rf_sched_serve(e.s, &sched_stop, &err);
     if (rc < 0)
