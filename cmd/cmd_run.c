@@ -316,7 +316,7 @@ static int follow(engine *e, const char *run, int json)
 
 static const char submit_usage[] =
     "usage: ruvflow submit FILE [-p KEY=VALUE]... [--wait] [--json] [--no-cache]\n"
-    "                      [--id RUN] [--dry-run]\n"
+    "                      [--id RUN] [--dry-run] [--max-tasks N]\n"
     "\n"
     "Validate the workflow, store it as a new run in Redis, print the run id.\n"
     "A scheduler (`ruvflow scheduler`, or the stack of `ruvflow up`) runs it.\n"
@@ -327,6 +327,7 @@ static const char submit_usage[] =
     "  --no-cache     run every task even when a cached result exists\n"
     "  --id RUN       choose the run id (default NAME-YYMMDD-HHMMSS-XXXX)\n"
     "  --dry-run      print the tasks the workflow expands to; submit nothing\n"
+    "  --max-tasks N  allow up to N tasks (default 1000000)\n"
     COMMON_HELP
     "\n"
     "Exit status: 0 submitted (--wait: succeeded), 1 failed or cancelled, 2 invalid\n"
@@ -361,6 +362,7 @@ RF_CMD(submit)
     const char **ov = calloc((size_t)argc + 1, sizeof *ov);
     size_t nov = 0;
     int wait = 0, no_cache = 0, dry = 0;
+    size_t max_tasks = 0;
     for (int i = 1; i < argc; i++) {
         int k = common_opt(&c, argc, argv, &i);
         if (k < 0)
@@ -377,6 +379,12 @@ RF_CMD(submit)
             no_cache = 1;
         else if (!strcmp(argv[i], "--dry-run"))
             dry = 1;
+        else if (!strcmp(argv[i], "--max-tasks") && i + 1 < argc) {
+            char *end;
+            max_tasks = (size_t)strtoull(argv[++i], &end, 10);
+            if (*end || !max_tasks)
+                return free(ov), usage_error(submit_usage);
+        }
         else if (argv[i][0] == '-' || file)
             return free(ov), usage_error(submit_usage);
         else
@@ -388,6 +396,7 @@ RF_CMD(submit)
         return free(ov), usage_error(submit_usage);
     rf_workflow *wf;
     rf_wf_diags d = {0};
+    d.max_tasks = max_tasks;
     rf_err err;
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
