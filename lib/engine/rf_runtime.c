@@ -95,12 +95,25 @@ static int parse_opts(int argc, char **argv, const rf_config *cfg, rt_opts *o)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* Reconnect loops give up once a drain has begun, or a SIGTERM/SIGINT is
+ * pending for the supervisor (signals are blocked until it waits). */
+static int stop_asked(void *ud)
+{
+    runtime *rt = ud;
+    if (atomic_load(&rt->draining) || atomic_load(&rt->quit))
+        return 1;
+    sigset_t p;
+    return sigpending(&p) == 0 && (sigismember(&p, SIGTERM) || sigismember(&p, SIGINT));
+}
+
 static int connect_queue(runtime *rt, rf_redis **r, rf_queue **q, rf_err *err)
 {
     rf_redis_opts ro;
     rf_redis_opts_default(&ro);
     ro.log = &rt->log;
     ro.retry_ms = rt->o.retry_ms;
+    ro.should_stop = stop_asked;
+    ro.stop_ud = rt;
     rf_queue_opts qo;
     rf_queue_opts_default(&qo);
     qo.prefix = rt->o.prefix;

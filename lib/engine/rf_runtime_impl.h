@@ -20,6 +20,7 @@
 
 #include "engine/rf_runtime.h"
 #include "base/rf_buf.h"
+#include "base/rf_fs.h"
 #include "base/rf_config.h"
 #include "base/rf_log.h"
 #include "engine/rf_queue.h"
@@ -96,7 +97,6 @@ typedef struct hb_arg {
     rf_queue *q;
 } hb_arg;
 
-void rf_runtime_rm_rf(const char *dir);
 void rf_runtime_pending_done(slot *s, pending *p, int ok, const rf_err *err);
 void rf_runtime_pending_flush(slot *s, pending *p);
 void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p);

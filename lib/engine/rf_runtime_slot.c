@@ -66,7 +66,7 @@ static int make_workdir(slot *s)
     if (rc != 0 || mkdir(sub, 0755) != 0) {
         rf_err_errno(&err, "mkdir %s", sub);
         rf_log_error(&s->rt->log, "%s; trying again in 1 s", err.msg);
-        rf_runtime_rm_rf(s->dir);
+        rf_rmtree(s->dir, NULL);
         s->dir[0] = '\0';
         return -1;
     }
@@ -124,7 +124,7 @@ void *rf_runtime_slot_main(void *arg)
     free(p.r);
     free(p.status);
     if (s->dir[0])
-        rf_runtime_rm_rf(s->dir);
+        rf_rmtree(s->dir, NULL);
     pthread_mutex_lock(&rt->mu);
     s->finished = 1;
     pthread_mutex_unlock(&rt->mu);

@@ -102,24 +102,12 @@ static char *metrics_json(const rf_task *t)
     return s ? s : rf_xstrdup("{}");
 }
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    remove(p);
-    return 0;
-}
-
 static int rm_below(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
     if (f->level > 0)
         remove(p);
     (void)st, (void)flag;
     return 0;
-}
-
-void rf_runtime_rm_rf(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Empty a directory but keep it: creating and removing directories costs

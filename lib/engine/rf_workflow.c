@@ -440,6 +440,117 @@ static void yaml_diag(const yaml_parser_t *yp, const char *text, size_t len,
     rf_buf_free(&b);
 }
 
+size_t rf_workflow_max_tasks(const parser *p)
+{
+    size_t m = p->d->max_tasks ? p->d->max_tasks : RF_WF_MAX_TASKS_DEFAULT;
+    return m < RF_WF_MAX_TASKS ? m : RF_WF_MAX_TASKS;
+}
+
+/* An anchor's size: the nodes it stands for, its aliases expanded. */
+typedef struct anchor_size {
+    char *name;
+    size_t nodes;
+} anchor_size;
+
+typedef struct open_node {
+    char *anchor;              /* NULL: not anchored */
+    size_t start;              /* nodes counted before it opened */
+} open_node;
+
+static size_t anchor_nodes(const anchor_size *a, size_t n, const char *name)
+{
+    for (size_t i = n; i-- > 0;)   /* the latest definition wins, as in YAML */
+        if (!strcmp(a[i].name, name))
+            return a[i].nodes;
+    return 1;
+}
+
+/* Read the events once before libyaml builds a tree: nesting deeper than
+ * RF_WF_MAX_DEPTH, and aliases that expand past RF_WF_MAX_NODES (an alias
+ * bomb), are refused where they start. Both would otherwise cost time
+ * quadratic or exponential in the file's size. 0 ok, -1 with one diag;
+ * a YAML syntax error is left for yaml_parser_load to report. */
+static int yaml_prescan(const char *text, size_t len, rf_wf_diags *d)
+{
+    yaml_parser_t yp;
+    yaml_parser_initialize(&yp);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    open_node stack[RF_WF_MAX_DEPTH + 1];
+    int depth = 0, rc = 0;
+    size_t nodes = 0, na = 0, cap = 0;
+    anchor_size *as = NULL;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&yp, &ev))
+            break;
+        yaml_event_type_t t = ev.type;
+        rf_wf_loc at = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
+        const unsigned char *anchor = t == YAML_SCALAR_EVENT ? ev.data.scalar.anchor
+                                    : t == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                    : t == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor
+                                    : NULL;
+        if (t == YAML_ALIAS_EVENT)
+            nodes += anchor_nodes(as, na, (const char *)ev.data.alias.anchor);
+        else if (t == YAML_SCALAR_EVENT)
+            nodes++;
+        if (anchor && t == YAML_SCALAR_EVENT) {
+            if (na == cap)
+                as = rf_xrealloc(as, (cap = cap ? 2 * cap : 16) * sizeof *as);
+            as[na++] = (anchor_size){rf_xstrdup((const char *)anchor), 1};
+        }
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (depth == RF_WF_MAX_DEPTH) {
+                rf_workflow_diag_at(d, at, "nesting deeper than %d levels; a workflow "
+                                    "needs only a few", RF_WF_MAX_DEPTH);
+                rc = -1;
+            } else {
+                stack[depth].anchor = anchor ? rf_xstrdup((const char *)anchor) : NULL;
+                stack[depth++].start = nodes++;
+            }
+        } else if ((t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) && depth) {
+            open_node *o = &stack[--depth];
+            if (o->anchor) {
+                if (na == cap)
+                    as = rf_xrealloc(as, (cap = cap ? 2 * cap : 16) * sizeof *as);
+                as[na++] = (anchor_size){o->anchor, nodes - o->start};
+            }
+        }
+        if (rc == 0 && nodes > RF_WF_MAX_NODES) {
+            rf_workflow_diag_at(d, at, "aliases expand this file past %u nodes (an alias "
+                                "bomb?); write the values out", RF_WF_MAX_NODES);
+            rc = -1;
+        }
+        int end = t == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+        if (end || rc)
+            break;
+    }
+    while (depth > 0)
+        free(stack[--depth].anchor);
+    for (size_t i = 0; i < na; i++)
+        free(as[i].name);
+    free(as);
+    yaml_parser_delete(&yp);
+    return rc;
+}
+
+/* The same problem found through several aliases of one node is one
+ * problem: drop repeats of (place, message) from the sorted diags. */
+static void diags_unique(rf_wf_diags *d, size_t from)
+{
+    size_t w = from;
+    for (size_t i = from; i < d->n; i++) {
+        rf_wf_diag *x = &d->v[i];
+        if (w > from && d->v[w - 1].loc.line == x->loc.line &&
+            d->v[w - 1].loc.col == x->loc.col && !strcmp(d->v[w - 1].msg, x->msg)) {
+            free(x->msg);
+            continue;
+        }
+        d->v[w++] = *x;
+    }
+    d->n = w;
+}
+
 int rf_workflow_parse(const char *text, size_t len, const char *file,
                       const char *const *ov, size_t nov, rf_workflow **out,
                       rf_wf_diags *diags, rf_err *err)
@@ -453,6 +564,8 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
     p.dir = dir;
     size_t before = diags->n;
 
+    if (yaml_prescan(text, len, diags) != 0)
+        goto done;
     yaml_parser_t yp;
     yaml_parser_initialize(&yp);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
@@ -462,12 +575,22 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
         goto done;
     }
     parse_document(&p, yaml_document_get_root_node(&p.doc), ov, nov);
+    if (diags->n == before) {
+        double total = 0;
+        for (size_t i = 0; i < p.wf->nsteps; i++)
+            total += (double)p.wf->steps[i].ntasks;
+        if (total > (double)rf_workflow_max_tasks(&p))
+            rf_workflow_diag_at(diags, (rf_wf_loc){0, 0}, "the workflow has %.0f tasks; "
+                                "at most %zu are allowed (raise it with --max-tasks)",
+                                total, rf_workflow_max_tasks(&p));
+    }
     yaml_document_delete(&p.doc);
     yaml_parser_delete(&yp);
 done:
     free(dir);
     if (diags->n > before) {
         qsort(diags->v + before, diags->n - before, sizeof *diags->v, diag_cmp);
+        diags_unique(diags, before);
         rf_workflow_free(p.wf);
         return rf_errf(err, RF_EINVAL, "%s: %zu problem%s", file, diags->n - before,
                        diags->n - before == 1 ? "" : "s");

@@ -120,9 +120,9 @@ static void fan_range(parser *p, yaml_node_t *v, rf_wf_axis *a)
              b[0], b[1], b[2]);
         return;
     }
-    if (count > RF_WF_MAX_TASKS) {
-        DIAG(p, v, "range has %.0f elements; at most %u are allowed", count,
-             RF_WF_MAX_TASKS);
+    if (count > (double)rf_workflow_max_tasks(p)) {
+        DIAG(p, v, "range has %.0f elements; a workflow may have at most %zu tasks "
+             "(raise it with --max-tasks)", count, rf_workflow_max_tasks(p));
         return;
     }
     a->vals = rf_xmalloc((size_t)count * sizeof *a->vals);
@@ -204,9 +204,9 @@ void rf_workflow_parse_fan(parser *p, rf_wf_step *s, yaml_node_t *v, int chain)
         total *= (double)s->axes[i].n;
     if (s->naxes && total == 0)
         DIAG(p, v, "%s is empty: the step would have no tasks", what);
-    else if (total > RF_WF_MAX_TASKS)
-        DIAG(p, v, "%s expands to %.0f tasks; at most %u are allowed", what, total,
-             RF_WF_MAX_TASKS);
+    else if (total > (double)rf_workflow_max_tasks(p))
+        DIAG(p, v, "%s expands to %.0f tasks; a workflow may have at most %zu "
+             "(raise it with --max-tasks)", what, total, rf_workflow_max_tasks(p));
     else
         s->ntasks = (size_t)total;
 }

@@ -80,4 +80,8 @@ void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn)
 yaml_node_t *rf_workflow_find_key(parser *p, yaml_node_t *map, const char *key);
 void rf_workflow_order_steps(parser *p);
 
+/* The load's cap on tasks: diags->max_tasks, else the default, never more
+ * than the per-step ceiling. */
+size_t rf_workflow_max_tasks(const parser *p);
+
 #endif
