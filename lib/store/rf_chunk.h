@@ -36,7 +36,7 @@
 
 #define RF_CHUNK_MAGIC "RFCK"
 #define RF_CHUNK_HEADER 48
-#define RF_CHUNK_BLOCK_BYTES (256u * 1024u) /* default block size, docs/checkpoints.md */
+#define RF_CHUNK_BLOCK_BYTES (1024u * 1024u) /* default block size, docs/checkpoints.md */
 #define RF_CHUNK_LEVEL 1                    /* default zstd level, docs/checkpoints.md */
 
 enum rf_chunk_mode { RF_CHUNK_FULL = 0, RF_CHUNK_DELTA = 1, RF_CHUNK_STORED = 2 };

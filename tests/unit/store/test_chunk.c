@@ -139,7 +139,7 @@ static void test_damage_detected(void **state)
 static void test_block_elems(void **state)
 {
     (void)state;
-    assert_int_equal(rf_chunk_block_elems(262144, 4), 65536);
+    assert_int_equal(rf_chunk_block_elems(RF_CHUNK_BLOCK_BYTES, 4), RF_CHUNK_BLOCK_BYTES / 4);
     assert_int_equal(rf_chunk_block_elems(3, 8), 1);
 }
 
