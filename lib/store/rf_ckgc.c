@@ -5,10 +5,14 @@
  * first chunk and then checks locks/gc; gc puts locks/gc and then lists the
  * writer locks. On a strongly consistent store (file://, S3) at least one of
  * the two sees the other: the writer waits, or gc gives up (RF_ECONFLICT).
+ * A lock names its host and process: gc removes the lock of a process of
+ * its own host that no longer exists (kill -9), others expire after an hour.
  * The grace period covers what crashed writers left behind: an unreferenced
  * chunk younger than it is never deleted. */
 #include "store/rf_ckrepo_impl.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +39,10 @@ int rf_ckrepo_lock_writer(rf_ckrepo *r, rf_err *err)
     rf_ckrepo_key(r, r->lock_key, sizeof r->lock_key, "locks/writer-%ld-%ld%09ld",
                   (long)getpid(), (long)ts.tv_sec, ts.tv_nsec);
     for (int waited = 0;; waited += 50) {
-        if (rf_store_put_mem(r->store, r->lock_key, "w\n", 2, NULL, err)) {
+        char who[320], host[256] = "";
+        gethostname(host, sizeof host - 1);
+        snprintf(who, sizeof who, "%s %ld\n", host, (long)getpid());
+        if (rf_store_put_mem(r->store, r->lock_key, who, strlen(who), NULL, err)) {
             r->lock_key[0] = 0;
             return rf_err_prefix(err, "taking the writer lock");
         }
@@ -214,15 +221,32 @@ static int gc_locked(rf_ckrepo *r, long grace_s, int dry_run, rf_ckgc_stats *st,
 }
 
 typedef struct writers_ctx {
+    rf_ckrepo *r;
     char first[512];
     size_t n;
     time_t now;
 } writers_ctx;
 
+/* A lock of a dead process on this host: removed, not counted. */
+static int lock_dead(rf_ckrepo *r, const char *key)
+{
+    rf_buf b = RF_BUF_INIT;
+    char host[256] = "", lhost[256];
+    long pid = 0;
+    int dead = 0;
+    gethostname(host, sizeof host - 1);
+    if (!rf_store_get_mem(r->store, key, &b, NULL) && b.data &&
+        sscanf(b.data, "%255s %ld", lhost, &pid) == 2 && !strcmp(lhost, host) && pid > 0 &&
+        kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+        dead = !rf_store_delete(r->store, key, NULL);
+    rf_buf_free(&b);
+    return dead;
+}
+
 static int writer_cb(void *ud, const char *key, const rf_store_meta *m)
 {
     writers_ctx *x = ud;
-    if ((long)(x->now - m->mtime) < LOCK_TTL_S && !x->n++)
+    if ((long)(x->now - m->mtime) < LOCK_TTL_S && !lock_dead(x->r, key) && !x->n++)
         snprintf(x->first, sizeof x->first, "%s", key);
     return 0;
 }
@@ -234,13 +258,13 @@ int rf_ckrepo_gc(rf_ckrepo *r, long grace_s, int dry_run, rf_ckgc_stats *st, rf_
     rf_ckrepo_key(r, gc, sizeof gc, "locks/gc");
     rf_ckrepo_key(r, pfx, sizeof pfx, "locks/writer-");
     if (rf_store_put_mem(r->store, gc, "gc\n", 3, NULL, err))
-        return rf_err_prefix(err, "gc: taking the lock");
-    writers_ctx w = {{0}, 0, time(NULL)};
+        return rf_err_prefix(err, "taking the gc lock");
+    writers_ctx w = {r, {0}, 0, time(NULL)};
     int rc = rf_store_list(r->store, pfx, 1, writer_cb, &w, err);
     if (rc && err->code == RF_ENOTFOUND)
         rc = 0;
     if (!rc && w.n)
-        rc = rf_errf(err, RF_ECONFLICT, "gc: %zu writer(s) active (%s); nothing deleted", w.n,
+        rc = rf_errf(err, RF_ECONFLICT, "%zu writer(s) active (%s); nothing deleted", w.n,
                      w.first);
     if (!rc)
         rc = gc_locked(r, grace_s, dry_run, st, err);
