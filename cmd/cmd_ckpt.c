@@ -31,7 +31,7 @@ static const char ckpt_help[] =
     "         [--keyframe-every N] [--level ZSTD_LEVEL] [--block-kib KIB]\n"
     "  log [REF] [--json]          show REF [--json]         diff REF REF\n"
     "  branch [NAME [REF]] | branch -d NAME      tag [NAME REF] | tag -d NAME\n"
-    "  checkout REF -o FILE        verify REF                gc [--grace SECONDS] [--dry-run]\n"
+    "  checkout REF -o FILE        verify REF...             gc [--grace SECONDS] [--dry-run]\n"
     "usage: ruvflow model [--repo URL] promote REF --channel C [--require 'METRIC>=V']\n"
     "       ruvflow model rollback --channel C      ruvflow model ls [--json]\n"
     "REF: a version id or prefix, a branch, a tag, channel:NAME; REF~N goes N parents back.\n"
@@ -354,6 +354,14 @@ static int do_refs(rf_ckrepo *r, opts *o, const char *kind, rf_err *err)
 static int do_checkout(rf_ckrepo *r, opts *o, int verify_only, rf_err *err)
 {
     char id[RF_SHA256_HEX];
+    if (verify_only && o->n_pos > 2) {   /* several: one process, one block cache */
+        for (int i = 1; i < o->n_pos; i++) {
+            if (rf_ckrepo_resolve(r, o->pos[i], id, err) || rf_ckrepo_checkout(r, id, NULL, err))
+                return -1;
+            printf("%s: ok\n", id);
+        }
+        return 0;
+    }
     if (o->n_pos != 2 || (!verify_only && !o->out))
         return rf_errf(err, RF_EINVAL, verify_only ? "ckpt verify REF" : "ckpt checkout REF -o FILE");
     if (rf_ckrepo_resolve(r, o->pos[1], id, err) ||

@@ -15,6 +15,8 @@
 
 #include "store/rf_codec.h"
 
+#define RF_VERIFY_LEVEL (-50)
+
 /* ---- walking the tensors of a tree --------------------------------------- */
 
 typedef int (*tensor_fn)(void *ud, rf_obj *node, json_t *path, rf_err *err);
@@ -333,11 +335,10 @@ int rf_ckrepo_commit_file(rf_ckrepo *r, const char *path, const rf_ckpt_commit *
     memset(st, 0, sizeof *st);
     rf_artifact_info info;
     rf_obj *root = NULL;
-    char fsha[RF_SHA256_HEX];
     struct stat sb;
     if (rf_artifact_read(path, NULL, &info, &root, err))
         return rf_err_prefix(err, "commit %s", path);
-    if (rf_sha256_file(path, fsha) || stat(path, &sb)) {
+    if (stat(path, &sb)) {
         rf_obj_free(root);
         return rf_err_errno(err, "commit %s", path);
     }
@@ -357,12 +358,12 @@ int rf_ckrepo_commit_file(rf_ckrepo *r, const char *path, const rf_ckpt_commit *
         rc = put_skeleton(&x, root, info.content_type, skel, err);
     st->keyframe = st->delta_chunks == 0;
     if (!rc) {
-        json_t *v = json_pack("{s:i,s:O,s:s,s:I,s:o,s:s,s:s,s:s,s:I,s:I,s:s,s:O,s:b,s:I,s:i,s:I}",
+        json_t *v = json_pack("{s:i,s:O,s:s,s:I,s:o,s:s,s:s,s:I,s:I,s:s,s:O,s:b,s:I,s:i,s:I}",
                               "format", 1, "parents", parents, "message",
                               c->message ? c->message : "", "created", (json_int_t)time(NULL),
                               "meta", c->meta ? json_deep_copy(c->meta) : json_object(),
                               "content_type", info.content_type, "payload_sha256",
-                              info.sha256_hex, "file_sha256", fsha, "file_bytes",
+                              info.sha256_hex, "file_bytes",
                               (json_int_t)st->file_bytes, "payload_bytes",
                               (json_int_t)st->raw_bytes, "skeleton", skel, "tensors",
                               x.tensors, "keyframe", st->keyframe, "stored_bytes",
@@ -424,15 +425,8 @@ static int fill_tensor(rf_ckrepo *r, rf_obj *root, const json_t *t, rf_err *err)
     if (!rc && off != bytes)
         rc = rf_errf(err, RF_ECORRUPT, "tensor %s: blocks hold %zu of %zu bytes", ps, off,
                      bytes);
-    if (!rc) {
-        uint8_t sum[RF_SHA256_LEN];
-        char hex[RF_SHA256_HEX];
-        rf_sha256(to->u.t.data, bytes, sum);
-        rf_hex(hex, sum, RF_SHA256_LEN);
-        const char *want = json_string_value(json_object_get(t, "sha256"));
-        if (!want || strcmp(hex, want))
-            rc = rf_errf(err, RF_ECORRUPT, "tensor %s: SHA-256 mismatch", ps);
-    }
+    /* no second hash of the tensor: every block was checked against its id,
+     * and the block list comes from a version checked against its name */
     if (!rc) {   /* the nil placeholder becomes the tensor, in place */
         *node = *to;
         free(to);
@@ -490,8 +484,15 @@ int rf_ckrepo_checkout(rf_ckrepo *r, const char *id, const char *out_path, rf_er
     const char *dst = out_path ? out_path : file;
     rf_artifact_info info;
     const char *ctype = json_string_value(json_object_get(v, "content_type"));
+    /* The payload SHA-256 does not depend on the zstd level: a verify
+     * (nothing kept) encodes at zstd's fastest level; a checkout at the
+     * default, so that its file is the original byte for byte. */
+    rf_codec_opts co;
+    rf_codec_opts_default(&co);
+    if (!out_path)
+        co.level = RF_VERIFY_LEVEL;
     if (!rc)
-        rc = rf_artifact_write(dst, ctype ? ctype : "", root, NULL, &info, err);
+        rc = rf_artifact_write(dst, ctype ? ctype : "", root, &co, &info, err);
     const char *want = json_string_value(json_object_get(v, "payload_sha256"));
     if (!rc && (!want || strcmp(want, info.sha256_hex))) {
         rc = rf_errf(err, RF_ECORRUPT, "rebuilt payload SHA-256 %.16s... differs from the "
