@@ -8,10 +8,13 @@
 
 #include "cmd.h"
 #include "base/rf_config.h"
+#include <unistd.h>
+
+#include "ml/rf_ckpt_merge.h"
 #include "store/rf_ckrepo.h"
 
 typedef struct opts {
-    const char *repo, *message, *branch, *parent, *out, *channel, *require;
+    const char *repo, *message, *branch, *parent, *out, *channel, *require, *base, *weight;
     long grace, keyframe_every, level, block_kib;
     int json, dry_run, del;
     json_t *meta;
@@ -31,6 +34,7 @@ static const char ckpt_help[] =
     "         [--keyframe-every N] [--level ZSTD_LEVEL] [--block-kib KIB]\n"
     "  log [REF] [--json]          show REF [--json]         diff REF REF\n"
     "  branch [NAME [REF]] | branch -d NAME      tag [NAME REF] | tag -d NAME\n"
+    "  merge REF REF [--weight W | --base REF] [-m MSG] [--branch B]   average, weighted, three-way\n"
     "  checkout REF -o FILE        verify REF...             gc [--grace SECONDS] [--dry-run]\n"
     "usage: ruvflow model [--repo URL] promote REF --channel C [--require 'METRIC>=V']\n"
     "       ruvflow model rollback --channel C      ruvflow model ls [--json]\n"
@@ -77,6 +81,8 @@ static int parse(int argc, char **argv, opts *o)
         ARG("-o", o->out)
         ARG("--channel", o->channel)
         ARG("--require", o->require)
+        ARG("--base", o->base)
+        ARG("--weight", o->weight)
 #undef ARG
         if (!strcmp(a, "--meta") && v) {
             if (!strchr(v, '='))
@@ -371,6 +377,49 @@ static int do_checkout(rf_ckrepo *r, opts *o, int verify_only, rf_err *err)
     return 0;
 }
 
+/* merge: check both (and the base) out, combine, commit with two parents */
+static int do_merge(rf_ckrepo *r, opts *o, rf_err *err)
+{
+    if (o->n_pos != 3)
+        return rf_errf(err, RF_EINVAL, "ckpt merge REF REF [--weight W | --base REF]");
+    if (o->weight && o->base)
+        return rf_errf(err, RF_EINVAL, "ckpt merge: --weight or --base, not both");
+    double w = 0.5;
+    char *end = NULL;
+    if (o->weight && ((w = strtod(o->weight, &end)), *end || end == o->weight))
+        return rf_errf(err, RF_EINVAL, "ckpt merge: --weight \"%s\" is not a number", o->weight);
+    char ids[3][RF_SHA256_HEX], dir[256], f[4][300];
+    const char *refs[3] = {o->pos[1], o->pos[2], o->base};
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/rf-merge.XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(dir))
+        return rf_err_errno(err, "mkdtemp %s", dir);
+    int rc = 0;
+    for (int i = 0; i < 4; i++)
+        snprintf(f[i], sizeof f[i], "%s/%d.art", dir, i);
+    for (int i = 0; i < 3 && !rc; i++)
+        if (refs[i])
+            rc = rf_ckrepo_resolve(r, refs[i], ids[i], err) ||
+                 rf_ckrepo_checkout(r, ids[i], f[i], err);
+    int kind = o->base ? RF_MERGE_THREEWAY : o->weight ? RF_MERGE_WEIGHTED : RF_MERGE_AVERAGE;
+    if (!rc)
+        rc = rf_ckpt_merge_files(f[0], f[1], o->base ? f[2] : NULL, kind, w, f[3], err);
+    char id[RF_SHA256_HEX], msg[256];
+    snprintf(msg, sizeof msg, "%s merge of %.12s and %.12s", kind == RF_MERGE_THREEWAY ? "three-way"
+             : kind == RF_MERGE_WEIGHTED ? "weighted" : "average", ids[0], ids[1]);
+    if (!rc) {
+        rf_ckpt_commit c = {{ids[0], ids[1]}, o->message ? o->message : msg, o->meta, o->branch};
+        rf_ckpt_stats st;
+        rc = rf_ckrepo_commit_file(r, f[3], &c, id, &st, err);
+    }
+    if (!rc)
+        printf("%s %s\n", id, o->message ? o->message : msg);
+    for (int i = 0; i < 4; i++)
+        unlink(f[i]);
+    rmdir(dir);
+    return rc;
+}
+
 static int do_gc(rf_ckrepo *r, opts *o, rf_err *err)
 {
     rf_ckgc_stats st;
@@ -450,6 +499,7 @@ static int run(int argc, char **argv, int model, const char *help)
            : !strcmp(v, "show") ? do_show(r, &o, &err) : !strcmp(v, "diff") ? do_diff(r, &o, &err)
            : !strcmp(v, "branch") ? do_refs(r, &o, "heads", &err)
            : !strcmp(v, "tag") ? do_refs(r, &o, "tags", &err)
+           : !strcmp(v, "merge") ? do_merge(r, &o, &err)
            : !strcmp(v, "checkout") ? do_checkout(r, &o, 0, &err)
            : !strcmp(v, "verify") ? do_checkout(r, &o, 1, &err) : !strcmp(v, "gc") ? do_gc(r, &o, &err)
            : rf_errf(&err, RF_EINVAL, "unknown ckpt verb \"%s\"", v);
