@@ -122,10 +122,7 @@ static int open_repo(const opts *o, rf_config *cfg, rf_ckrepo **r, rf_err *err)
     if (rf_config_load(cfg, NULL, err))
         return -1;
     char url[2048];
-    const char *env = getenv("RUVFLOW_CKPT_REPO");
-    snprintf(url, sizeof url, "%s", o->repo ? o->repo : env && *env ? env : "");
-    if (!url[0])
-        snprintf(url, sizeof url, "%s/ckpt", cfg->store);
+    rf_ckrepo_url(cfg, o->repo, url, sizeof url);
     rf_ckrepo_opts ro;
     rf_ckrepo_opts_default(&ro);
     if (o->keyframe_every)

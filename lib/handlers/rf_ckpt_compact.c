@@ -138,11 +138,7 @@ static int open_repo(rf_task *t, rf_ckrepo **r, rf_err *err)
     if (rf_config_load(&cfg, NULL, err))
         return -1;
     char url[2048];
-    const char *env = getenv("RUVFLOW_CKPT_REPO"), *p = rf_task_param(t, "repo");
-    if (p || (env && *env))
-        snprintf(url, sizeof url, "%s", p ? p : env);
-    else
-        snprintf(url, sizeof url, "%s/ckpt", cfg.store);
+    rf_ckrepo_url(&cfg, rf_task_param(t, "repo"), url, sizeof url);
     rf_ckrepo_opts o;
     rf_ckrepo_opts_default(&o);
     o.keyframe_every = (int)every;

@@ -140,16 +140,9 @@ int rf_ckrepo_rollback(rf_ckrepo *r, const char *channel, char id[RF_SHA256_HEX]
     return channel_update(r, channel, id, "rollback", NULL, err);
 }
 
-typedef struct ch_list {
-    rf_ckrepo *r;
-    json_t *out;
-    size_t skip;
-    rf_err *err;
-} ch_list;
-
 static int ch_cb(void *ud, const char *key, const rf_store_meta *m)
 {
-    ch_list *x = ud;
+    rf_cklist *x = ud;
     (void)m;
     const char *name = key + x->skip;
     size_t n = strlen(name);
@@ -165,13 +158,8 @@ static int ch_cb(void *ud, const char *key, const rf_store_meta *m)
 
 int rf_ckrepo_channels(rf_ckrepo *r, json_t **out, rf_err *err)
 {
-    char pfx[256];
-    rf_ckrepo_key(r, pfx, sizeof pfx, "channels/");
-    ch_list x = {r, json_object(), strlen(pfx), err};
-    if (rf_store_list(r->store, pfx, 1, ch_cb, &x, err) && err->code != RF_ENOTFOUND) {
-        json_decref(x.out);
-        return -1;
-    }
+    rf_cklist x = {r, NULL, json_object(), 0, err};
+    int rc = rf_ckrepo_list(&x, "channels/", ch_cb, err);
     *out = x.out;
-    return 0;
+    return rc;
 }

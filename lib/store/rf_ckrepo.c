@@ -43,6 +43,15 @@ int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *
     return 0;
 }
 
+void rf_ckrepo_url(const rf_config *cfg, const char *explicit_url, char *buf, size_t n)
+{
+    const char *env = getenv("RUVFLOW_CKPT_REPO");
+    if (explicit_url || (env && *env))
+        snprintf(buf, n, "%s", explicit_url ? explicit_url : env);
+    else
+        snprintf(buf, n, "%s/ckpt", cfg->store);
+}
+
 void rf_ckrepo_close(rf_ckrepo *r)
 {
     if (!r)
@@ -330,17 +339,22 @@ int rf_ckrepo_ref_delete(rf_ckrepo *r, const char *kind, const char *name, rf_er
     return rf_store_delete(r->store, key, err);
 }
 
-typedef struct list_ctx {
-    rf_ckrepo *r;
-    const char *kind;
-    json_t *out;
-    size_t skip;
-    rf_err *err;
-} list_ctx;
+int rf_ckrepo_list(rf_cklist *x, const char *folder, rf_list_fn fn, rf_err *err)
+{
+    char pfx[256];
+    rf_ckrepo_key(x->r, pfx, sizeof pfx, "%s", folder);
+    x->skip = strlen(pfx);
+    if (rf_store_list(x->r->store, pfx, 1, fn, x, err) && err->code != RF_ENOTFOUND) {
+        json_decref(x->out);
+        x->out = NULL;
+        return -1;
+    }
+    return 0;
+}
 
 static int ref_cb(void *ud, const char *key, const rf_store_meta *m)
 {
-    list_ctx *x = ud;
+    rf_cklist *x = ud;
     (void)m;
     char id[RF_SHA256_HEX];
     const char *name = key + x->skip;
@@ -353,20 +367,17 @@ static int ref_cb(void *ud, const char *key, const rf_store_meta *m)
 
 int rf_ckrepo_refs(rf_ckrepo *r, const char *kind, json_t **out, rf_err *err)
 {
-    char pfx[256];
-    rf_ckrepo_key(r, pfx, sizeof pfx, "refs/%s/", kind);
-    list_ctx x = {r, kind, json_object(), strlen(pfx), err};
-    if (rf_store_list(r->store, pfx, 1, ref_cb, &x, err) && err->code != RF_ENOTFOUND) {
-        json_decref(x.out);
-        return -1;
-    }
+    char folder[64];
+    snprintf(folder, sizeof folder, "refs/%s/", kind);
+    rf_cklist x = {r, kind, json_object(), 0, err};
+    int rc = rf_ckrepo_list(&x, folder, ref_cb, err);
     *out = x.out;
-    return 0;
+    return rc;
 }
 
 static int version_cb(void *ud, const char *key, const rf_store_meta *m)
 {
-    list_ctx *x = ud;
+    rf_cklist *x = ud;
     (void)m;
     const char *name = key + x->skip;
     if (strlen(name) == 69 && !strcmp(name + 64, ".json"))
@@ -376,15 +387,10 @@ static int version_cb(void *ud, const char *key, const rf_store_meta *m)
 
 int rf_ckrepo_versions(rf_ckrepo *r, json_t **out, rf_err *err)
 {
-    char pfx[256];
-    rf_ckrepo_key(r, pfx, sizeof pfx, "versions/");
-    list_ctx x = {r, NULL, json_array(), strlen(pfx), err};
-    if (rf_store_list(r->store, pfx, 1, version_cb, &x, err) && err->code != RF_ENOTFOUND) {
-        json_decref(x.out);
-        return -1;
-    }
+    rf_cklist x = {r, NULL, json_array(), 0, err};
+    int rc = rf_ckrepo_list(&x, "versions/", version_cb, err);
     *out = x.out;
-    return 0;
+    return rc;
 }
 
 int rf_ckrepo_version(rf_ckrepo *r, const char *id, json_t **out, rf_err *err)
@@ -413,12 +419,6 @@ int rf_ckrepo_version(rf_ckrepo *r, const char *id, json_t **out, rf_err *err)
 }
 
 /* ---- resolving REF ------------------------------------------------------- */
-
-typedef struct prefix_ctx {
-    const char *want;
-    size_t n, hits;
-    char id[RF_SHA256_HEX];
-} prefix_ctx;
 
 static int by_prefix(rf_ckrepo *r, const char *p, char id[RF_SHA256_HEX], rf_err *err)
 {

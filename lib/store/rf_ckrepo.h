@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "base/rf_config.h"
 #include "base/rf_err.h"
 #include "base/rf_hash.h"
 #include "store/rf_chunk.h"
@@ -44,6 +45,9 @@ void rf_ckrepo_opts_default(rf_ckrepo_opts *o);
 int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *o,
                    rf_ckrepo **out, rf_err *err);
 void rf_ckrepo_close(rf_ckrepo *r);
+/* The repository URL: explicit when not NULL, else $RUVFLOW_CKPT_REPO,
+ * else <cfg->store>/ckpt. */
+void rf_ckrepo_url(const rf_config *cfg, const char *explicit_url, char *buf, size_t n);
 
 typedef struct rf_ckpt_commit {
     const char *parents[2];   /* version ids, NULL when absent */

@@ -46,6 +46,19 @@ void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *r
 int rf_ckrepo_lock_writer(rf_ckrepo *r, rf_err *err);
 void rf_ckrepo_unlock_writer(rf_ckrepo *r);
 
+/* Listing a folder of the repository into a JSON value: fn sees each key
+ * with skip = the length of the folder's full prefix. */
+typedef struct rf_cklist {
+    rf_ckrepo *r;
+    const char *kind;
+    json_t *out;
+    size_t skip;
+    rf_err *err;
+} rf_cklist;
+/* x->r, kind, out, err set by the caller; a missing folder lists nothing.
+ * On failure x->out is released. */
+int rf_ckrepo_list(rf_cklist *x, const char *folder, rf_list_fn fn, rf_err *err);
+
 /* Load / store a small JSON object under a key. get: 1, 0 missing, -1. */
 int rf_ckrepo_json_get(rf_ckrepo *r, const char *key, json_t **out, rf_err *err);
 int rf_ckrepo_json_put(rf_ckrepo *r, const char *key, const json_t *o, rf_err *err);
