@@ -89,12 +89,13 @@ static void idset_add(idset *s, const uint8_t *id)
 
 static int idset_has(const idset *s, const uint8_t *id)
 {
-    return bsearch(id, s->ids, s->len, RF_SHA256_LEN, id_cmp) != NULL;
+    return s->len && bsearch(id, s->ids, s->len, RF_SHA256_LEN, id_cmp) != NULL;
 }
 
 static void idset_sort(idset *s)
 {
-    qsort(s->ids, s->len, RF_SHA256_LEN, id_cmp);
+    if (s->len)
+        qsort(s->ids, s->len, RF_SHA256_LEN, id_cmp);
 }
 
 static int add_hex(idset *s, const char *hex)

@@ -451,7 +451,8 @@ static int is_hex(const char *s)
 static int resolve_base(rf_ckrepo *r, const char *ref, char id[RF_SHA256_HEX], rf_err *err)
 {
     if (id_valid(ref)) {
-        snprintf(id, RF_SHA256_HEX, "%s", ref);
+        memcpy(id, ref, 64);
+        id[64] = 0;
         return 1;
     }
     if (!strncmp(ref, "channel:", 8)) {
