@@ -1,6 +1,7 @@
 /* cmd_ckpt: `ruvflow ckpt commit|log|show|diff|branch|tag|checkout|verify|gc`
  * and `ruvflow model promote|rollback|ls`: compacted checkpoints, their
  * version graph and the model registry (docs/checkpoints.md). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,13 @@
 
 #include "ml/rf_ckpt_merge.h"
 #include "store/rf_ckrepo.h"
+#include "store/rf_ckretain.h"
 
 typedef struct opts {
-    const char *repo, *message, *branch, *parent, *out, *channel, *require, *base, *weight;
+    const char *repo, *message, *branch, *parent, *out, *channel, *require, *base, *weight,
+        *metric;
+    long keep_last, keep_best, keep_every;
+    int apply, lower;
     long grace, keyframe_every, level, block_kib;
     int json, dry_run, del;
     json_t *meta;
@@ -35,6 +40,8 @@ static const char ckpt_help[] =
     "  log [REF] [--json]          show REF [--json]         diff REF REF\n"
     "  branch [NAME [REF]] | branch -d NAME      tag [NAME REF] | tag -d NAME\n"
     "  merge REF REF [--weight W | --base REF] [-m MSG] [--branch B]   average, weighted, three-way\n"
+    "  retain BRANCH [--keep-last 3] [--keep-best 1] [--keep-every N] [--metric val_acc]\n"
+    "         [--lower-is-better] [--apply]   plan (and with --apply, delete) by policy\n"
     "  checkout REF -o FILE        verify REF...             gc [--grace SECONDS] [--dry-run]\n"
     "usage: ruvflow model [--repo URL] promote REF --channel C [--require 'METRIC>=V']\n"
     "       ruvflow model rollback --channel C      ruvflow model ls [--json]\n"
@@ -68,6 +75,8 @@ static int parse(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
     o->grace = 3600;
+    o->keep_last = 3;
+    o->keep_best = 1;
     o->meta = json_object();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -83,6 +92,7 @@ static int parse(int argc, char **argv, opts *o)
         ARG("--require", o->require)
         ARG("--base", o->base)
         ARG("--weight", o->weight)
+        ARG("--metric", o->metric)
 #undef ARG
         if (!strcmp(a, "--meta") && v) {
             if (!strchr(v, '='))
@@ -99,6 +109,18 @@ static int parse(int argc, char **argv, opts *o)
             *(a[2] == 'g' ? &o->grace : a[2] == 'k' ? &o->keyframe_every
               : a[2] == 'l' ? &o->level : &o->block_kib) = n;
             i++;
+        } else if ((!strcmp(a, "--keep-last") || !strcmp(a, "--keep-best") ||
+                    !strcmp(a, "--keep-every")) && v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0)
+                return usage_err("--keep-last, --keep-best and --keep-every want a number");
+            *(a[7] == 'l' ? &o->keep_last : a[7] == 'b' ? &o->keep_best : &o->keep_every) = n;
+            i++;
+        } else if (!strcmp(a, "--apply")) {
+            o->apply = 1;
+        } else if (!strcmp(a, "--lower-is-better")) {
+            o->lower = 1;
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
         } else if (!strcmp(a, "--dry-run")) {
@@ -417,6 +439,69 @@ static int do_merge(rf_ckrepo *r, opts *o, rf_err *err)
     return rc;
 }
 
+/* retain: the policy's plan for a branch; --apply deletes what it drops */
+static int do_retain(rf_ckrepo *r, opts *o, rf_err *err)
+{
+    char id[RF_SHA256_HEX];
+    if (o->n_pos != 2)
+        return rf_errf(err, RF_EINVAL, "ckpt retain BRANCH [options]");
+    if (rf_ckrepo_resolve(r, o->pos[1], id, err))
+        return -1;
+    json_t *chain = json_array();   /* newest first */
+    for (;;) {
+        json_t *v;
+        if (rf_ckrepo_version(r, id, &v, err)) {
+            if (err->code == RF_ENOTFOUND && json_array_size(chain))
+                break;      /* history pruned before */
+            json_decref(chain);
+            return -1;
+        }
+        json_object_set_new(v, "id", json_string(id));
+        json_array_append_new(chain, v);
+        const char *p = json_string_value(json_array_get(json_object_get(v, "parents"), 0));
+        if (!p)
+            break;
+        snprintf(id, sizeof id, "%s", p);
+    }
+    size_t n = json_array_size(chain);
+    rf_ckver *vs = calloc(n, sizeof *vs);
+    int *pl = calloc(n, sizeof *pl);
+    time_t now = time(NULL);
+    const char *metric = o->metric ? o->metric : "val_acc";
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(chain, n - 1 - i), *meta = json_object_get(v, "meta");
+        json_t *m = json_object_get(json_object_get(meta, "metrics"), metric);
+        double age = (double)(now - json_integer_value(json_object_get(v, "created"))) / 86400;
+        vs[i] = (rf_ckver){json_integer_value(json_object_get(meta, "epoch")),
+                           json_is_number(m) ? json_number_value(m) : NAN, age,
+                           (uint64_t)json_integer_value(json_object_get(v, "stored_bytes")),
+                           RF_PLACE_HOT, age};
+    }
+    rf_ckpolicy p;
+    rf_ckpolicy_default(&p);
+    p.keep_last = (size_t)o->keep_last;
+    p.keep_best = (size_t)o->keep_best;
+    p.keep_every = o->keep_every;
+    p.higher_is_better = !o->lower;
+    int rc = 0;
+    size_t dropped = 0;
+    rf_ckretain_plan(vs, n, &p, pl);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *vid = json_string_value(json_object_get(json_array_get(chain, n - 1 - i), "id"));
+        printf("%.12s epoch %-4lld %s=%-8.4g %s\n", vid, (long long)vs[i].epoch, metric,
+               vs[i].metric, rf_ckplace_name(pl[i]));
+        if (o->apply && pl[i] == RF_PLACE_DELETE && !(rc = rf_ckrepo_drop(r, vid, err)))
+            dropped++;
+    }
+    printf("%s%zu of %zu versions %s; tiers are a plan: the repository keeps its chunks in "
+           "one store\n", o->apply ? "" : "dry run: ", o->apply ? dropped : (size_t)0, n,
+           o->apply ? "deleted (their chunks go at the next gc)" : "deleted (--apply to do it)");
+    free(vs);
+    free(pl);
+    json_decref(chain);
+    return rc;
+}
+
 static int do_gc(rf_ckrepo *r, opts *o, rf_err *err)
 {
     rf_ckgc_stats st;
@@ -497,6 +582,7 @@ static int run(int argc, char **argv, int model, const char *help)
            : !strcmp(v, "branch") ? do_refs(r, &o, "heads", &err)
            : !strcmp(v, "tag") ? do_refs(r, &o, "tags", &err)
            : !strcmp(v, "merge") ? do_merge(r, &o, &err)
+           : !strcmp(v, "retain") ? do_retain(r, &o, &err)
            : !strcmp(v, "checkout") ? do_checkout(r, &o, 0, &err)
            : !strcmp(v, "verify") ? do_checkout(r, &o, 1, &err) : !strcmp(v, "gc") ? do_gc(r, &o, &err)
            : rf_errf(&err, RF_EINVAL, "unknown ckpt verb \"%s\"", v);

@@ -91,4 +91,18 @@ check "the branch head is the last checkpoint" cmp -s "$tmp/last.art" "$tmp/ck/e
 check_eq "gc exits 0" 0 $?
 "$RF" ckpt --repo "$R" verify k >/dev/null
 check_eq "gc kept what versions use" 0 $?
+
+# retention: keep the last 3, the best and every 4th epoch; gc; the kept verify
+"$RF" ckpt --repo "$R" retain k --keep-every 4 >"$tmp/plan.out"
+check_eq "retain without --apply deletes nothing" 12 "$("$RF" ckpt --repo "$R" log k | wc -l)"
+check "the plan keeps the head hot" sh -c "tail -n 2 '$tmp/plan.out' | head -1 | grep -q 'epoch 12 .* hot'"
+"$RF" ckpt --repo "$R" retain k --keep-every 4 --apply >"$tmp/apply.out"
+check_eq "retain --apply exits 0" 0 $?
+kept=$(grep -Ec ' (hot|warm|cold)$' "$tmp/apply.out")
+"$RF" ckpt --repo "$R" gc --grace 0 >/dev/null
+bad=0
+for v in $(grep -E ' (hot|warm|cold)$' "$tmp/apply.out" | cut -d' ' -f1); do
+  "$RF" ckpt --repo "$R" verify "$v" >/dev/null 2>&1 || bad=$((bad + 1))
+done
+check_eq "the $kept kept versions verify after gc" 0 $bad
 finish
