@@ -28,6 +28,8 @@ RF_CMD(worker);
 /* cmd_stack.c: the embedded local stack */
 RF_CMD(up);
 RF_CMD(down);
-RF_CMD(plot);       /* cmd_plot.c: training curves as SVG */
+RF_CMD(plot);
+RF_CMD(ckpt);       /* cmd_ckpt.c: compacted checkpoints, versions */
+RF_CMD(model);      /* cmd_ckpt.c: the model registry */       /* cmd_plot.c: training curves as SVG */
 
 #endif

@@ -32,6 +32,8 @@ static const verb verbs[] = {
     {"down", cmd_down, "down                           stop the local stack"},
     {"artifact", cmd_artifact, "artifact inspect PATH|URL [--json] [--full]"},
     {"store", cmd_store, "store put|get|ls|head|rm|cp|tier|restore ..."},
+    {"ckpt", cmd_ckpt, "ckpt commit|log|show|diff|branch|tag|checkout|verify|gc ..."},
+    {"model", cmd_model, "model promote|rollback|ls    the model registry"},
     {"config", cmd_config, "config show                    effective configuration"},
 };
 
