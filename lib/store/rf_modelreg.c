@@ -12,6 +12,11 @@ static void key_of(const rf_modelreg *m, const char *leaf, char *key, size_t n)
     snprintf(key, n, "%s%s%s", m->prefix, m->prefix[0] ? "/" : "", leaf);
 }
 
+void rf_modelreg_side_key(const rf_modelreg *m, const char *leaf, char *key, size_t n)
+{
+    key_of(m, leaf, key, n);
+}
+
 void rf_modelreg_init(rf_modelreg *m, rf_store *s, const char *prefix)
 {
     m->store = s;
@@ -150,9 +155,20 @@ int rf_modelreg_promote(const rf_modelreg *m, const char *ckpt_path, const char 
         free(h);
         return rf_errf(err, RF_ETOOBIG, "model registry %s: history full", m->prefix);
     }
+    /* numbers are never reused: a rolled-back version keeps its object */
     char key[600];
-    rf_modelreg_key(m, next, key, sizeof key);
-    int rc = rf_store_put_file(m->store, key, ckpt_path, NULL, err);
+    int rc, ex;
+    for (;;) {
+        rf_modelreg_key(m, next, key, sizeof key);
+        if ((ex = rf_store_exists(m->store, key, err)) <= 0)
+            break;
+        next++;
+    }
+    if (ex < 0) {
+        free(h);
+        return rf_err_prefix(err, "promote %s", ckpt_path);
+    }
+    rc = rf_store_put_file(m->store, key, ckpt_path, NULL, err);
     if (rc == 0) {
         h = realloc(h, (k + 1) * sizeof *h);
         h[k] = next;

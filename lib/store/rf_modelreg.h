@@ -53,6 +53,9 @@ int rf_modelreg_rollback(const rf_modelreg *m, const char *reason, int *version,
                          rf_err *err);
 /* The decision log (caller frees with rf_buf_free). */
 int rf_modelreg_log(const rf_modelreg *m, rf_buf *out, rf_err *err);
+/* Key of an object kept beside the versions: PREFIX/LEAF (the online
+ * loop keeps its holdout, replay buffer and drift state there). */
+void rf_modelreg_side_key(const rf_modelreg *m, const char *leaf, char *key, size_t n);
 /* Key of version v: PREFIX/versions/v000001. */
 void rf_modelreg_key(const rf_modelreg *m, int v, char *key, size_t n);
 
