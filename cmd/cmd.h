@@ -29,5 +29,7 @@ RF_CMD(worker);
 RF_CMD(up);
 RF_CMD(down);
 RF_CMD(plot);       /* cmd_plot.c: training curves as SVG */
+RF_CMD(watch_dir);  /* cmd_watch.c: the trigger of online learning */
+RF_CMD(model);      /* cmd_model.c: the minimal model registry */
 
 #endif

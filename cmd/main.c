@@ -30,6 +30,8 @@ static const verb verbs[] = {
     {"worker", cmd_worker, "worker --types T,... [--concurrency N]  built-in workers"},
     {"up", cmd_up, "up [--workers N]               start the local stack"},
     {"down", cmd_down, "down                           stop the local stack"},
+    {"watch-dir", cmd_watch_dir, "watch-dir SOURCE WORKFLOW     submit runs as session logs arrive"},
+    {"model", cmd_model, "model ls|rollback|promote      versions in production (--registry URL)"},
     {"artifact", cmd_artifact, "artifact inspect PATH|URL [--json] [--full]"},
     {"store", cmd_store, "store put|get|ls|head|rm|cp|tier|restore ..."},
     {"config", cmd_config, "config show                    effective configuration"},
