@@ -66,18 +66,18 @@ static int parse_cfg(rf_task *t, online_cfg *c, rf_err *err)
     if (rf_train_stage_parse_opts(t, -1, &c->net, err))
         return -1;
     long epochs, batch;
-    if (rf_task_param_long(t, "epochs", 3, &epochs, err) ||
+    if (rf_task_param_long(t, "epochs", 10, &epochs, err) ||
         rf_task_param_long(t, "bootstrap_epochs", 30, &c->boot_epochs, err) ||
         rf_task_param_long(t, "batch", 32, &batch, err) ||
         rf_task_param_double(t, "lr", 1e-3, &c->fit.lr, err) ||
-        rf_task_param_double(t, "replay", 1.0, &c->replay, err) ||
-        rf_task_param_double(t, "drift_replay", 4.0, &c->drift_replay, err) ||
+        rf_task_param_double(t, "replay", 2.0, &c->replay, err) ||
+        rf_task_param_double(t, "drift_replay", 6.0, &c->drift_replay, err) ||
         rf_task_param_long(t, "replay_cap", 5000, &c->replay_cap, err) ||
         rf_task_param_double(t, "ewc_lambda", 0, &c->fit.ewc_lambda, err) ||
         rf_task_param_double(t, "tolerance", 0.01, &c->tolerance, err) ||
         rf_task_param_double(t, "holdout_fraction", 0.2, &c->holdout_fraction, err) ||
         rf_task_param_double(t, "newest_fraction", 0.2, &c->newest_fraction, err) ||
-        rf_task_param_double(t, "psi_threshold", 0.25, &c->psi_threshold, err) ||
+        rf_task_param_double(t, "psi_threshold", 1.0, &c->psi_threshold, err) ||
         rf_task_param_double(t, "ph_delta", 0.05, &c->ph_delta, err) ||
         rf_task_param_double(t, "ph_lambda", 25, &c->ph_lambda, err) ||
         rf_task_param_long(t, "seed", 1, &c->seed, err))
