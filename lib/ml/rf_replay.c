@@ -137,6 +137,10 @@ static int load_fields(const rf_obj *m, rf_replay *r, const char *path, rf_err *
     if (y->shape[0] != n || l->shape[0] != n || cap <= 0 || n > (uint64_t)cap ||
         next < 0 || (uint64_t)next >= (uint64_t)cap || X->shape[1] == 0 || added < (int64_t)n)
         return rf_errf(err, RF_ECORRUPT, "replay buffer %s: inconsistent shapes", path);
+    if ((uint64_t)cap > RF_REPLAY_MAXCAP || X->shape[1] > RF_REPLAY_MAXCAP ||
+        (uint64_t)cap * X->shape[1] > RF_REPLAY_MAXCELLS)
+        return rf_errf(err, RF_ECORRUPT, "replay buffer %s: capacity %lld x %llu is over the "
+                       "limit", path, (long long)cap, (unsigned long long)X->shape[1]);
     if (rf_replay_init(r, (size_t)cap, (size_t)X->shape[1], err))
         return rf_err_prefix(err, "replay buffer %s", path);
     r->n = (size_t)n;

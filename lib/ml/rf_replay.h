@@ -23,6 +23,9 @@
 #include "base/rf_rng.h"
 
 #define RF_REPLAY_CTYPE "ruvflow/replay"
+/* Loading refuses buffers over these (a file cannot make us allocate more). */
+#define RF_REPLAY_MAXCAP (1u << 24)
+#define RF_REPLAY_MAXCELLS (1ull << 30)
 
 typedef struct rf_replay {
     size_t cap, dim, n;      /* capacity, features per row, rows held */
