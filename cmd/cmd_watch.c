@@ -13,6 +13,7 @@
  * submission cannot duplicate (an existing run is RF_ECONFLICT: already
  * done). A restarted watcher first submits every committed batch that has
  * no run yet. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -453,16 +454,23 @@ static int make_dirs(const char *path, rf_err *err)
     return 0;
 }
 
-/* Remove a batch folder that was staged but not committed. */
-static int rm_staged(const char *dir)
+/* Remove a batch folder that was staged but not committed (flat: the
+ * watcher writes only files into it). */
+static void rm_staged(const char *dir)
 {
-    rf_file_list l = {0};
-    rf_err e;
-    if (rf_file_list_add(&l, dir, &e) == 0)
-        for (size_t i = 0; i < l.n; i++)
-            unlink(l.paths[i]);
-    rf_file_list_free(&l);
-    return rmdir(dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
 }
 
 /* One scan: stage batch N; commit and submit it when big enough. */

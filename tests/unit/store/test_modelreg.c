@@ -41,7 +41,7 @@ static void test_modelreg(void **state)
     assert_int_equal(rf_modelreg_rollback(&m, NULL, &v, &e), -1);
     assert_int_equal(e.code, RF_ESTATE);
     for (int i = 1; i <= 3; i++) {
-        char body[16];
+        char body[32];
         snprintf(body, sizeof body, "model %d", i);
         put(ck, body);
         assert_int_equal(rf_modelreg_promote(&m, ck, "why\nnot", &v, &e), 0);
