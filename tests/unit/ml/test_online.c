@@ -364,16 +364,23 @@ static void test_replay_bounded_and_artifact(void **state)
 
 /* ---- rf_ewc ---- */
 
-static void small_net(rf_mlp *net)
+/* in -> hidden (act) -> out softmax classifier */
+static rf_mlp_spec classifier(size_t in, size_t hidden, size_t out, int act)
 {
     rf_mlp_spec s = {0};
     s.n_layers = 2;
-    s.sizes[0] = 3;
-    s.sizes[1] = 5;
-    s.sizes[2] = 4;
-    s.hidden_act = RF_ACT_TANH;
+    s.sizes[0] = in;
+    s.sizes[1] = hidden;
+    s.sizes[2] = out;
+    s.hidden_act = act;
     s.out_act = RF_ACT_LINEAR;
     s.loss = RF_LOSS_SOFTMAX_CE;
+    return s;
+}
+
+static void small_net(rf_mlp *net)
+{
+    rf_mlp_spec s = classifier(3, 5, 4, RF_ACT_TANH);
     rf_err e = {0};
     assert_int_equal(rf_mlp_init(net, &s, &e), 0);
     rf_rng rng;
@@ -515,13 +522,7 @@ static void test_online_fit_and_gate(void **state)
     (void)state;
     rf_train_opts to;
     rf_train_opts_default(&to);
-    rf_mlp_spec s = {0};
-    s.n_layers = 2;
-    s.sizes[0] = 2;
-    s.sizes[1] = 8;
-    s.sizes[2] = 2;
-    s.hidden_act = RF_ACT_RELU;
-    s.loss = RF_LOSS_SOFTMAX_CE;
+    rf_mlp_spec s = classifier(2, 8, 2, RF_ACT_RELU);
     rf_trainer tr;
     rf_err e = {0};
     assert_int_equal(rf_trainer_init(&tr, &s, &to, &e), 0);
