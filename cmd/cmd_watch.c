@@ -15,6 +15,8 @@
  * no run yet. */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -638,4 +640,54 @@ RF_CMD(watch_dir)
     rf_store_close(w.store);
     free(w.ov);
     return rc;
+}
+
+/* ---- what `ruvflow status` shows of online runs ---- */
+
+static double metric_of(json_t *m, const char *k)
+{
+    json_t *v = json_object_get(m, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void print_online_task(FILE *f, const char *step, size_t i, json_t *m)
+{
+    if (metric_of(m, "bootstrap") == 1) {
+        fprintf(f, "  online %s/%zu: bootstrap, version %.0f in production (holdout accuracy "
+                "%.3f, majority %.3f, previous tool %.3f)\n", step, i, metric_of(m, "version"),
+                metric_of(m, "holdout_acc"), metric_of(m, "holdout_majority_acc"),
+                metric_of(m, "holdout_previous_acc"));
+        return;
+    }
+    int drift = metric_of(m, "drift") == 1;
+    fprintf(f, "  online %s/%zu: prequential accuracy %.3f (majority %.3f, previous tool %.3f); "
+            "drift %s (Page-Hinkley %s, PSI labels %.2f, features %.2f)%s\n", step, i,
+            metric_of(m, "prequential_acc"), metric_of(m, "majority_acc"),
+            metric_of(m, "previous_acc"), drift ? "DETECTED" : "no",
+            metric_of(m, "page_hinkley") == 1 ? "fired" : "quiet", metric_of(m, "psi_labels"),
+            metric_of(m, "psi_features_mean"), drift ? ": larger replay share" : "");
+    fprintf(f, "  online %s/%zu: %s; version %.0f in production\n", step, i,
+            metric_of(m, "promoted") == 1 ? "update promoted" : "update gated out, production kept",
+            metric_of(m, "version"));
+}
+
+void cmd_online_status(rf_sched *s, const rf_run_status *st, FILE *f)
+{
+    for (size_t i = 0; i < st->nsteps; i++) {
+        if (strcmp(st->steps[i].worker, "train-stage") != 0)
+            continue;
+        char *js = NULL;
+        rf_err err;
+        if (rf_sched_results(s, st->id, st->steps[i].name, &js, &err) != 0)
+            continue;
+        json_t *a = json_loads(js, 0, NULL);
+        free(js);
+        for (size_t k = 0; json_is_array(a) && k < json_array_size(a); k++) {
+            json_t *m = json_object_get(json_array_get(a, k), "m");
+            if (json_is_object(m) && json_object_get(m, "promoted") &&
+                json_object_get(m, "version"))
+                print_online_task(f, st->steps[i].name, k, m);
+        }
+        json_decref(a);
+    }
 }

@@ -163,7 +163,10 @@ check "online: run 1 bootstraps version 1" grep -Eq '^  version +1$' o1.out
 "$R" outputs on-b2 update >o2.out 2>&1
 check "online: run 2 reports prequential accuracy and baselines" \
   grep -q 'prequential_acc' o2.out
-check "online: run 2 reports drift figures" grep -q 'psi_labels' o2.out
+check "online: run 2 reports drift figures" grep -q "psi_labels" o2.out
+"$R" status on-b2 >s2.out 2>&1
+check "status: the online lines (drift, gate, version)" grep -q "online update/0: .*version [0-9]* in production" s2.out
+check "status: drift figures" grep -q "online update/0: prequential accuracy .*drift" s2.out
 "$R" model ls --registry "$REG" --model tools >ls.out 2>&1
 check "model ls: production and the log" grep -q '^production: version' ls.out
 check "model ls: the gate's decision is logged" grep -Eq ' (promote|reject) 1 ' ls.out

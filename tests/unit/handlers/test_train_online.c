@@ -142,7 +142,12 @@ static void test_bootstrap_promote_gate_rollback(void **state)
     current(&m, &v);
     assert_int_equal(v, 1);
 
-    if (run(b2, "r2", "1e-3", &t, &e))
+    /* with EWC: the penalty's path through the handler */
+    char dir2[700];
+    snprintf(dir2, sizeof dir2, "%s/r2", tmpdir);
+    t = online_task(b2, dir2, "1e-3");
+    rf_task_add_param(t, "ewc_lambda", "10");
+    if (rf_train_stage_handle(t, &e))
         fail_msg("%s", e.msg);
     assert_true(metric(t, "bootstrap") == 0);
     assert_true(metric(t, "promoted") == 1);
