@@ -604,5 +604,9 @@ RF_CMD(ckpt)
 
 RF_CMD(model)
 {
+    /* --registry URL names online learning's registry (cmd_model.c). */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--registry"))
+            return cmd_model_online(argc, argv);
     return run(argc, argv, 1, ckpt_help);
 }

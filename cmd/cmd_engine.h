@@ -3,6 +3,8 @@
 #ifndef RF_CMD_ENGINE_H
 #define RF_CMD_ENGINE_H
 
+#include <stdio.h>
+
 #include "base/rf_log.h"
 #include <signal.h>
 
@@ -37,5 +39,10 @@ void engine_close(engine *e);
 /* Retention of finished runs: the config's runs.retention_s
  * ($RUVFLOW_RETENTION_S), default 7 days. */
 long engine_retention_s(void);
+
+/* The lines `ruvflow status` adds for online-learning tasks (train-stage
+ * `mode: incremental`): drift, the gate's decision, the version in
+ * production (cmd_watch.c). */
+void cmd_online_status(rf_sched *s, const rf_run_status *st, FILE *f);
 
 #endif

@@ -503,6 +503,7 @@ RF_CMD(status)
         json_decref(j);
     } else {
         print_status(stdout, &st);
+        cmd_online_status(e.s, &st, stdout);
     }
     rf_run_status_free(&st);
     engine_close(&e);

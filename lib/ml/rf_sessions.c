@@ -93,7 +93,8 @@ static int read_dir_sorted(const char *dir, name_list *out, rf_err *err)
         out->v[out->n++] = rf_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_str);
     return 0;
 }
 
