@@ -15,49 +15,72 @@
 #include "cmd_engine.h"
 #include "base/rf_buf.h"
 #include "base/rf_config.h"
+#include "base/rf_log.h"
 #include "engine/rf_dag.h"
 #include "engine/rf_workflow.h"
 #include "base/rf_time.h"
 
 /* ------------------------------------------------------------ engine */
 
-/* A Redis named by the environment or the config file (not the default). */
-const char *engine_configured_redis(void)
+/* The configured Redis and where it came from (rf_config_source). */
+static int redis_from_config(char *url, size_t nurl, char *src, size_t nsrc, char *looked,
+                             size_t nlooked)
 {
-    static char named[512];
-    const char *env = getenv("RUVFLOW_REDIS_URL");
-    if (env && *env)
-        return env;
     rf_config c;
     rf_err err;
     if (rf_config_load(&c, NULL, &err) < 0) {
         fprintf(stderr, "ruvflow: config: %s (using defaults)\n", err.msg);
-        return NULL;
+        return -1;
     }
-    int set = c.path && strcmp(c.redis_url, "redis://127.0.0.1:6379/0");
-    if (set)
-        snprintf(named, sizeof named, "%s", c.redis_url);
+    snprintf(url, nurl, "%s", c.redis_url);
+    snprintf(src, nsrc, "%s", rf_config_source(&c, "redis_url"));
+    snprintf(looked, nlooked, "%s", c.stack_looked ? c.stack_looked : "");
     rf_config_free(&c);
-    return set ? named : NULL;
+    return 0;
+}
+
+/* A Redis named by the environment or the config file (not the default,
+ * not the local stack's). */
+const char *engine_configured_redis(void)
+{
+    static char named[512];
+    char src[1024], looked[4096];
+    if (redis_from_config(named, sizeof named, src, sizeof src, looked, sizeof looked) < 0)
+        return NULL;
+    return !strncmp(src, "env ", 4) || !strncmp(src, "file ", 5) ? named : NULL;
 }
 
 const char *engine_redis_url(const char *opt)
 {
-    static char recorded[512];
-    const char *named = engine_configured_redis();
+    static char url[512];
+    char src[1024], looked[4096];
     if (opt)
         return opt;
-    if (named)
-        return named;
-    FILE *f = fopen(RF_STACK_DIR "/redis.url", "r");
-    if (f) {
-        int ok = fgets(recorded, sizeof recorded, f) != NULL;
-        fclose(f);
-        recorded[strcspn(recorded, "\r\n")] = 0;
-        if (ok && recorded[0])
-            return recorded;
+    if (redis_from_config(url, sizeof url, src, sizeof src, looked, sizeof looked) < 0)
+        return "redis://127.0.0.1:6379/0";
+    return url;
+}
+
+void engine_explain_redis(const char *opt, FILE *f)
+{
+    char url[512], src[1024], looked[4096];
+    if (opt) {
+        fprintf(f, "hint: Redis was named by --redis\n");
+        return;
     }
-    return "redis://127.0.0.1:6379/0";
+    if (redis_from_config(url, sizeof url, src, sizeof src, looked, sizeof looked) < 0)
+        return;
+    if (!strcmp(src, "default")) {
+        fprintf(f, "hint: no local stack found (looked for " RF_STACK_DIR "/ in %s), so "
+                "the default Redis was used; start one with `ruvflow up`, or set "
+                "RUVFLOW_REDIS_URL\n", looked[0] ? looked : "no folder");
+        return;
+    }
+    char red[512];
+    rf_redact(red, sizeof red, url);
+    fprintf(f, "hint: Redis %s came from %s%s\n", red, src,
+            !strncmp(src, "stack ", 6) ? "; is that stack still up? (`ruvflow up` there)"
+                                       : "");
 }
 
 const char *engine_prefix(const char *opt)
@@ -166,8 +189,7 @@ static int open_engine(engine *e, const common *c, const char *verb)
                     NULL, &err) < 0) {
         int status = fail(verb, &err);
         if (err.code != RF_EAUTH)
-            fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
-                    "RUVFLOW_REDIS_URL\n");
+            engine_explain_redis(c->redis, stderr);
         return status;
     }
     return 0;

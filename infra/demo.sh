@@ -20,7 +20,7 @@ cd "$demo"
 # A Redis named by the environment would be used instead of a private one;
 # the demo wants its own, fresh, so that every task really runs.
 unset RUVFLOW_REDIS_URL
-"$R" down --grace 5 >/dev/null 2>&1 || true
+[ -d "$demo/.ruvflow" ] && { "$R" down --grace 5 >/dev/null 2>&1 || true; }
 rm -rf "$demo/.ruvflow"
 "$R" up --workers 1
 trap '"$R" down --grace 10 >/dev/null || true' EXIT
