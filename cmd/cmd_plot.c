@@ -268,7 +268,7 @@ static int read_redis(const char *config, const char *run, const char *step, tas
     const char *prefix = engine_prefix(NULL);
     engine e;
     int rc = engine_open(&e, config ? cfg.redis_url : engine_redis_url(NULL), prefix, 0, NULL,
-                         err);
+                         NULL, err);
     rf_config_free(&cfg);
     if (rc)
         return -1;
