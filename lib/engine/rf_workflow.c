@@ -3,6 +3,8 @@
  * every problem with its place and a hint. */
 #include "engine/rf_workflow_impl.h"
 
+#include "base/rf_json.h"
+
 const char *const rf_wf_workers[] = {
     "preprocess", "train-stage", "tune-trial", "eval-fold", "checkpoint-compact",
     "noop", "sleep", NULL
@@ -290,16 +292,10 @@ int rf_workflow_canonical(int type, const char *s, rf_buf *out)
     case RF_WF_FLOAT:
         if (rf_workflow_parse_double(s, &d) < 0)
             return -1;
-        rf_buf_addf(out, "%.17g", d);
-        /* Shortest text that round-trips, so 0.1 stays "0.1". */
-        for (int prec = 1; prec <= 17; prec++) {
+        /* Shortest text that round-trips, so 0.1 stays "0.1"; 20 is "20". */
+        {
             char tmp[64];
-            snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d) {
-                rf_buf_reset(out);
-                rf_buf_adds(out, tmp);
-                break;
-            }
+            rf_buf_adds(out, rf_num_fmt(tmp, sizeof tmp, d, 0));
         }
         return 0;
     case RF_WF_BOOL:

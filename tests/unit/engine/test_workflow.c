@@ -395,6 +395,20 @@ static void test_metric_renders_as_integer(void **state)
     free(inputs);
     json_decref(ra);
     rf_workflow_free(wf);
+
+    /* A float parameter of 20 is "20" too, and 0.1 stays "0.1". */
+    static const char ftext[] =
+        "name: f\n"
+        "params:\n"
+        "  lr: {type: float, default: 20}\n"
+        "  mom: {type: float, default: 0.1}\n"
+        "steps:\n"
+        "  a: {worker: noop}\n";
+    if (rf_workflow_parse(ftext, sizeof ftext - 1, "f.yaml", NULL, 0, &wf, &d, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(wf->params[0].value, "20");
+    assert_string_equal(wf->params[1].value, "0.1");
+    rf_workflow_free(wf);
 }
 
 int main(void)
