@@ -331,7 +331,7 @@ int rf_workflow_infer_type(const yaml_node_t *n)
 
 typedef struct top_ctx {
     yaml_node_t *params, *steps;
-    int has_name;
+    int has_name, steps_given;   /* steps_given: present, even if malformed */
 } top_ctx;
 
 static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -353,8 +353,17 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "params")) {
         if (rf_workflow_expect_mapping(p, v, "params") == 0)
             c->params = v;
+    } else if (v->type == YAML_SEQUENCE_NODE) {
+        /* Argo-style lists are not (yet) accepted: one error, with the fix. */
+        c->steps_given = 1;
+        DIAG(p, v, "steps is a mapping keyed by step name, not a list; write it as\n"
+                   "    steps:\n"
+                   "      prep: {worker: preprocess}");
     } else if (rf_workflow_expect_mapping(p, v, "steps") == 0) {
         c->steps = v;
+        c->steps_given = 1;
+    } else {
+        c->steps_given = 1;
     }
     return 0;
 }
@@ -378,7 +387,8 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
     for (size_t i = 0; i < nov; i++)
         rf_workflow_apply_override(p, ov[i]);
     if (!tc.steps) {
-        DIAG(p, root, "the workflow has no steps; add a `steps:` mapping");
+        if (!tc.steps_given)
+            DIAG(p, root, "the workflow has no steps; add a `steps:` mapping");
         return;
     }
     step_ctx *ctxs = NULL;

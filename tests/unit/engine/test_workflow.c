@@ -396,6 +396,16 @@ static void test_metric_renders_as_integer(void **state)
     json_decref(ra);
     rf_workflow_free(wf);
 
+    /* A list-form steps: gets one error that says how to write it. */
+    static const char ltext[] = "name: l\nsteps:\n  - name: a\n    worker: noop\n";
+    rf_wf_diags ld = {0};
+    assert_int_equal(rf_workflow_parse(ltext, sizeof ltext - 1, "l.yaml", NULL, 0, &wf, &ld,
+                                       &err), -1);
+    assert_int_equal(ld.n, 1);
+    assert_non_null(strstr(ld.v[0].msg, "steps is a mapping keyed by step name"));
+    assert_non_null(strstr(ld.v[0].msg, "prep: {worker: preprocess}"));
+    rf_wf_diags_free(&ld);
+
     /* A float parameter of 20 is "20" too, and 0.1 stays "0.1". */
     static const char ftext[] =
         "name: f\n"
