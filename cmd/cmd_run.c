@@ -241,19 +241,27 @@ static json_t *status_json(const rf_run_status *st)
                      "steps", steps);
 }
 
-/* The progress table; returns the number of lines printed (for redraw). */
-static int print_status(FILE *f, const rf_run_status *st)
+/* Elapsed time and, while running with some tasks finished, ", ETA D"
+ * (the remaining tasks at the rate so far). */
+static void run_times(const rf_run_status *st, char *el, size_t nel, char *eta, size_t neta)
 {
-    char el[32], eta[48] = "";
     int64_t end = st->finished_ms ? st->finished_ms : rf_wall_ms();
     int64_t elapsed = end - st->created_ms;
-    fmt_duration(el, sizeof el, elapsed);
+    fmt_duration(el, nel, elapsed);
+    eta[0] = '\0';
     size_t left = st->total - st->finished;
     if (!strcmp(st->state, "running") && st->finished && left) {
         char d[32];
         fmt_duration(d, sizeof d, (int64_t)((double)elapsed * (double)left / (double)st->finished));
-        snprintf(eta, sizeof eta, ", ETA %s", d);
+        snprintf(eta, neta, ", ETA %s", d);
     }
+}
+
+/* The progress table; returns the number of lines printed (for redraw). */
+static int print_status(FILE *f, const rf_run_status *st)
+{
+    char el[32], eta[48];
+    run_times(st, el, sizeof el, eta, sizeof eta);
     int lines = 0;
     fprintf(f, "run %s  %s  %s%s\n", st->id, st->state, el, eta);
     lines++;
@@ -301,10 +309,15 @@ static int follow(engine *e, const char *run, int json)
                 printf("\033[%dA\033[J", drawn);
             drawn = print_status(stdout, &st);
             fflush(stdout);
-        } else if (!json && (st.finished != last_finished || !running) &&
-                   (rf_wall_ms() - last_print >= 2000 || !running)) {
-            printf("%s: %s, %zu/%zu tasks finished, %zu failed\n", run, st.state,
-                   st.finished, st.total, st.failed);
+        } else if (!json && ((st.finished != last_finished &&
+                               rf_wall_ms() - last_print >= 2000) ||
+                              rf_wall_ms() - last_print >= 5000 || !running)) {
+            /* Not a terminal: a line when tasks finish (at most every 2 s),
+             * else every 5 s, so a log shows the ETA moving. */
+            char el[32], eta[48];
+            run_times(&st, el, sizeof el, eta, sizeof eta);
+            printf("%s: %s, %zu/%zu tasks finished, %zu failed, %s elapsed%s\n", run,
+                   st.state, st.finished, st.total, st.failed, el, eta);
             fflush(stdout);
             last_print = rf_wall_ms();
             last_finished = st.finished;

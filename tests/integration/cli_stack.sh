@@ -110,4 +110,15 @@ check "plot curriculum: one series per stage" \
   bash -c 'for k in 0 1 2; do grep -q ">curriculum/$k<" c.svg || exit 1; done'
 "$R" plot "$run" folds -o f.svg
 check_eq "plot folds exits 0" 0 $?
+
+# ---- the ETA of --wait, also when not on a terminal ----
+cat >slow.yaml <<'EOF'
+name: slow
+steps:
+  nap: {worker: sleep, chain: {range: 3}, with: {ms: 1200, i: "${{ item }}"}}
+EOF
+timeout 60 "$R" submit slow.yaml --wait >slow.out 2>&1
+check_eq "slow run succeeds" 0 $?
+check "submit --wait (not a terminal) shows an ETA while running" \
+  grep -Eq ': running, [12]/3 tasks finished, 0 failed, .* elapsed, ETA [0-9.]+s' slow.out
 finish
