@@ -217,28 +217,48 @@ static void fmt_duration(char *out, size_t n, int64_t ms)
         snprintf(out, n, "%dh%02dm", (int)(s / 3600), (int)(s % 3600 / 60));
 }
 
+/* A finished run (failed, cancelled) dispatches nothing more: its tasks
+ * still waiting will not run (unless `ruvflow retry`/`resume`) and count
+ * as skipped. The count of such tasks of s, and why, in *why. */
+static size_t not_run(const rf_run_status *st, const rf_step_status *s, const char **why)
+{
+    if (!strcmp(st->state, "running")) {
+        *why = NULL;
+        return 0;
+    }
+    *why = !strcmp(st->state, "cancelled") ? "the run was cancelled" : "the run failed";
+    return s->queued + s->retrying + s->pending;
+}
+
 static json_t *status_json(const rf_run_status *st)
 {
     json_t *steps = json_array();
+    const char *why = NULL;
     for (size_t i = 0; i < st->nsteps; i++) {
         const rf_step_status *s = &st->steps[i];
+        size_t never = not_run(st, s, &why);
         json_array_append_new(steps, json_pack(
-            "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", s->name, "worker",
+            "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", s->name, "worker",
             s->worker, "total", (json_int_t)s->total,
             /* a result reused from the cache is done: "cached" says how many */
             "done", (json_int_t)(s->done + s->cached),
-            "cached", (json_int_t)s->cached, "skipped", (json_int_t)s->skipped,
+            "cached", (json_int_t)s->cached, "skipped", (json_int_t)(s->skipped + never),
+            "not_run", (json_int_t)never,
             "failed", (json_int_t)s->failed, "running", (json_int_t)s->running,
-            "queued", (json_int_t)s->queued, "retrying", (json_int_t)s->retrying,
-            "pending", (json_int_t)s->pending));
+            "queued", (json_int_t)(never ? 0 : s->queued),
+            "retrying", (json_int_t)(never ? 0 : s->retrying),
+            "pending", (json_int_t)(never ? 0 : s->pending)));
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:{s:I,s:I,s:I},s:o}", "run",
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:{s:I,s:I,s:I},s:o}", "run",
                      st->id, "name", st->name, "file", st->file, "state", st->state,
                      "error", st->error, "created_ms", (json_int_t)st->created_ms,
                      "finished_ms", (json_int_t)st->finished_ms, "no_cache",
                      st->no_cache, "tasks", "total", (json_int_t)st->total, "finished",
                      (json_int_t)st->finished, "failed", (json_int_t)st->failed,
                      "steps", steps);
+    if (why)
+        json_object_set_new(j, "not_run_reason", json_string(why));
+    return j;
 }
 
 /* Elapsed time and, while running with some tasks finished, ", ETA D"
@@ -268,16 +288,27 @@ static int print_status(FILE *f, const rf_run_status *st)
     fprintf(f, "  %-18s %-18s %7s %7s %7s %7s %7s %7s\n", "STEP", "WORKER", "TASKS", "DONE",
             "RUNNING", "QUEUED", "FAILED", "SKIPPED");
     lines++;
+    size_t never_total = 0;
+    const char *why = NULL;
     for (size_t i = 0; i < st->nsteps; i++) {
         const rf_step_status *s = &st->steps[i];
         char done[32];
+        size_t never = not_run(st, s, &why);
+        never_total += never;
         if (s->cached)
             snprintf(done, sizeof done, "%zu*", s->done + s->cached);
         else
             snprintf(done, sizeof done, "%zu", s->done);
-        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s\n", s->name,
-                s->worker, s->total, done, s->running, s->queued + s->retrying + s->pending,
-                s->failed, s->skipped, s->fan == RF_FAN_CHAIN ? "  (chain)" : "");
+        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s%s\n", s->name,
+                s->worker, s->total, done, s->running,
+                never ? 0 : s->queued + s->retrying + s->pending, s->failed,
+                s->skipped + never, s->fan == RF_FAN_CHAIN ? "  (chain)" : "",
+                never ? "  (not run)" : "");
+        lines++;
+    }
+    if (never_total) {
+        fprintf(f, "  %zu task%s skipped, not run: %s (`ruvflow retry %s` or `resume` "
+                "runs them)\n", never_total, never_total == 1 ? "" : "s", why, st->id);
         lines++;
     }
     int cached = 0;
