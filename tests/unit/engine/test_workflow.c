@@ -364,6 +364,7 @@ static void test_alias_errors_once_and_max_tasks(void **state)
                                        &err), 0);
     rf_workflow_free(wf);
     rf_wf_diags_free(&d3);
+}
 
 /* A whole-number metric passed to a later step's `with` is "20", which an
  * integer parameter accepts, not "2e+01". */
