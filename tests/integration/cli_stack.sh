@@ -41,7 +41,7 @@ check "config show: where it came from" \
   grep -qx "# from stack $work/.ruvflow/redis.url" config.out
 check "config show: the stack's store" grep -qx "store = file://$work/.ruvflow/store" config.out
 (cd "$away" && "$R" logs "$run" >/dev/null 2>"$away/err")
-check_eq "no stack: logs fails" 1 $?
+check_eq "no stack: logs fails (6: network)" 6 $?
 check "no stack: the error says where it looked" \
   grep -q "looked for .ruvflow/ in $away" "$away/err"
 "$R" down --help >/dev/null
