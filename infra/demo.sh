@@ -52,6 +52,8 @@ load = lambda s: json.load(open(os.path.join(d, s + ".json")))
 def num(v):   # whole numbers as integers, never 1.587e+06
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return str(int(v))
+    if isinstance(v, float) and abs(v) >= 1e4:
+        return f"{v:.0f}"
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 def how(t):
     return {"cached": " (cached)", "skipped": " (skipped)"}.get(t.get("state"), "")
