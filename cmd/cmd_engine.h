@@ -3,17 +3,15 @@
 #ifndef RF_CMD_ENGINE_H
 #define RF_CMD_ENGINE_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "base/rf_log.h"
-#include <signal.h>
-
+#include "base/rf_stackdir.h"
 #include "engine/rf_queue.h"
 #include "engine/rf_redis.h"
 #include "engine/rf_sched.h"
 
-/* Where the local stack keeps its state, relative to the current folder. */
-#define RF_STACK_DIR ".ruvflow"
 
 typedef struct engine {
     rf_redis *r;
@@ -21,10 +19,14 @@ typedef struct engine {
     rf_sched *s;
 } engine;
 
-/* The Redis URL: --redis, else $RUVFLOW_REDIS_URL, else the one `ruvflow
- * up` recorded in ./.ruvflow/redis.url, else redis://127.0.0.1:6379/0.
- * The result is static or points into opt. */
+/* The Redis URL: --redis, else the configuration's redis_url ($RUVFLOW_REDIS_URL,
+ * the config file, the URL `ruvflow up` recorded in the nearest
+ * .ruvflow/redis.url walking up from the current folder, else
+ * redis://127.0.0.1:6379/0). The result is static or points into opt. */
 const char *engine_redis_url(const char *opt);
+/* After a failed connection: say where the Redis URL came from, and where
+ * the local stack was looked for when none was found. */
+void engine_explain_redis(const char *opt, FILE *f);
 /* A Redis named by $RUVFLOW_REDIS_URL or the config file, else NULL. */
 const char *engine_configured_redis(void);
 /* Key prefix: --prefix, else $RUVFLOW_REDIS_PREFIX, else "rf:". */

@@ -1,9 +1,12 @@
 /* cmd_plot: `ruvflow plot` draws training curves (loss and accuracy per
  * epoch) as SVG, or PNG through ImageMagick when the output ends in .png.
  *
- *   ruvflow plot RUN STEP -o curves.svg     the run's "epoch" series, read
- *                                           from Redis (rf:run:RUN:progress,
- *                                           docs/redis-schema.md)
+ *   ruvflow plot RUN STEP -o curves.svg     the training series of the step's
+ *                                           tasks, read from Redis
+ *                                           (rf:run:RUN:progress,
+ *                                           docs/redis-schema.md): one color
+ *                                           per task; a chain's stages one
+ *                                           after another on the epoch axis
  *   ruvflow plot --progress PATH -o F.svg   a local progress.jsonl (or the
  *                                           --out DIR of a local run)
  *
@@ -112,30 +115,58 @@ static int read_jsonl(const char *arg, curve *c, rf_err *err)
 
 /* ---- from Redis ------------------------------------------------------------ */
 
-typedef struct task_step {   /* task id -> its step, looked up once */
+/* One task's curve, keyed by task id. */
+typedef struct task_curve {
     char *task;
-    int match;
-} task_step;
+    size_t index;       /* the task's index in its step */
+    int match;          /* belongs to the step plotted */
+    curve c;
+} task_curve;
 
-static int task_matches(rf_redis *r, const char *task, const char *step, task_step **cache,
-                        size_t *n, rf_err *err)
+typedef struct task_curves {
+    task_curve *v;
+    size_t n;
+} task_curves;
+
+static void task_curves_free(task_curves *tc)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp((*cache)[i].task, task))
-            return (*cache)[i].match;
+    for (size_t i = 0; i < tc->n; i++) {
+        free(tc->v[i].task);
+        free(tc->v[i].c.v);
+    }
+    free(tc->v);
+}
+
+/* The curve of task, looked up (and its step checked) once. */
+static task_curve *curve_of(rf_redis *r, const char *prefix, const char *task,
+                            const char *step, task_curves *tc, rf_err *err)
+{
+    for (size_t i = 0; i < tc->n; i++)
+        if (!strcmp(tc->v[i].task, task))
+            return &tc->v[i];
     redisReply *rep;
-    if (rf_redis_cmd(r, &rep, err, "HGET rf:t:%s step", task))
-        return -1;
-    int m = rep->type == REDIS_REPLY_STRING && !strcmp(rep->str, step);
+    if (rf_redis_cmd(r, &rep, err, "HMGET %st:%s step idx", prefix, task))
+        return NULL;
+    int m = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+            rep->element[0]->type == REDIS_REPLY_STRING && !strcmp(rep->element[0]->str, step);
+    size_t idx = m && rep->element[1]->type == REDIS_REPLY_STRING
+                 ? (size_t)strtoull(rep->element[1]->str, NULL, 10) : 0;
     freeReplyObject(rep);
-    *cache = rf_xrealloc(*cache, (*n + 1) * sizeof **cache);
-    (*cache)[(*n)++] = (task_step){rf_xstrdup(task), m};
-    return m;
+    tc->v = rf_xrealloc(tc->v, (tc->n + 1) * sizeof *tc->v);
+    tc->v[tc->n] = (task_curve){rf_xstrdup(task), idx, m, {0}};
+    return &tc->v[tc->n++];
+}
+
+/* Training series: train-stage's "epoch", eval-fold's "train" (a refit
+ * streams "refit", drawn by neither). */
+static int is_training_series(const char *s)
+{
+    return !strcmp(s, "epoch") || !strcmp(s, "train");
 }
 
 /* One stream entry: [id, [field, value, ...]]. */
-static int add_entry(rf_redis *r, const redisReply *fields, const char *step, curve *c,
-                     task_step **cache, size_t *nc, rf_err *err)
+static int add_entry(rf_redis *r, const char *prefix, const redisReply *fields,
+                     const char *step, task_curves *tc, rf_err *err)
 {
     const char *task = NULL, *series = NULL;
     double epoch = NAN;
@@ -150,63 +181,110 @@ static int add_entry(rf_redis *r, const redisReply *fields, const char *step, cu
         else if (!strcmp(k, "step"))
             epoch = strtod(v, NULL);
     }
-    if (!task || !series || strcmp(series, "epoch") || !isfinite(epoch))
+    if (!task || !series || !is_training_series(series) || !isfinite(epoch))
         return 0;
-    int m = task_matches(r, task, step, cache, nc, err);
-    if (m <= 0)
-        return m;
+    task_curve *t = curve_of(r, prefix, task, step, tc, err);
+    if (!t)
+        return -1;
+    if (!t->match)
+        return 0;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         const char *k = fields->element[i]->str, *v = fields->element[i + 1]->str;
         if (k && v)
-            curve_set(c, epoch, k, strtod(v, NULL));   /* "nan" parses to NaN */
+            curve_set(&t->c, epoch, k, strtod(v, NULL));   /* "nan" parses to NaN */
     }
     return 0;
 }
 
-static int read_redis(const char *config, const char *run, const char *step, curve *c,
-                      rf_err *err)
+/* The run's step, or an error saying there is no such run or step. */
+static int find_step(engine *e, const char *run, const char *step, int *chain, rf_err *err)
+{
+    rf_run_status st;
+    if (rf_sched_status(e->s, run, &st, err) < 0)
+        return err->code == RF_ENOTFOUND ? rf_errf(err, RF_ENOTFOUND, "no such run %s", run)
+                                         : -1;
+    int rc = -1;
+    rf_buf names = RF_BUF_INIT;
+    for (size_t i = 0; i < st.nsteps; i++) {
+        rf_buf_addf(&names, "%s%s", i ? ", " : "", st.steps[i].name);
+        if (!strcmp(st.steps[i].name, step)) {
+            *chain = st.steps[i].fan == RF_FAN_CHAIN;
+            rc = 0;
+        }
+    }
+    if (rc)
+        rf_errf(err, RF_ENOTFOUND, "run %s has no step %s (its steps: %s)", run, step,
+                names.data ? names.data : "none");
+    rf_buf_free(&names);
+    rf_run_status_free(&st);
+    return rc;
+}
+
+static int read_stream(engine *e, const char *prefix, const char *run, const char *step,
+                       task_curves *tc, rf_err *err)
+{
+    char key[512], start[64] = "-";
+    snprintf(key, sizeof key, "%srun:%s:progress", prefix, run);
+    for (;;) {
+        redisReply *rep;
+        if (rf_redis_cmd(e->r, &rep, err, "XRANGE %s %s + COUNT 1000", key, start))
+            return -1;
+        size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
+        int rc = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            redisReply *en = rep->element[i];
+            if (en->type == REDIS_REPLY_ARRAY && en->elements == 2 &&
+                en->element[1]->type == REDIS_REPLY_ARRAY)
+                rc = add_entry(e->r, prefix, en->element[1], step, tc, err);
+            if (i + 1 == n && en->type == REDIS_REPLY_ARRAY && en->element[0]->str)
+                snprintf(start, sizeof start, "(%s", en->element[0]->str);
+        }
+        freeReplyObject(rep);
+        if (rc)
+            return -1;
+        if (n < 1000)
+            return 0;
+    }
+}
+
+static int by_index(const void *a, const void *b)
+{
+    const task_curve *x = a, *y = b;   /* the step's tasks first, by index */
+    if (x->match != y->match)
+        return y->match - x->match;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The step's tasks' curves, in task order; chain stages one after the other
+ * on the epoch axis. *nc curves of the first tc->n entries are the step's. */
+static int read_redis(const char *config, const char *run, const char *step, task_curves *tc,
+                      size_t *nc, int *chain, rf_err *err)
 {
     rf_config cfg;
     if (rf_config_load(&cfg, config, err))
         return -1;
-    rf_redis_opts o;
-    rf_redis_opts_default(&o);
-    o.retry_ms = 0;
-    rf_redis *r;
     /* An explicit --config names the Redis; otherwise find it as the run
      * verbs do (environment, config, or the stack of `ruvflow up`). */
-    int rc = rf_redis_connect(config ? cfg.redis_url : engine_redis_url(NULL), &o, &r, err);
+    const char *prefix = engine_prefix(NULL);
+    engine e;
+    int rc = engine_open(&e, config ? cfg.redis_url : engine_redis_url(NULL), prefix, 0, NULL,
+                         NULL, err);
     rf_config_free(&cfg);
     if (rc)
         return -1;
-    char key[512], start[64] = "-";
-    snprintf(key, sizeof key, "%srun:%s:progress", engine_prefix(NULL), run);
-    task_step *cache = NULL;
-    size_t nc = 0;
-    for (;;) {
-        redisReply *rep;
-        if ((rc = rf_redis_cmd(r, &rep, err, "XRANGE %s %s + COUNT 1000", key, start)))
-            break;
-        size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
-        for (size_t i = 0; i < n && !rc; i++) {
-            redisReply *e = rep->element[i];
-            if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
-                e->element[1]->type == REDIS_REPLY_ARRAY)
-                rc = add_entry(r, e->element[1], step, c, &cache, &nc, err);
-            if (i + 1 == n && e->type == REDIS_REPLY_ARRAY && e->element[0]->str)
-                snprintf(start, sizeof start, "(%s", e->element[0]->str);
-        }
-        freeReplyObject(rep);
-        if (rc || n < 1000)
-            break;
-    }
-    for (size_t i = 0; i < nc; i++)
-        free(cache[i].task);
-    free(cache);
-    rf_redis_close(r);
-    if (!rc && c->n == 0)
-        rc = rf_errf(err, RF_ENOTFOUND, "run %s has no epoch curve for step %s", run, step);
-    return rc;
+    rc = find_step(&e, run, step, chain, err);
+    if (!rc)
+        rc = read_stream(&e, prefix, run, step, tc, err);
+    engine_close(&e);
+    if (rc)
+        return -1;
+    qsort(tc->v, tc->n, sizeof *tc->v, by_index);
+    for (*nc = 0; *nc < tc->n && tc->v[*nc].match; (*nc)++)
+        qsort(tc->v[*nc].c.v, tc->v[*nc].c.n, sizeof *tc->v[*nc].c.v, by_epoch);
+    if (*nc == 0)
+        return rf_errf(err, RF_ENOTFOUND, "run %s: step %s streamed no training curve "
+                       "(series \"epoch\" or \"train\")", run, step);
+    return 0;
 }
 
 /* ---- output ---------------------------------------------------------------- */
@@ -254,10 +332,10 @@ static int svg_to_png(const char *svg, const char *png, rf_err *err)
     return 0;
 }
 
-static int draw(const curve *c, const char *title, const char *out, rf_err *err)
+/* Write svg to out, as SVG or, for a .png name, PNG. */
+static int emit(rf_buf *svg_doc, const char *out, rf_err *err)
 {
-    rf_buf svg = RF_BUF_INIT;
-    rf_plot_training_svg(&svg, title, c->v, c->n);
+    const rf_buf svg = *svg_doc;
     int rc;
     if (ends_with(out, ".png")) {
         char tmp[4200];
@@ -269,7 +347,39 @@ static int draw(const curve *c, const char *title, const char *out, rf_err *err)
     } else {
         rc = write_file(out, &svg, err);
     }
+    return rc;
+}
+
+/* The step's curves: one series per task; chain stages follow each other
+ * on the epoch axis (stage k starts where stage k-1 ended). */
+static int draw_tasks(const task_curves *tc, size_t nc, int chain, const char *title,
+                      const char *out, rf_err *err)
+{
+    rf_plot_curve *cv = rf_xcalloc(nc, sizeof *cv);
+    char (*labels)[320] = rf_xcalloc(nc, sizeof *labels);
+    double offset = 0;
+    for (size_t i = 0; i < nc; i++) {
+        const task_curve *t = &tc->v[i];
+        const char *slash = strrchr(t->task, '/'), *step = t->task;
+        /* "<run>/<step>/<idx>": show "<step>/<idx>" */
+        for (const char *p = t->task; p < slash; p++)
+            if (*p == '/')
+                step = p + 1;
+        snprintf(labels[i], sizeof labels[i], "%s", step);
+        cv[i] = (rf_plot_curve){labels[i], t->c.v, t->c.n, chain ? offset : 0};
+        if (chain && t->c.n)
+            offset += t->c.v[t->c.n - 1].epoch;
+    }
+    if (nc > RF_PLOT_MAXCURVES)
+        fprintf(stderr, "ruvflow plot: drawing the first %d of %zu tasks\n", RF_PLOT_MAXCURVES,
+                nc);
+    rf_buf svg = RF_BUF_INIT;
+    rf_plot_curves_svg(&svg, title, chain ? "epoch (stages one after another)" : "epoch", cv,
+                       nc);
+    int rc = emit(&svg, out, err);
     rf_buf_free(&svg);
+    free(labels);
+    free(cv);
     return rc;
 }
 
@@ -308,13 +418,26 @@ RF_CMD(plot)
     char deftitle[600];
     snprintf(deftitle, sizeof deftitle, "%s%s%s", progress ? "training curves" : pos[0],
              progress ? "" : " / ", progress ? "" : pos[1]);
-    int rc = progress ? read_jsonl(progress, &c, &err)
-                      : read_redis(config, pos[0], pos[1], &c, &err);
-    if (!rc && c.n == 0)
-        rc = rf_errf(&err, RF_ENOTFOUND, "%s: no \"epoch\" series points", progress);
-    if (!rc) {
-        qsort(c.v, c.n, sizeof *c.v, by_epoch);
-        rc = draw(&c, title ? title : deftitle, out, &err);
+    int rc;
+    if (progress) {
+        rc = read_jsonl(progress, &c, &err);
+        if (!rc && c.n == 0)
+            rc = rf_errf(&err, RF_ENOTFOUND, "%s: no \"epoch\" series points", progress);
+        if (!rc) {
+            qsort(c.v, c.n, sizeof *c.v, by_epoch);
+            rf_buf svg = RF_BUF_INIT;
+            rf_plot_training_svg(&svg, title ? title : deftitle, c.v, c.n);
+            rc = emit(&svg, out, &err);
+            rf_buf_free(&svg);
+        }
+    } else {
+        task_curves tc = {0};
+        size_t nc = 0;
+        int chain = 0;
+        rc = read_redis(config, pos[0], pos[1], &tc, &nc, &chain, &err);
+        if (!rc)
+            rc = draw_tasks(&tc, nc, chain, title ? title : deftitle, out, &err);
+        task_curves_free(&tc);
     }
     free(c.v);
     if (rc) {

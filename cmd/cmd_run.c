@@ -15,49 +15,74 @@
 #include "cmd_engine.h"
 #include "base/rf_buf.h"
 #include "base/rf_config.h"
+#include "base/rf_json.h"
+#include "base/rf_log.h"
 #include "engine/rf_dag.h"
 #include "engine/rf_workflow.h"
+#include "store/rf_tier.h"
 #include "base/rf_time.h"
 
 /* ------------------------------------------------------------ engine */
 
-/* A Redis named by the environment or the config file (not the default). */
-const char *engine_configured_redis(void)
+/* The configured Redis and where it came from (rf_config_source). */
+static int redis_from_config(char *url, size_t nurl, char *src, size_t nsrc, char *looked,
+                             size_t nlooked)
 {
-    static char named[512];
-    const char *env = getenv("RUVFLOW_REDIS_URL");
-    if (env && *env)
-        return env;
     rf_config c;
     rf_err err;
     if (rf_config_load(&c, NULL, &err) < 0) {
         fprintf(stderr, "ruvflow: config: %s (using defaults)\n", err.msg);
-        return NULL;
+        return -1;
     }
-    int set = c.path && strcmp(c.redis_url, "redis://127.0.0.1:6379/0");
-    if (set)
-        snprintf(named, sizeof named, "%s", c.redis_url);
+    snprintf(url, nurl, "%s", c.redis_url);
+    snprintf(src, nsrc, "%s", rf_config_source(&c, "redis_url"));
+    snprintf(looked, nlooked, "%s", c.stack_looked ? c.stack_looked : "");
     rf_config_free(&c);
-    return set ? named : NULL;
+    return 0;
+}
+
+/* A Redis named by the environment or the config file (not the default,
+ * not the local stack's). */
+const char *engine_configured_redis(void)
+{
+    static char named[512];
+    char src[1024], looked[4096];
+    if (redis_from_config(named, sizeof named, src, sizeof src, looked, sizeof looked) < 0)
+        return NULL;
+    return !strncmp(src, "env ", 4) || !strncmp(src, "file ", 5) ? named : NULL;
 }
 
 const char *engine_redis_url(const char *opt)
 {
-    static char recorded[512];
-    const char *named = engine_configured_redis();
+    static char url[512];
+    char src[1024], looked[4096];
     if (opt)
         return opt;
-    if (named)
-        return named;
-    FILE *f = fopen(RF_STACK_DIR "/redis.url", "r");
-    if (f) {
-        int ok = fgets(recorded, sizeof recorded, f) != NULL;
-        fclose(f);
-        recorded[strcspn(recorded, "\r\n")] = 0;
-        if (ok && recorded[0])
-            return recorded;
+    if (redis_from_config(url, sizeof url, src, sizeof src, looked, sizeof looked) < 0)
+        return "redis://127.0.0.1:6379/0";
+    return url;
+}
+
+void engine_explain_redis(const char *opt, FILE *f)
+{
+    char url[512], src[1024], looked[4096];
+    if (opt) {
+        fprintf(f, "hint: Redis was named by --redis\n");
+        return;
     }
-    return "redis://127.0.0.1:6379/0";
+    if (redis_from_config(url, sizeof url, src, sizeof src, looked, sizeof looked) < 0)
+        return;
+    if (!strcmp(src, "default")) {
+        fprintf(f, "hint: no local stack found (looked for " RF_STACK_DIR "/ in %s), so "
+                "the default Redis was used; start one with `ruvflow up`, or set "
+                "RUVFLOW_REDIS_URL\n", looked[0] ? looked : "no folder");
+        return;
+    }
+    char red[512];
+    rf_redact(red, sizeof red, url);
+    fprintf(f, "hint: Redis %s came from %s%s\n", red, src,
+            !strncmp(src, "stack ", 6) ? "; is that stack still up? (`ruvflow up` there)"
+                                       : "");
 }
 
 const char *engine_prefix(const char *opt)
@@ -166,8 +191,7 @@ static int open_engine(engine *e, const common *c, const char *verb)
                     NULL, &err) < 0) {
         int status = fail(verb, &err);
         if (err.code != RF_EAUTH)
-            fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
-                    "RUVFLOW_REDIS_URL\n");
+            engine_explain_redis(c->redis, stderr);
         return status;
     }
     return 0;
@@ -193,57 +217,98 @@ static void fmt_duration(char *out, size_t n, int64_t ms)
         snprintf(out, n, "%dh%02dm", (int)(s / 3600), (int)(s % 3600 / 60));
 }
 
+/* A finished run (failed, cancelled) dispatches nothing more: its tasks
+ * still waiting will not run (unless `ruvflow retry`/`resume`) and count
+ * as skipped. The count of such tasks of s, and why, in *why. */
+static size_t not_run(const rf_run_status *st, const rf_step_status *s, const char **why)
+{
+    if (!strcmp(st->state, "running")) {
+        *why = NULL;
+        return 0;
+    }
+    *why = !strcmp(st->state, "cancelled") ? "the run was cancelled" : "the run failed";
+    return s->queued + s->retrying + s->pending;
+}
+
 static json_t *status_json(const rf_run_status *st)
 {
     json_t *steps = json_array();
+    const char *why = NULL;
     for (size_t i = 0; i < st->nsteps; i++) {
         const rf_step_status *s = &st->steps[i];
+        size_t never = not_run(st, s, &why);
         json_array_append_new(steps, json_pack(
-            "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", s->name, "worker",
-            s->worker, "total", (json_int_t)s->total, "done", (json_int_t)s->done,
-            "cached", (json_int_t)s->cached, "skipped", (json_int_t)s->skipped,
+            "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", s->name, "worker",
+            s->worker, "total", (json_int_t)s->total,
+            /* a result reused from the cache is done: "cached" says how many */
+            "done", (json_int_t)(s->done + s->cached),
+            "cached", (json_int_t)s->cached, "skipped", (json_int_t)(s->skipped + never),
+            "not_run", (json_int_t)never,
             "failed", (json_int_t)s->failed, "running", (json_int_t)s->running,
-            "queued", (json_int_t)s->queued, "retrying", (json_int_t)s->retrying,
-            "pending", (json_int_t)s->pending));
+            "queued", (json_int_t)(never ? 0 : s->queued),
+            "retrying", (json_int_t)(never ? 0 : s->retrying),
+            "pending", (json_int_t)(never ? 0 : s->pending)));
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:{s:I,s:I,s:I},s:o}", "run",
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:{s:I,s:I,s:I},s:o}", "run",
                      st->id, "name", st->name, "file", st->file, "state", st->state,
                      "error", st->error, "created_ms", (json_int_t)st->created_ms,
                      "finished_ms", (json_int_t)st->finished_ms, "no_cache",
                      st->no_cache, "tasks", "total", (json_int_t)st->total, "finished",
                      (json_int_t)st->finished, "failed", (json_int_t)st->failed,
                      "steps", steps);
+    if (why)
+        json_object_set_new(j, "not_run_reason", json_string(why));
+    return j;
+}
+
+/* Elapsed time and, while running with some tasks finished, ", ETA D"
+ * (the remaining tasks at the rate so far). */
+static void run_times(const rf_run_status *st, char *el, size_t nel, char *eta, size_t neta)
+{
+    int64_t end = st->finished_ms ? st->finished_ms : rf_wall_ms();
+    int64_t elapsed = end - st->created_ms;
+    fmt_duration(el, nel, elapsed);
+    eta[0] = '\0';
+    size_t left = st->total - st->finished;
+    if (!strcmp(st->state, "running") && st->finished && left) {
+        char d[32];
+        fmt_duration(d, sizeof d, (int64_t)((double)elapsed * (double)left / (double)st->finished));
+        snprintf(eta, neta, ", ETA %s", d);
+    }
 }
 
 /* The progress table; returns the number of lines printed (for redraw). */
 static int print_status(FILE *f, const rf_run_status *st)
 {
-    char el[32], eta[48] = "";
-    int64_t end = st->finished_ms ? st->finished_ms : rf_wall_ms();
-    int64_t elapsed = end - st->created_ms;
-    fmt_duration(el, sizeof el, elapsed);
-    size_t left = st->total - st->finished;
-    if (!strcmp(st->state, "running") && st->finished && left) {
-        char d[32];
-        fmt_duration(d, sizeof d, (int64_t)((double)elapsed * (double)left / (double)st->finished));
-        snprintf(eta, sizeof eta, ", ETA %s", d);
-    }
+    char el[32], eta[48];
+    run_times(st, el, sizeof el, eta, sizeof eta);
     int lines = 0;
     fprintf(f, "run %s  %s  %s%s\n", st->id, st->state, el, eta);
     lines++;
     fprintf(f, "  %-18s %-18s %7s %7s %7s %7s %7s %7s\n", "STEP", "WORKER", "TASKS", "DONE",
             "RUNNING", "QUEUED", "FAILED", "SKIPPED");
     lines++;
+    size_t never_total = 0;
+    const char *why = NULL;
     for (size_t i = 0; i < st->nsteps; i++) {
         const rf_step_status *s = &st->steps[i];
         char done[32];
+        size_t never = not_run(st, s, &why);
+        never_total += never;
         if (s->cached)
             snprintf(done, sizeof done, "%zu*", s->done + s->cached);
         else
             snprintf(done, sizeof done, "%zu", s->done);
-        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s\n", s->name,
-                s->worker, s->total, done, s->running, s->queued + s->retrying + s->pending,
-                s->failed, s->skipped, s->fan == RF_FAN_CHAIN ? "  (chain)" : "");
+        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s%s\n", s->name,
+                s->worker, s->total, done, s->running,
+                never ? 0 : s->queued + s->retrying + s->pending, s->failed,
+                s->skipped + never, s->fan == RF_FAN_CHAIN ? "  (chain)" : "",
+                never ? "  (not run)" : "");
+        lines++;
+    }
+    if (never_total) {
+        fprintf(f, "  %zu task%s skipped, not run: %s (`ruvflow retry %s` or `resume` "
+                "runs them)\n", never_total, never_total == 1 ? "" : "s", why, st->id);
         lines++;
     }
     int cached = 0;
@@ -275,10 +340,15 @@ static int follow(engine *e, const char *run, int json)
                 printf("\033[%dA\033[J", drawn);
             drawn = print_status(stdout, &st);
             fflush(stdout);
-        } else if (!json && (st.finished != last_finished || !running) &&
-                   (rf_wall_ms() - last_print >= 2000 || !running)) {
-            printf("%s: %s, %zu/%zu tasks finished, %zu failed\n", run, st.state,
-                   st.finished, st.total, st.failed);
+        } else if (!json && ((st.finished != last_finished &&
+                               rf_wall_ms() - last_print >= 2000) ||
+                              rf_wall_ms() - last_print >= 5000 || !running)) {
+            /* Not a terminal: a line when tasks finish (at most every 2 s),
+             * else every 5 s, so a log shows the ETA moving. */
+            char el[32], eta[48];
+            run_times(&st, el, sizeof el, eta, sizeof eta);
+            printf("%s: %s, %zu/%zu tasks finished, %zu failed, %s elapsed%s\n", run,
+                   st.state, st.finished, st.total, st.failed, el, eta);
             fflush(stdout);
             last_print = rf_wall_ms();
             last_finished = st.finished;
@@ -579,13 +649,49 @@ RF_CMD(list)
 /* --------------------------------------------------------------- watch */
 
 static const char watch_usage[] =
-    "usage: ruvflow watch RUN\n"
+    "usage: ruvflow watch RUN [--json]\n"
     "\n"
     "Live progress of a run (the same display as submit --wait) and the latest\n"
     "progress points its tasks stream (training curves), until it finishes.\n"
+    "--json: JSON lines instead, {\"type\": \"progress\", \"task\", \"series\",\n"
+    "\"step\", \"values\"} for every point and {\"type\": \"status\", ...} (as\n"
+    "status --json) whenever a task finishes, and once at the end.\n"
     COMMON_HELP
     "\n"
     "Exit status: 0 the run succeeded, 1 it failed or was cancelled, 3 no such run.\n";
+
+/* A task id without its run's prefix: "train/0". */
+static const char *short_task(const char *task, const char *run)
+{
+    size_t n = strlen(run);
+    return !strncmp(task, run, n) && task[n] == '/' ? task + n + 1 : task;
+}
+
+/* One progress entry's fields: task, series, step and the k=v values. */
+typedef struct progress_point {
+    const char *task, *series, *step;
+    const redisReply *kv;
+} progress_point;
+
+static progress_point progress_fields(const redisReply *kv)
+{
+    progress_point p = {"", "", "", kv};
+    for (size_t j = 0; j + 1 < kv->elements; j += 2) {
+        const char *f = kv->element[j]->str, *v = kv->element[j + 1]->str;
+        if (!strcmp(f, "task"))
+            p.task = v;
+        else if (!strcmp(f, "series"))
+            p.series = v;
+        else if (!strcmp(f, "step"))
+            p.step = v;
+    }
+    return p;
+}
+
+static int is_meta_field(const char *f)
+{
+    return !strcmp(f, "task") || !strcmp(f, "series") || !strcmp(f, "step");
+}
 
 /* Print the newest progress point of each task seen in the last entries. */
 static void print_progress(engine *e, const char *prefix, const char *run)
@@ -602,33 +708,83 @@ static void print_progress(engine *e, const char *prefix, const char *run)
     char seen[16][256];
     size_t nseen = 0;
     for (size_t i = 0; i < rep->elements && nseen < 16; i++) {
-        redisReply *kv = rep->element[i]->element[1];
-        const char *task = "", *series = "", *step = "";
-        rf_buf vals = RF_BUF_INIT;
-        for (size_t j = 0; j + 1 < kv->elements; j += 2) {
-            const char *f = kv->element[j]->str, *v = kv->element[j + 1]->str;
-            if (!strcmp(f, "task"))
-                task = v;
-            else if (!strcmp(f, "series"))
-                series = v;
-            else if (!strcmp(f, "step"))
-                step = v;
-            else
-                rf_buf_addf(&vals, " %s=%s", f, v);
-        }
+        progress_point p = progress_fields(rep->element[i]->element[1]);
         int dup = 0;
         for (size_t s = 0; s < nseen && !dup; s++)
-            dup = !strcmp(seen[s], task);
-        if (!dup) {
-            snprintf(seen[nseen++], sizeof seen[0], "%s", task);
-            const char *short_id = strncmp(task, run, strlen(run)) ? task
-                                                                   : task + strlen(run) + 1;
-            printf("  %-24s %s %s:%s\n", short_id, series, step, vals.data ? vals.data : "");
+            dup = !strcmp(seen[s], p.task);
+        if (dup)
+            continue;
+        snprintf(seen[nseen++], sizeof seen[0], "%s", p.task);
+        printf("  %-24s %s %s:", short_task(p.task, run), p.series, p.step);
+        for (size_t j = 0; j + 1 < p.kv->elements; j += 2) {
+            const char *f = p.kv->element[j]->str, *v = p.kv->element[j + 1]->str;
+            char num[64];
+            if (!is_meta_field(f))
+                printf(" %s=%s", f, rf_num_fmt(num, sizeof num, strtod(v, NULL), 4));
         }
-        rf_buf_free(&vals);
+        putchar('\n');
     }
     freeReplyObject(rep);
     rf_buf_free(&k);
+}
+
+/* A JSON number from Redis text ("nan" becomes null). */
+static json_t *redis_number(const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    return *end ? json_string(v) : rf_json_num(d);
+}
+
+/* watch --json: every progress point after *last as one JSON line. */
+static int stream_progress_json(engine *e, const char *prefix, const char *run, char *last,
+                                size_t nlast, rf_err *err)
+{
+    rf_buf k = RF_BUF_INIT;
+    rf_buf_addf(&k, "%srun:%s:progress", prefix, run);
+    for (;;) {
+        char start[80];
+        snprintf(start, sizeof start, "(%s", last);
+        const char *argv[] = {"XRANGE", k.data, start, "+", "COUNT", "1000"};
+        redisReply *rep;
+        if (rf_redis_cmdv(e->r, 6, argv, NULL, &rep, err) < 0) {
+            rf_buf_free(&k);
+            return -1;
+        }
+        for (size_t i = 0; i < rep->elements; i++) {
+            const redisReply *en = rep->element[i];
+            snprintf(last, nlast, "%s", en->element[0]->str);
+            progress_point p = progress_fields(en->element[1]);
+            json_t *vals = json_object();
+            for (size_t j = 0; j + 1 < p.kv->elements; j += 2) {
+                const char *f = p.kv->element[j]->str;
+                if (!is_meta_field(f))
+                    json_object_set_new(vals, f, redis_number(p.kv->element[j + 1]->str));
+            }
+            json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "type", "progress", "task",
+                                  short_task(p.task, run), "series", p.series, "step",
+                                  redis_number(p.step), "values", vals);
+            json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+        }
+        size_t n = rep->elements;
+        freeReplyObject(rep);
+        if (n < 1000)
+            break;
+    }
+    rf_buf_free(&k);
+    return 0;
+}
+
+/* One JSON line: the run's status with "type": "status". */
+static void status_line(const rf_run_status *st)
+{
+    json_t *j = status_json(st);
+    json_object_set_new(j, "type", json_string("status"));
+    json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+    putchar('\n');
+    json_decref(j);
 }
 
 RF_CMD(watch)
@@ -642,22 +798,31 @@ RF_CMD(watch)
     int status = open_engine(&e, &c, "watch");
     if (status != 0)
         return status;
-    int tty = isatty(STDOUT_FILENO);
+    int tty = isatty(STDOUT_FILENO) && !c.json;
     const char *prefix = engine_prefix(c.prefix);
+    char last[64] = "0-0";
+    size_t last_finished = (size_t)-1;
     for (;;) {
         rf_run_status st;
         rf_err err;
-        if (rf_sched_status(e.s, pos[0], &st, &err) < 0) {
+        if (rf_sched_status(e.s, pos[0], &st, &err) < 0 ||
+            (c.json && stream_progress_json(&e, prefix, pos[0], last, sizeof last, &err) < 0)) {
             engine_close(&e);
             return fail("watch", &err);
         }
-        if (tty)
-            printf("\033[H\033[J");
-        print_status(stdout, &st);
-        printf("latest progress:\n");
-        print_progress(&e, prefix, pos[0]);
-        fflush(stdout);
         int running = !strcmp(st.state, "running");
+        if (c.json) {
+            if (st.finished != last_finished || !running)
+                status_line(&st);
+            last_finished = st.finished;
+        } else {
+            if (tty)
+                printf("\033[H\033[J");
+            print_status(stdout, &st);
+            printf("latest progress:\n");
+            print_progress(&e, prefix, pos[0]);
+        }
+        fflush(stdout);
         int ok = !strcmp(st.state, "succeeded");
         rf_run_status_free(&st);
         if (!running) {
@@ -665,7 +830,7 @@ RF_CMD(watch)
             return ok ? 0 : 1;
         }
         sleep(1);
-        if (!tty)
+        if (!tty && !c.json)
             printf("\n");
     }
 }
@@ -673,14 +838,15 @@ RF_CMD(watch)
 /* ---------------------------------------------------------------- logs */
 
 static const char logs_usage[] =
-    "usage: ruvflow logs RUN [STEP[/INDEX]] [-f]\n"
+    "usage: ruvflow logs RUN [STEP[/INDEX]] [-f] [--json]\n"
     "\n"
     "Log lines of a run's tasks (the newest 10,000 are kept), optionally of one\n"
-    "step or one task. -f keeps following until the run finishes.\n"
+    "step or one task. -f keeps following until the run finishes. --json: one\n"
+    "JSON object a line, {\"task\": \"STEP/INDEX\", \"line\": ..., \"time_ms\": ...}.\n"
     COMMON_HELP;
 
 static int print_log_entries(const redisReply *entries, const char *run,
-                             const char *filter, char *last, size_t nlast)
+                             const char *filter, int json, char *last, size_t nlast)
 {
     int printed = 0;
     for (size_t i = 0; i < entries->elements; i++) {
@@ -694,13 +860,22 @@ static int print_log_entries(const redisReply *entries, const char *run,
             else if (!strcmp(kv->element[j]->str, "line"))
                 line = kv->element[j + 1]->str;
         }
-        const char *short_id = strncmp(task, run, strlen(run)) ? task : task + strlen(run) + 1;
+        const char *short_id = short_task(task, run);
         if (filter) {
             size_t fl = strlen(filter);
             if (strncmp(short_id, filter, fl) || (short_id[fl] && short_id[fl] != '/'))
                 continue;
         }
-        printf("%s: %s\n", short_id, line);
+        if (json) {
+            /* a stream id is "MS-SEQ": the time the line was added */
+            json_t *o = json_pack("{s:s,s:s,s:I}", "task", short_id, "line", line, "time_ms",
+                                  (json_int_t)strtoll(e->element[0]->str, NULL, 10));
+            json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+        } else {
+            printf("%s: %s\n", short_id, line);
+        }
         printed++;
     }
     return printed;
@@ -732,7 +907,7 @@ RF_CMD(logs)
     redisReply *rep;
     rc = rf_redis_cmdv(e.r, 4, argv0, NULL, &rep, &err);
     if (rc == 0) {
-        print_log_entries(rep, pos[0], pos[1], last, sizeof last);
+        print_log_entries(rep, pos[0], pos[1], c.json, last, sizeof last);
         freeReplyObject(rep);
     }
     while (rc == 0 && follow_mode) {
@@ -742,7 +917,7 @@ RF_CMD(logs)
             break;
         int got = rep->type == REDIS_REPLY_ARRAY && rep->elements;
         if (got)
-            print_log_entries(rep->element[0]->element[1], pos[0], pos[1], last,
+            print_log_entries(rep->element[0]->element[1], pos[0], pos[1], c.json, last,
                               sizeof last);
         freeReplyObject(rep);
         if (!got) {
@@ -829,20 +1004,124 @@ static const char outputs_usage[] =
     "usage: ruvflow outputs RUN STEP [--json]\n"
     "\n"
     "The artifacts (store URLs) and final metrics of a step's tasks, in task\n"
-    "order; for a fan-out step, one entry per task.\n"
+    "order; for a fan-out step, one entry per task. --json: an array of\n"
+    "{\"task\", \"state\" (done, cached, skipped, failed, not finished),\n"
+    "\"outputs\", \"tiers\" (hot, warm or cold, per output), \"metrics\", \"error\"}.\n"
+    "An output moved with `ruvflow store tier` is shown where it is now.\n"
     COMMON_HELP
     "\n"
     "Exit status: 0 shown, 3 no such run or step.\n";
 
-static void print_number(double d)
+/* The state of one result {"h": ...}, in words. */
+static const char *result_state(const json_t *r)
 {
-    char tmp[64];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d)
-            break;
+    const char *how = json_string_value(json_object_get(r, "h"));
+    return !how ? "not finished" : !strcmp(how, "cache") ? "cached"
+           : !strcmp(how, "skip") ? "skipped" : !strcmp(how, "fail") ? "failed" : "done";
+}
+
+/* Where an output is now: its tier (-1: in no tier, or not found) and its
+ * current URL (malloc'd), which differs from url once `ruvflow store tier`
+ * has moved it. Without tiers, url as it is. */
+static int locate_output(rf_tiers *tt, const char *url, char **now)
+{
+    *now = rf_xstrdup(url);
+    int tier, found;
+    char *key;
+    rf_err err;
+    rf_store_meta m;
+    if (!tt || rf_tiers_locate(tt, url, &tier, &key, &err) < 0)
+        return -1;
+    if (rf_store_head(tt->store[tier], key, &m, &err) == 0) {
+        free(key);
+        return tier;
     }
-    fputs(tmp, stdout);
+    found = err.code == RF_ENOTFOUND ? rf_tier_find(tt, key, &tier, &m, &err) : -1;
+    if (found == 1) {
+        rf_buf b = RF_BUF_INIT;
+        rf_buf_addf(&b, "%s/%s", tt->url[tier], key);
+        free(*now);
+        *now = rf_buf_detach(&b, NULL);
+    }
+    free(key);
+    return found == 1 ? tier : -1;
+}
+
+/* The outputs of result r with their current URLs, and (in *tiers) the
+ * tier of each, same shape: a name maps to a string or a list. */
+static json_t *current_outputs(rf_tiers *tt, const json_t *o, json_t **tiers)
+{
+    json_t *out = json_object();
+    *tiers = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        int list = json_is_array(v);
+        json_t *urls = list ? json_array() : NULL, *ts = list ? json_array() : NULL;
+        size_t n = list ? json_array_size(v) : 1;
+        for (size_t j = 0; j < n; j++) {
+            const char *u = json_string_value(list ? json_array_get(v, j) : v);
+            if (!u)
+                continue;
+            char *now;
+            int t = locate_output(tt, u, &now);
+            json_t *tn = t >= 0 ? json_string(rf_tier_name(t)) : json_null();
+            if (list) {
+                json_array_append_new(urls, json_string(now));
+                json_array_append_new(ts, tn);
+            } else {
+                json_object_set_new(out, k, json_string(now));
+                json_object_set_new(*tiers, k, tn);
+            }
+            free(now);
+        }
+        if (list) {
+            json_object_set_new(out, k, urls);
+            json_object_set_new(*tiers, k, ts);
+        }
+    }
+    return out;
+}
+
+/* outputs --json: the scheduler's compact results with named keys. */
+static json_t *named_results(json_t *arr, const char *step, rf_tiers *tt)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(arr, i, r) {
+        char task[300];
+        snprintf(task, sizeof task, "%s/%zu", step, i);
+        json_t *o = json_object_get(r, "o"), *m = json_object_get(r, "m");
+        json_t *e = json_object_get(r, "e"), *tiers;
+        json_t *outs = current_outputs(tt, o, &tiers);
+        json_array_append_new(out, json_pack("{s:s,s:s,s:o,s:o,s:O,s:O}", "task", task,
+                                             "state", result_state(r), "outputs", outs,
+                                             "tiers", tiers, "metrics",
+                                             m ? m : json_object(), "error",
+                                             e ? e : json_null()));
+    }
+    return out;
+}
+
+/* Text: one line per output URL, with its tier. */
+static void print_outputs(rf_tiers *tt, const json_t *o)
+{
+    json_t *tiers, *cur = current_outputs(tt, o, &tiers);
+    const char *k;
+    json_t *v;
+    json_object_foreach(cur, k, v) {
+        json_t *tv = json_object_get(tiers, k);
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t j = 0; j < n; j++) {
+            const char *u = json_string_value(json_is_array(v) ? json_array_get(v, j) : v);
+            const char *t = json_string_value(json_is_array(tv) ? json_array_get(tv, j) : tv);
+            printf("  %-20s %s%s%s%s\n", j ? "" : k, u ? u : "", t ? "  (" : "", t ? t : "",
+                   t ? ")" : "");
+        }
+    }
+    json_decref(cur);
+    json_decref(tiers);
 }
 
 RF_CMD(outputs)
@@ -864,39 +1143,41 @@ RF_CMD(outputs)
         return fail("outputs", &err);
     json_t *arr = json_loads(text, 0, NULL);
     free(text);
-    if (c.json) {
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(arr);
-        return 0;
+    /* The tiers of the configuration, to say where each output is now. */
+    rf_config cfg;
+    rf_tiers tiers, *tt = NULL;
+    if (rf_config_load(&cfg, NULL, &err) == 0) {
+        if (rf_tiers_open(&tiers, &cfg, &err) == 0)
+            tt = &tiers;
+        rf_config_free(&cfg);
     }
-    size_t i;
-    json_t *r;
-    json_array_foreach(arr, i, r) {
-        const char *how = json_string_value(json_object_get(r, "h"));
-        printf("%s/%zu  %s\n", pos[1], i,
-               !how ? "not finished" : !strcmp(how, "cache") ? "done (cached)"
-               : !strcmp(how, "skip") ? "skipped" : !strcmp(how, "fail") ? "failed" : "done");
-        const char *k;
-        json_t *v;
-        if (json_string_value(json_object_get(r, "e")))
-            printf("  error: %s\n", json_string_value(json_object_get(r, "e")));
-        json_object_foreach(json_object_get(r, "o"), k, v) {
-            if (json_is_string(v)) {
-                printf("  %-20s %s\n", k, json_string_value(v));
-            } else {
-                size_t j;
-                json_t *u;
-                json_array_foreach(v, j, u) printf("  %-20s %s\n", j ? "" : k,
-                                                   json_string_value(u));
+    if (!tt)
+        fprintf(stderr, "ruvflow outputs: tiers not shown: %s\n", err.msg);
+    if (c.json) {
+        json_t *named = named_results(arr, pos[1], tt);
+        json_dumpf(named, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(named);
+    } else {
+        size_t i;
+        json_t *r;
+        json_array_foreach(arr, i, r) {
+            const char *state = result_state(r);
+            printf("%s/%zu  %s\n", pos[1], i,
+                   !strcmp(state, "cached") ? "done (cached)" : state);
+            const char *k;
+            json_t *v;
+            if (json_string_value(json_object_get(r, "e")))
+                printf("  error: %s\n", json_string_value(json_object_get(r, "e")));
+            print_outputs(tt, json_object_get(r, "o"));
+            json_object_foreach(json_object_get(r, "m"), k, v) {
+                char num[64];
+                printf("  %-20s %s\n", k, rf_num_fmt(num, sizeof num, rf_json_double(v), 0));
             }
         }
-        json_object_foreach(json_object_get(r, "m"), k, v) {
-            printf("  %-20s ", k);
-            print_number(json_number_value(v));
-            putchar('\n');
-        }
     }
+    if (tt)
+        rf_tiers_close(tt);
     json_decref(arr);
     return 0;
 }

@@ -39,7 +39,8 @@ static const char up_usage[] =
     "config file names one, a scheduler, and N workers of each kind (default\n"
     "1) plus N built-in noop/sleep workers, all on file:// storage in\n"
     "./.ruvflow/store. Other\n"
-    "ruvflow commands run in this folder then use this stack's Redis.\n"
+    "ruvflow commands run in this folder or below it then use this stack's\n"
+    "Redis and store (found like git finds its repository).\n"
     "Logs are in ./.ruvflow/logs; `ruvflow down` stops everything.\n"
     "\n"
     "Exit status: 0 started, 1 something did not start (nothing is left running).\n";
@@ -47,7 +48,8 @@ static const char up_usage[] =
 static const char down_usage[] =
     "usage: ruvflow down [--grace S]\n"
     "\n"
-    "Stop the local stack started by `ruvflow up` in this folder: workers and\n"
+    "Stop the local stack started by `ruvflow up` in this folder or the nearest\n"
+    "one above it that has a " RF_STACK_DIR "/ folder: workers and\n"
     "the scheduler first (SIGTERM; workers finish or hand back their tasks),\n"
     "then Redis (which writes its append-only file). Processes still alive\n"
     "after the grace period (default 20 s) are killed.\n";
@@ -356,13 +358,17 @@ RF_CMD(up)
         goto fail;
     if (wait_redis(url) < 0)
         goto fail;
-    if (!given) {
-        FILE *f = fopen(RF_STACK_DIR "/redis.url", "w");
-        if (f) {
-            fprintf(f, "%s\n", url);
-            fclose(f);
-        }
+    /* Recorded also for an external Redis, so that commands run anywhere
+     * below this folder find it (it may hold a password: 0600). */
+    int ufd = open(RF_STACK_DIR "/redis.url", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (ufd < 0 || dprintf(ufd, "%s\n", url) < 0) {
+        fprintf(stderr, "ruvflow up: cannot write " RF_STACK_DIR "/redis.url: %s\n",
+                strerror(errno));
+        if (ufd >= 0)
+            close(ufd);
+        goto fail;
     }
+    close(ufd);
     char cwd[PATH_MAX], store[PATH_MAX + 64], bins[PATH_MAX], exe[PATH_MAX + 32];
     if (!getcwd(cwd, sizeof cwd))
         goto fail;
@@ -415,5 +421,18 @@ RF_CMD(down)
         else
             return fputs(down_usage, stderr), 2;
     }
-    return stack_down(grace * 1000, 0);
+    /* Like git, act on the stack of the nearest folder above that has one. */
+    rf_stackdir sd;
+    rf_stackdir_find(NULL, &sd);
+    if (!sd.root) {
+        fprintf(stderr, "ruvflow down: no local stack (looked for " RF_STACK_DIR "/ in %s)\n",
+                sd.looked ? sd.looked : "no folder");
+        rf_stackdir_free(&sd);
+        return 1;
+    }
+    int rc = chdir(sd.root);
+    if (rc < 0)
+        fprintf(stderr, "ruvflow down: %s: %s\n", sd.root, strerror(errno));
+    rf_stackdir_free(&sd);
+    return rc < 0 ? 1 : stack_down(grace * 1000, 0);
 }

@@ -2,6 +2,7 @@
  * store from the shell. Every URL is a full object URL (file:///dir/key or
  * s3://bucket/key); see docs/storage.md. */
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "base/rf_buf.h"
 #include "base/rf_config.h"
 #include "store/rf_store.h"
 #include "store/rf_tier.h"
@@ -161,12 +163,33 @@ static int do_get(int argc, char **argv, const rf_config *cfg, rf_err *err)
 
 typedef struct ls_ctx {
     const char *base;   /* store URL, to print full URLs */
+    int json;           /* one JSON object a line */
 } ls_ctx;
+
+static void ls_json(const ls_ctx *c, const char *key, const rf_store_meta *m)
+{
+    rf_buf url = RF_BUF_INIT;
+    rf_buf_addf(&url, "%s/%s", c->base, key);
+    size_t n = strlen(key);
+    json_t *o = n && key[n - 1] == '/'
+        ? json_pack("{s:s,s:s,s:b}", "url", url.data, "key", key, "prefix", 1)
+        : json_pack("{s:s,s:s,s:b,s:I,s:I,s:s}", "url", url.data, "key", key, "prefix", 0,
+                    "size", (json_int_t)m->size, "mtime", (json_int_t)m->mtime,
+                    "storage_class", m->storage_class);
+    json_dumpf(o, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(o);
+    rf_buf_free(&url);
+}
 
 static int ls_print(void *ud, const char *key, const rf_store_meta *m)
 {
     const ls_ctx *c = ud;
     size_t n = strlen(key);
+    if (c->json) {
+        ls_json(c, key, m);
+        return 0;
+    }
     if (n && key[n - 1] == '/') {   /* a common prefix */
         printf("%19s %12s  %s/%s\n", "", "PRE", c->base, key);
         return 0;
@@ -181,11 +204,13 @@ static int ls_print(void *ud, const char *key, const rf_store_meta *m)
 
 static int do_ls(int argc, char **argv, const rf_config *cfg, rf_err *err)
 {
-    int recursive = 0;
+    int recursive = 0, json = 0;
     const char *url = NULL;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-r") || !strcmp(argv[i], "--recursive"))
             recursive = 1;
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
         else if (url)
             return rf_errf(err, RF_EINVAL, "ls takes one URL");
         else
@@ -196,7 +221,7 @@ static int do_ls(int argc, char **argv, const rf_config *cfg, rf_err *err)
     target t;
     if (target_open(url, cfg, &t, err))
         return -1;
-    ls_ctx c = {t.store->url};
+    ls_ctx c = {t.store->url, json};
     int rc = rf_store_list(t.store, t.key, recursive, ls_print, &c, err);
     target_close(&t);
     return rc;
@@ -324,8 +349,10 @@ static const sub subs[] = {
      "Upload a local file (or stdin) as the object URL, atomically; URL/ keeps the name."},
     {"get", do_get, 2, 2, "get URL LOCAL|-",
      "Download an object to a file (atomically, via a temp file) or stdout."},
-    {"ls", do_ls, 1, 2, "ls URL [-r]",
-     "List objects whose key starts with URL's key; -r descends into prefixes."},
+    {"ls", do_ls, 1, 3, "ls URL [-r] [--json]",
+     "List objects whose key starts with URL's key; -r descends into prefixes;\n"
+     "                             --json: one object a line (url, key, prefix, size, mtime,\n"
+     "                             storage_class)."},
     {"head", do_head, 1, 1, "head URL", "Show an object's size, mtime, etag, class, state."},
     {"rm", do_rm, 1, 1000, "rm URL...", "Delete objects (a missing object is not an error)."},
     {"cp", do_cp, 2, 2, "cp SRC_URL DST_URL",

@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cmd.h"
 #include "engine/rf_workflow.h"
 
 static const char lint_usage[] =
-    "usage: ruvflow lint FILE [-p KEY=VALUE]... [-q] [--max-tasks N]\n"
+    "usage: ruvflow lint FILE [-p KEY=VALUE]... [-q] [--max-tasks N] [--json]\n"
     "\n"
     "Parse and validate a workflow file: unknown keys, wrong types, unknown\n"
     "workers, dangling references, cycles, malformed templates and conditions.\n"
@@ -18,16 +20,46 @@ static const char lint_usage[] =
     "  -p KEY=VALUE   override a parameter, as submit does\n"
     "  -q             print nothing when the file is valid\n"
     "  --max-tasks N  allow up to N tasks in the workflow (default 1000000)\n"
+    "  --json         print one JSON object: {\"file\", \"valid\", \"problems\":\n"
+    "                 [{\"line\", \"col\", \"message\"}], and when valid \"name\",\n"
+    "                 \"steps\", \"tasks\"}\n"
     "\n"
     "Exit status: 0 valid, 2 invalid (or bad usage), 3 no such file, 7 the\n"
     "file cannot be read (see EXIT STATUS in ruvflow(1)).\n";
+
+/* --json: the result as one JSON object on stdout. */
+static void print_json(const char *file, const rf_workflow *wf, const rf_wf_diags *d,
+                       const rf_err *err)
+{
+    json_t *problems = json_array();
+    for (size_t i = 0; d && i < d->n; i++)
+        json_array_append_new(problems, json_pack("{s:i,s:i,s:s}", "line", d->v[i].loc.line,
+                                                  "col", d->v[i].loc.col, "message",
+                                                  d->v[i].msg));
+    if (!wf && err && (!d || d->n == 0))   /* unreadable: no diagnostics */
+        json_array_append_new(problems, json_pack("{s:i,s:i,s:s}", "line", 0, "col", 0,
+                                                  "message", err->msg));
+    json_t *o = json_pack("{s:s,s:b,s:o}", "file", file, "valid", wf != NULL, "problems",
+                          problems);
+    if (wf) {
+        size_t tasks = 0;
+        for (size_t i = 0; i < wf->nsteps; i++)
+            tasks += wf->steps[i].ntasks;
+        json_object_set_new(o, "name", json_string(wf->name));
+        json_object_set_new(o, "steps", json_integer((json_int_t)wf->nsteps));
+        json_object_set_new(o, "tasks", json_integer((json_int_t)tasks));
+    }
+    json_dumpf(o, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(o);
+}
 
 RF_CMD(lint)
 {
     const char *file = NULL;
     const char **ov = calloc((size_t)argc, sizeof *ov);
     size_t nov = 0;
-    int quiet = 0;
+    int quiet = 0, json = 0;
     unsigned long long max_tasks = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -47,6 +79,8 @@ RF_CMD(lint)
                 free(ov);
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
         } else if (argv[i][0] == '-' || file) {
             fputs(lint_usage, stderr);
             free(ov);
@@ -67,12 +101,16 @@ RF_CMD(lint)
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
     if (rc < 0) {
+        if (json)
+            print_json(file, NULL, &d, &err);
         rf_wf_diags_print(&d, file, stderr);
         fprintf(stderr, "ruvflow lint: %s\n", err.msg);
         rf_wf_diags_free(&d);
         return rf_err_exit_status(&err);
     }
-    if (!quiet) {
+    if (json) {
+        print_json(file, wf, NULL, NULL);
+    } else if (!quiet) {
         size_t tasks = 0;
         for (size_t i = 0; i < wf->nsteps; i++)
             tasks += wf->steps[i].ntasks;

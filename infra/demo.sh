@@ -20,7 +20,7 @@ cd "$demo"
 # A Redis named by the environment would be used instead of a private one;
 # the demo wants its own, fresh, so that every task really runs.
 unset RUVFLOW_REDIS_URL
-"$R" down --grace 5 >/dev/null 2>&1 || true
+[ -d "$demo/.ruvflow" ] && { "$R" down --grace 5 >/dev/null 2>&1 || true; }
 rm -rf "$demo/.ruvflow"
 "$R" up --workers 1
 trap '"$R" down --grace 10 >/dev/null || true' EXIT
@@ -49,35 +49,39 @@ python3 - "$demo" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 load = lambda s: json.load(open(os.path.join(d, s + ".json")))
-def num(v):
+def num(v):   # whole numbers as integers, never 1.587e+06
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return str(int(v))
+    if isinstance(v, float) and abs(v) >= 1e4:
+        return f"{v:.0f}"
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 def how(t):
-    return {"cache": " (cached)", "skip": " (skipped)"}.get(t.get("h"), "")
+    return {"cached": " (cached)", "skipped": " (skipped)"}.get(t.get("state"), "")
 
 prep = load("prep")[0]
 print("preprocess" + how(prep))
 for k in ("dataset", "summary"):
-    if k in prep["o"]:
-        print(f"  {k:10} {prep['o'][k]}")
-for k in sorted(prep["m"]):
-    print(f"  {k:22} {num(prep['m'][k])}")
+    if k in prep["outputs"]:
+        print(f"  {k:10} {prep['outputs'][k]}")
+for k in sorted(prep["metrics"]):
+    print(f"  {k:22} {num(prep['metrics'][k])}")
 
 print("curriculum (one stage per line, each from the previous checkpoint)")
 for i, t in enumerate(load("curriculum")):
-    m = t.get("m", {})
+    m = t.get("metrics", {})
     cols = [f"{k}={num(m[k])}" for k in ("epochs", "val_accuracy", "test_accuracy",
                                           "graduated", "seconds") if m.get(k) is not None]
     print(f"  stage {i}{how(t)}: " + "  ".join(cols))
 
 print("cross-validation folds")
 for i, t in enumerate(load("folds")):
-    m = t.get("m", {})
+    m = t.get("metrics", {})
     cols = [f"{k}={num(m[k])}" for k in sorted(m) if k in
             ("accuracy", "macro_f1", "log_loss", "mse", "train_rows", "test_rows")]
     print(f"  fold {i}{how(t)}: " + "  ".join(cols))
 
 agg = load("aggregate")[0]
-m = agg.get("m", {})
+m = agg.get("metrics", {})
 print(f"aggregate over {num(m.get('n_folds', 0))} folds{how(agg)}: mean +- std [95% CI]")
 for k in sorted(m):
     if k.endswith(("_std", "_ci95_low", "_ci95_high")) or f"{k}_std" not in m:
@@ -85,7 +89,7 @@ for k in sorted(m):
     lo, hi = m.get(f"{k}_ci95_low"), m.get(f"{k}_ci95_high")
     ci = f"[{num(lo)}, {num(hi)}]" if lo is not None else ""
     print(f"  {k:26} {num(m[k]):>10} +- {num(m[k + '_std']):<10} {ci}")
-for k, v in agg.get("o", {}).items():
+for k, v in agg.get("outputs", {}).items():
     print(f"  {k:10} {v}")
 PY
 echo

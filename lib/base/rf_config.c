@@ -9,6 +9,7 @@
 #include "base/rf_config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "base/rf_buf.h"
 #include "base/rf_log.h"
+#include "base/rf_stackdir.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -82,6 +84,7 @@ static const key_def keys[] = {
 };
 #undef O
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= RF_CONFIG_MAXKEYS, "raise RF_CONFIG_MAXKEYS");
 
 static const char *const storage_classes[] = {
     "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -269,6 +272,20 @@ static int set_value(rf_config *c, const key_def *k, const char *v, rf_buf *why)
     return -1;
 }
 
+/* Remember where key k's value came from (fmt as printf). */
+static void set_source(rf_config *c, const key_def *k, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_source(rf_config *c, const key_def *k, const char *fmt, ...)
+{
+    size_t i = (size_t)(k - keys);
+    free(c->source[i]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&c->source[i], fmt, ap) < 0)
+        c->source[i] = NULL;
+    va_end(ap);
+}
+
 static const key_def *find_key(const char *name)
 {
     for (size_t i = 0; i < NKEYS; i++)
@@ -361,6 +378,8 @@ static int load_file(rf_config *c, const char *path, rf_err *err)
         rf_buf why = RF_BUF_INIT;
         if (set_value(c, k, val, &why))
             rc = rf_errf(err, RF_EINVAL, "%s:%d: %s: %s", path, lineno, full, why.data);
+        else
+            set_source(c, k, "file %s:%d", path, lineno);
         rf_buf_free(&why);
     }
     free(line);
@@ -383,6 +402,8 @@ static int set_from_env(rf_config *c, const key_def *k, const char *var, const c
     int rc = 0;
     if (set_value(c, k, v, &why))
         rc = rf_errf(err, RF_EINVAL, "environment %s: %s", var, why.data);
+    else
+        set_source(c, k, "env %s", var);
     rf_buf_free(&why);
     return rc;
 }
@@ -454,12 +475,40 @@ static void default_tiers(rf_config *c)
         int slash = c->store[n - 1] == '/';
         rf_buf_addf(&b, "%s%s%s", c->store, slash ? "" : "/", rf_tier_name(t));
         c->tiers[t].url = rf_buf_detach(&b, NULL);
+        char name[32];
+        snprintf(name, sizeof name, "tier.%s.url", rf_tier_name(t));
+        set_source(c, find_key(name), "store + /%s (tier default)", rf_tier_name(t));
     }
+}
+
+/* The local stack, when one is found above the current folder: its
+ * recorded Redis and its store replace the built-in defaults. */
+static void load_stack(rf_config *c)
+{
+    rf_stackdir sd;
+    rf_stackdir_find(NULL, &sd);
+    c->stack = sd.root;
+    c->stack_looked = sd.looked;
+    if (!sd.root)
+        return;
+    char *url = rf_stackdir_redis_url(&sd), *file = rf_stackdir_path(&sd, "redis.url");
+    rf_buf why = RF_BUF_INIT;
+    if (url && set_value(c, find_key("redis_url"), url, &why) == 0)
+        set_source(c, find_key("redis_url"), "stack %s", file);
+    free(url);
+    free(file);
+    rf_buf_reset(&why);
+    char *store = rf_stackdir_path(&sd, "store");
+    if (set_value(c, find_key("store"), store, &why) == 0)
+        set_source(c, find_key("store"), "stack %s", store);
+    free(store);
+    rf_buf_free(&why);
 }
 
 int rf_config_load(rf_config *c, const char *path, rf_err *err)
 {
     set_defaults(c);
+    load_stack(c);
     c->path = find_config(path);
     if ((c->path && load_file(c, c->path, err)) || load_aws_env(c, err) ||
         load_ruvflow_env(c, err)) {
@@ -484,6 +533,10 @@ void rf_config_free(rf_config *c)
     if (!c)
         return;
     free(c->path);
+    free(c->stack);
+    free(c->stack_looked);
+    for (size_t i = 0; i < NKEYS; i++)
+        free(c->source[i]);
     for (size_t i = 0; i < NKEYS; i++)
         if (keys[i].kind <= K_CLASS)   /* the string kinds come first */
             free(*str_at(c, &keys[i]));
@@ -545,11 +598,26 @@ static void print_value(const rf_config *c, const key_def *k, FILE *f)
     }
 }
 
+const char *rf_config_source(const rf_config *c, const char *key)
+{
+    const key_def *k = find_key(key);
+    if (!k)
+        return NULL;
+    const char *s = c->source[k - keys];
+    return s ? s : "default";
+}
+
 void rf_config_print(const rf_config *c, FILE *f)
 {
     fprintf(f, "# ruvflow effective configuration (config file: %s)\n",
             c->path ? c->path : "none");
-    fputs("# secrets are redacted; an empty value means unset\n", f);
+    if (c->stack)
+        fprintf(f, "# local stack: %s/" RF_STACK_DIR "\n", strcmp(c->stack, "/") ? c->stack : "");
+    else
+        fprintf(f, "# local stack: none (looked for " RF_STACK_DIR "/ in %s)\n",
+                c->stack_looked ? c->stack_looked : "no folder");
+    fputs("# secrets are redacted; an empty value means unset; a value without a\n"
+          "# \"from\" comment is the built-in default\n", f);
     char section[128] = "";
     for (size_t i = 0; i < NKEYS; i++) {
         const char *name = keys[i].name, *dot = strrchr(name, '.');
@@ -558,6 +626,8 @@ void rf_config_print(const rf_config *c, FILE *f)
             snprintf(section, sizeof section, "%.*s", (int)sl, name);
             fprintf(f, "\n[%s]\n", section);
         }
+        if (c->source[i])
+            fprintf(f, "# from %s\n", c->source[i]);
         fprintf(f, "%s = ", dot ? dot + 1 : name);
         print_value(c, &keys[i], f);
         fputc('\n', f);

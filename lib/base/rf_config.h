@@ -1,6 +1,8 @@
 /* rf_config: ruvflow's effective configuration.
  *
- * Sources, later ones winning: built-in defaults, the config file
+ * Sources, later ones winning: built-in defaults, the local stack of
+ * `ruvflow up` found by walking up from the current folder (rf_stackdir.h:
+ * its recorded Redis URL and its store), the config file
  * (RUVFLOW_CONFIG, else ./ruvflow.conf, else ~/.config/ruvflow/ruvflow.conf;
  * INI-style "key = value" lines, see docs/configuration.md), the AWS
  * environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
@@ -34,8 +36,14 @@ typedef struct rf_s3_conf {
     long connect_timeout_ms, timeout_ms;  /* defaults 5000, 300000 */
 } rf_s3_conf;
 
+#define RF_CONFIG_MAXKEYS 32
+
 typedef struct rf_config {
     char *path;           /* config file read, or NULL */
+    char *stack;          /* folder holding the local stack's .ruvflow/, or NULL */
+    char *stack_looked;   /* without a stack: the folders searched */
+    char *source[RF_CONFIG_MAXKEYS];  /* per key, where its value came from;
+                                         NULL = built-in default */
     char *store;          /* default store URL; default file://$PWD/.ruvflow/store */
     char *redis_url;      /* default redis://127.0.0.1:6379/0 */
     rf_tier_conf tiers[RF_TIER_COUNT];
@@ -51,7 +59,13 @@ int rf_config_load(rf_config *c, const char *path, rf_err *err);
 void rf_config_free(rf_config *c);
 const char *rf_tier_name(int tier);     /* "hot", "warm", "cold" */
 int rf_tier_parse(const char *s);       /* -1 if unknown */
-/* Print the effective configuration, secrets redacted. */
+/* Where key's value came from: "default", "stack /x/.ruvflow/redis.url",
+ * "file ruvflow.conf:3", "env AWS_REGION", "store (tier default)"; NULL
+ * for an unknown key. */
+const char *rf_config_source(const rf_config *c, const char *key);
+/* Print the effective configuration, secrets redacted, each value that is
+ * not a built-in default preceded by a comment saying where it came from.
+ * The output is itself a valid config file. */
 void rf_config_print(const rf_config *c, FILE *f);
 
 #endif

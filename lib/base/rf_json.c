@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 json_t *rf_json_num(double v)
@@ -14,6 +15,25 @@ json_t *rf_json_num(double v)
 double rf_json_double(const json_t *v)
 {
     return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+const char *rf_num_fmt(char *buf, size_t n, double v, int sig)
+{
+    if (isnan(v))
+        snprintf(buf, n, "nan");
+    else if (isinf(v))
+        snprintf(buf, n, "%s", v < 0 ? "-inf" : "inf");
+    else if (v == floor(v) && fabs(v) < 9007199254740992.0)   /* 2^53: exact */
+        snprintf(buf, n, "%.0f", v == 0 ? 0.0 : v);   /* no "-0" */
+    else if (sig > 0)
+        snprintf(buf, n, "%.*g", sig, v);
+    else
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, n, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+    return buf;
 }
 
 int rf_json_write(const char *path, const json_t *o, int pretty, rf_err *err)

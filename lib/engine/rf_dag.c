@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/rf_json.h"
 #include "engine/rf_template.h"
 #include "base/rf_version.h"
 
@@ -344,12 +345,7 @@ typedef struct render {
 static void add_number(rf_buf *out, double d)
 {
     char tmp[64];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d)
-            break;
-    }
-    rf_buf_adds(out, tmp);
+    rf_buf_adds(out, rf_num_fmt(tmp, sizeof tmp, d, 0));
 }
 
 /* Append result r's value for ref (output URL(s) or metric), with sep

@@ -2,7 +2,9 @@
  * rf_runtime_io.h. */
 #include "engine/rf_runtime_io.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +36,18 @@ rf_rtio *rf_rtio_new(const char *store_url, const char *const tier_urls[RF_TIER_
     rf_rtio *io = rf_xcalloc(1, sizeof *io);
     io->cfg = cfg;
     io->store_url = rf_xstrdup(store_url);
-    for (int i = 0; i < RF_TIER_COUNT; i++)
-        io->tiers[i] = rf_xstrdup(tier_urls && tier_urls[i] ? tier_urls[i] : store_url);
+    for (int i = 0; i < RF_TIER_COUNT; i++) {
+        if (tier_urls && tier_urls[i]) {
+            io->tiers[i] = rf_xstrdup(tier_urls[i]);
+            continue;
+        }
+        /* As rf_config does: unset tiers are prefixes of the store. */
+        rf_buf b = RF_BUF_INIT;
+        size_t n = strlen(store_url);
+        rf_buf_addf(&b, "%s%s%s", store_url, n && store_url[n - 1] == '/' ? "" : "/",
+                    rf_tier_name(i));
+        io->tiers[i] = rf_buf_detach(&b, NULL);
+    }
     return io;
 }
 
@@ -76,19 +88,91 @@ static int store_for(rf_rtio *io, const char *url, rf_store **out, rf_err *err)
     return 0;
 }
 
+/* The tier whose URL url lies under (longest match), or -1; *rest is the
+ * key after the tier's URL and its '/'. */
+static int tier_of(const rf_rtio *io, const char *url, const char **rest)
+{
+    int best = -1;
+    size_t bl = 0;
+    for (int i = 0; i < RF_TIER_COUNT; i++) {
+        size_t l = strlen(io->tiers[i]);
+        while (l && io->tiers[i][l - 1] == '/')
+            l--;
+        if (l > bl && !strncmp(url, io->tiers[i], l) && url[l] == '/') {
+            best = i;
+            bl = l;
+        }
+    }
+    if (best >= 0)
+        *rest = url + bl + 1;
+    return best;
+}
+
+/* Download url to path; 0, or -1 with err. */
+static int get_url(rf_rtio *io, const char *url, const char *path, rf_err *err)
+{
+    char *root = NULL, *key = NULL;
+    rf_store *s;
+    int rc = rf_store_split_url(url, &root, &key, err) != 0 ||
+             store_for(io, root, &s, err) != 0 || rf_store_get_file(s, key, path, err) != 0
+             ? -1 : 0;
+    free(root);
+    free(key);
+    return rc;
+}
+
+/* An output moved to another tier (`ruvflow store tier`) keeps its key:
+ * when it is not at url any more, look for it in the other tiers, hottest
+ * first. */
+static int get_moved(rf_rtio *io, const char *url, const char *path, rf_err *err)
+{
+    const char *key;
+    int from = tier_of(io, url, &key);
+    if (from < 0)
+        return -1;
+    for (int t = 0; t < RF_TIER_COUNT; t++) {
+        if (t == from)
+            continue;
+        rf_buf alt = RF_BUF_INIT;
+        size_t l = strlen(io->tiers[t]);
+        rf_buf_addf(&alt, "%s%s%s", io->tiers[t], l && io->tiers[t][l - 1] == '/' ? "" : "/",
+                    key);
+        rf_err e2 = {0};
+        int rc = get_url(io, alt.data, path, &e2);
+        rf_buf_free(&alt);
+        if (rc == 0)
+            return 0;
+        if (e2.code != RF_ENOTFOUND) {
+            *err = e2;
+            return -1;
+        }
+    }
+    return -1;
+}
+
 static int fetch_one(rf_rtio *io, const char *name, size_t i, const char *url,
                      const char *dir, rf_task *t, rf_err *err)
 {
     char *root = NULL, *key = NULL;
-    rf_store *s;
     char path[PATH_MAX];
     int rc = -1;
-    if (rf_store_split_url(url, &root, &key, err) != 0 || store_for(io, root, &s, err) != 0)
+    if (rf_store_split_url(url, &root, &key, err) != 0)
         goto out;
+    /* in/NAME.I/BASENAME: the file keeps its name (and so its extension,
+     * which handlers may go by); messages name the URL (origin). */
+    const char *base = strrchr(key, '/');
+    base = base && base[1] ? base + 1 : *key ? key : name;
     snprintf(path, sizeof path, "%s/%s.%zu", dir, name, i);
-    if (rf_store_get_file(s, key, path, err) != 0)
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        rf_err_errno(err, "mkdir %s", path);
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/%s.%zu/%s", dir, name, i, base);
+    if (get_url(io, url, path, err) != 0 &&
+        (err->code != RF_ENOTFOUND || get_moved(io, url, path, err) != 0))
         goto out;
     rf_task_add_input(t, name, path);
+    rf_task_set_input_origin(t, path, url);
     rc = 0;
 out:
     if (rc)

@@ -14,7 +14,8 @@
 typedef struct rf_rtio rf_rtio;
 
 /* store_url: where task state lives (and the tier default); tier_urls[i]
- * may be NULL for "same as store_url". Strings are copied; cfg (S3
+ * may be NULL for "store_url/<tier name>" (store_url/hot, /warm, /cold, as
+ * rf_config derives unset tiers). Strings are copied; cfg (S3
  * credentials and settings, may be NULL) is borrowed for the rtio's life. */
 rf_rtio *rf_rtio_new(const char *store_url, const char *const tier_urls[RF_TIER_COUNT],
                      const rf_config *cfg);

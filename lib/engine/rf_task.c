@@ -30,6 +30,7 @@ struct rf_task {
     char *localdir;            /* local mode's --out DIR; NULL: outdir */
     kv *params; size_t nparams;
     kv *inputs; size_t ninputs;
+    kv *origins; size_t norigins;   /* local input path -> the user's name for it */
     kv *outputs; size_t noutputs;
     kvd *metrics; size_t nmetrics;
     const rf_task_hooks *hooks;
@@ -61,6 +62,7 @@ void rf_task_free(rf_task *t)
         return;
     kv_free(t->params, t->nparams);
     kv_free(t->inputs, t->ninputs);
+    kv_free(t->origins, t->norigins);
     kv_free(t->outputs, t->noutputs);
     for (size_t i = 0; i < t->nmetrics; i++)
         free(t->metrics[i].k);
@@ -93,6 +95,26 @@ void rf_task_add_param(rf_task *t, const char *key, const char *value)
 void rf_task_add_input(rf_task *t, const char *name, const char *path)
 {
     kv_push(&t->inputs, &t->ninputs, name, path);
+}
+
+void rf_task_set_input_origin(rf_task *t, const char *path, const char *origin)
+{
+    kv_push(&t->origins, &t->norigins, path, origin);
+}
+
+const char *rf_task_input_origin(rf_task *t, const char *path, char *buf, size_t n)
+{
+    for (size_t i = 0; i < t->norigins; i++) {
+        const char *p = t->origins[i].k, *o = t->origins[i].v;
+        size_t l = strlen(p);
+        if (strncmp(path, p, l) || (path[l] && path[l] != '/'))
+            continue;
+        if (!strncmp(o, "file://", 7))   /* a local file: its path */
+            o += 7;
+        snprintf(buf, n, "%s%s", o, path + l);
+        return buf;
+    }
+    return path;
 }
 
 void rf_task_set_hooks(rf_task *t, const rf_task_hooks *h, void *ud)

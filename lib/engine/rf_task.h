@@ -43,6 +43,11 @@ const char *rf_task_param_key(rf_task *t, size_t i);
 /* Inputs by name; a fan-in input has several paths, in order. */
 size_t rf_task_input_count(rf_task *t, const char *name);
 const char *rf_task_input(rf_task *t, const char *name, size_t i);  /* NULL if none */
+/* The name the user knows a local input path by, for messages: served, the
+ * path of the file:// file it was fetched from (or its s3:// URL), also for
+ * a path inside a fetched folder; a local run's paths are the user's own and
+ * come back unchanged. Returns path or buf (n bytes). */
+const char *rf_task_input_origin(rf_task *t, const char *path, char *buf, size_t n);
 
 /* Directory for outputs and scratch files (exists, empty at start). */
 const char *rf_task_outdir(rf_task *t);

@@ -24,6 +24,8 @@ rf_task *rf_task_new(const rf_worker_def *def, const char *id, int attempt,
 void rf_task_free(rf_task *t);
 void rf_task_add_param(rf_task *t, const char *key, const char *value);
 void rf_task_add_input(rf_task *t, const char *name, const char *path);
+/* The user's name for a local input path (the URL it was fetched from). */
+void rf_task_set_input_origin(rf_task *t, const char *path, const char *origin);
 void rf_task_set_hooks(rf_task *t, const rf_task_hooks *h, void *ud);
 /* The handler polls *flag through rf_task_should_stop. */
 void rf_task_set_stop_flag(rf_task *t, volatile sig_atomic_t *flag);

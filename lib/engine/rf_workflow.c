@@ -3,6 +3,8 @@
  * every problem with its place and a hint. */
 #include "engine/rf_workflow_impl.h"
 
+#include "base/rf_json.h"
+
 const char *const rf_wf_workers[] = {
     "preprocess", "train-stage", "tune-trial", "eval-fold", "checkpoint-compact",
     "noop", "sleep", NULL
@@ -290,16 +292,10 @@ int rf_workflow_canonical(int type, const char *s, rf_buf *out)
     case RF_WF_FLOAT:
         if (rf_workflow_parse_double(s, &d) < 0)
             return -1;
-        rf_buf_addf(out, "%.17g", d);
-        /* Shortest text that round-trips, so 0.1 stays "0.1". */
-        for (int prec = 1; prec <= 17; prec++) {
+        /* Shortest text that round-trips, so 0.1 stays "0.1"; 20 is "20". */
+        {
             char tmp[64];
-            snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d) {
-                rf_buf_reset(out);
-                rf_buf_adds(out, tmp);
-                break;
-            }
+            rf_buf_adds(out, rf_num_fmt(tmp, sizeof tmp, d, 0));
         }
         return 0;
     case RF_WF_BOOL:
@@ -335,7 +331,7 @@ int rf_workflow_infer_type(const yaml_node_t *n)
 
 typedef struct top_ctx {
     yaml_node_t *params, *steps;
-    int has_name;
+    int has_name, steps_given;   /* steps_given: present, even if malformed */
 } top_ctx;
 
 static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -357,8 +353,17 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "params")) {
         if (rf_workflow_expect_mapping(p, v, "params") == 0)
             c->params = v;
+    } else if (v->type == YAML_SEQUENCE_NODE) {
+        /* Argo-style lists are not (yet) accepted: one error, with the fix. */
+        c->steps_given = 1;
+        DIAG(p, v, "steps is a mapping keyed by step name, not a list; write it as\n"
+                   "    steps:\n"
+                   "      prep: {worker: preprocess}");
     } else if (rf_workflow_expect_mapping(p, v, "steps") == 0) {
         c->steps = v;
+        c->steps_given = 1;
+    } else {
+        c->steps_given = 1;
     }
     return 0;
 }
@@ -382,7 +387,8 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
     for (size_t i = 0; i < nov; i++)
         rf_workflow_apply_override(p, ov[i]);
     if (!tc.steps) {
-        DIAG(p, root, "the workflow has no steps; add a `steps:` mapping");
+        if (!tc.steps_given)
+            DIAG(p, root, "the workflow has no steps; add a `steps:` mapping");
         return;
     }
     step_ctx *ctxs = NULL;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/rf_buf.h"
@@ -559,16 +560,39 @@ static int scan_inputs(rf_task *t, const pp_opts *o, rf_file_list *files,
     size_t n_in = input_count(t);
     if (n_in == 0)
         return rf_errf(err, RF_EINVAL, "no input: give --input sessions=PATH (file or folder)");
-    for (size_t i = 0; i < n_in; i++)
-        if (rf_file_list_add(files, input_at(t, i), err) != 0)
+    /* One file is read whatever its name; of several (a folder the
+     * workflow expanded), those not named like logs are skipped, as a
+     * folder walk skips them, and said once. */
+    rf_buf odd = RF_BUF_INIT;
+    size_t nodd = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        const char *p = input_at(t, i);
+        struct stat st;
+        if (n_in > 1 && stat(p, &st) == 0 && !S_ISDIR(st.st_mode) && !rf_is_log_name(p)) {
+            char shown[PATH_MAX];
+            rf_buf_addf(&odd, "%s%s", nodd++ ? ", " : "",
+                        rf_task_input_origin(t, p, shown, sizeof shown));
+            continue;
+        }
+        if (rf_file_list_add(files, p, err) != 0) {
+            rf_buf_free(&odd);
             return -1;
+        }
+    }
+    if (nodd)
+        rf_task_logf(t, "skipped %zu file%s not named like a session log (*.jsonl, *.json, "
+                     "*.ndjson, optionally .gz or .zst): %s", nodd, nodd == 1 ? "" : "s",
+                     odd.data);
+    rf_task_metric(t, "skipped_files", (double)nodd);
+    rf_buf_free(&odd);
     if (files->n == 0)
         return rf_errf(err, RF_EINVAL,
                        "no session logs (*.jsonl, *.json, *.ndjson, .gz, .zst) in the input");
     rf_file_stats *stats = rf_xcalloc(files->n, sizeof *stats);
     *stats_out = stats;
     for (size_t i = 0; i < files->n; i++) {
-        stats[i].path = rf_xstrdup(files->paths[i]);
+        char shown[PATH_MAX];   /* the user's file, not the worker's copy */
+        stats[i].path = rf_xstrdup(rf_task_input_origin(t, files->paths[i], shown, sizeof shown));
         stats[i].index = (int32_t)i;
         if (rf_preprocess_file(x, &stats[i], files->paths[i], (size_t)o->max_line, err) != 0)
             return -1;

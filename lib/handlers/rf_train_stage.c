@@ -8,6 +8,7 @@
  * atomically, so a failed task leaves nothing half-written. */
 #include "handlers/rf_train_stage.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -593,9 +594,11 @@ static int build_trainer(stage_ctx *x, rf_trainer *tr, const rf_train_opts *opts
             rf_trainer_free(tr);
     }
     rf_checkpoint_free(&ck);
+    char shown[PATH_MAX];   /* the checkpoint's URL, not the worker's copy */
+    const char *name = rf_task_input_origin(t, from, shown, sizeof shown);
     if (rc)
-        return rf_err_prefix(err, "starting from checkpoint %s", from);
-    rf_task_logf(t, "starting from %s: %zu of %zu layers copied, %zu frozen", from, n_copy,
+        return rf_err_prefix(err, "starting from checkpoint %s", name);
+    rf_task_logf(t, "starting from %s: %zu of %zu layers copied, %zu frozen", name, n_copy,
                  spec.n_layers, opts->freeze);
     return 0;
 }

@@ -6,12 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PANEL_W = 460, PANEL_H = 320, MARGIN_L = 64, MARGIN_R = 16, MARGIN_T = 34,
-       MARGIN_B = 46, TITLE_H = 30 };
+enum { PLOT_W = 380, PANEL_H = 320, MARGIN_L = 64, MARGIN_R = 16, MARGIN_T = 34,
+       MARGIN_B = 46, TITLE_H = 30, LEGEND_GAP = 12 };
 
-static const char *const colors[RF_PLOT_MAXSERIES] = {
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"
+#define NCOLORS 10
+static const char *const colors[NCOLORS] = {
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22"
 };
+
+static const char *series_color(const rf_plot_series *se, size_t s)
+{
+    return colors[(se->group ? (size_t)se->color : s) % NCOLORS];
+}
 
 size_t rf_plot_ticks(double lo, double hi, size_t max, double *first, double *step)
 {
@@ -150,7 +157,7 @@ static void lines(rf_buf *b, const rf_plot_panel *p, double ox, double oy, doubl
             int ok = i < p->n && isfinite(se->y[i]);
             if (ok && !open) {
                 rf_buf_addf(b, "<polyline fill='none' stroke='%s' stroke-width='1.8'%s "
-                            "points='", colors[s],
+                            "points='", series_color(se, s),
                             se->dashed ? " stroke-dasharray='5 3'" : "");
                 open = 1;
             } else if (!ok && open) {
@@ -166,29 +173,89 @@ static void lines(rf_buf *b, const rf_plot_panel *p, double ox, double oy, doubl
     }
 }
 
-static void legend(rf_buf *b, const rf_plot_panel *p, double ox, double oy, double w)
+/* A legend entry: a line sample (color, dashed) and a label. */
+typedef struct entry {
+    const char *label, *color;
+    int dashed;
+} entry;
+
+/* The legend's entries: one per ungrouped series, one per group, and, when
+ * groups mix solid and dashed lines, a neutral key for the two styles. */
+static size_t legend_entries(const rf_plot_panel *p, entry *e, size_t max)
 {
+    size_t n = 0;
+    int solid = 0, dashed = 0;
+    for (size_t s = 0; s < p->n_series && n < max; s++) {
+        const rf_plot_series *se = &p->series[s];
+        if (!se->group) {
+            e[n++] = (entry){se->name, series_color(se, s), se->dashed};
+            continue;
+        }
+        *(se->dashed ? &dashed : &solid) = 1;
+        int seen = 0;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = e[i].label == se->group || !strcmp(e[i].label, se->group);
+        if (!seen)
+            e[n++] = (entry){se->group, series_color(se, s), 0};
+    }
+    for (size_t s = 0; s < p->n_series && solid && dashed && n + 2 <= max; s++)
+        if (p->series[s].group) {
+            const char *train = NULL, *val = NULL;
+            for (size_t i = 0; i < p->n_series; i++)
+                if (p->series[i].group)
+                    *(p->series[i].dashed ? &val : &train) = p->series[i].name;
+            e[n++] = (entry){train, "#555", 0};
+            e[n++] = (entry){val, "#555", 1};
+            break;
+        }
+    return n;
+}
+
+static double legend_width(const rf_plot_panel *p)
+{
+    entry e[RF_PLOT_MAXSERIES + 2];
+    size_t n = legend_entries(p, e, RF_PLOT_MAXSERIES + 2);
     double lw = 0;
-    for (size_t s = 0; s < p->n_series; s++) {
-        double tw = 7.0 * (double)strlen(p->series[s].name) + 34;
+    for (size_t i = 0; i < n; i++) {
+        double tw = 7.0 * (double)strlen(e[i].label ? e[i].label : "") + 34;
         lw = tw > lw ? tw : lw;
     }
-    double x = ox + w - lw - 8, y = oy + 8, h = 18.0 * (double)p->n_series + 8;
+    return n ? lw : 0;
+}
+
+/* To the right of the frame at x, top aligned with it: never over a line. */
+static void legend(rf_buf *b, const rf_plot_panel *p, double x, double oy)
+{
+    entry e[RF_PLOT_MAXSERIES + 2];
+    size_t n = legend_entries(p, e, RF_PLOT_MAXSERIES + 2);
+    if (!n)
+        return;
+    double lw = legend_width(p), y = oy, h = 18.0 * (double)n + 8;
     rf_buf_addf(b, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='#fff' "
-                "fill-opacity='0.85' stroke='#bbb'/>\n", x, y, lw, h);
-    for (size_t s = 0; s < p->n_series; s++) {
-        double ly = y + 16 + 18.0 * (double)s;
+                "stroke='#bbb'/>\n", x, y, lw, h);
+    for (size_t i = 0; i < n; i++) {
+        double ly = y + 16 + 18.0 * (double)i;
         rf_buf_addf(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' "
                     "stroke-width='2'%s/><text x='%.1f' y='%.1f'>", x + 6, ly - 4, x + 26, ly - 4,
-                    colors[s], p->series[s].dashed ? " stroke-dasharray='5 3'" : "", x + 30, ly);
-        add_text(b, p->series[s].name);
+                    e[i].color, e[i].dashed ? " stroke-dasharray='5 3'" : "", x + 30, ly);
+        add_text(b, e[i].label);
         rf_buf_adds(b, "</text>\n");
     }
 }
 
+static double panel_width(const rf_plot_panel *p)
+{
+    double lw = legend_width(p);
+    return MARGIN_L + PLOT_W + MARGIN_R + (lw > 0 ? lw + LEGEND_GAP : 0);
+}
+
 void rf_plot_svg(rf_buf *out, const char *title, const rf_plot_panel *panels, size_t n)
 {
-    double W = (double)(PANEL_W * (n ? n : 1)), H = PANEL_H + TITLE_H;
+    double W = 0, H = PANEL_H + TITLE_H;
+    for (size_t i = 0; i < n; i++)
+        W += panel_width(&panels[i]);
+    if (W == 0)
+        W = MARGIN_L + PLOT_W + MARGIN_R;
     rf_buf_addf(out, "<?xml version='1.0' encoding='UTF-8'?>\n"
                 "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
                 "viewBox='0 0 %.0f %.0f' font-family='Helvetica, Arial, sans-serif' "
@@ -200,16 +267,18 @@ void rf_plot_svg(rf_buf *out, const char *title, const rf_plot_panel *panels, si
         add_text(out, title);
         rf_buf_adds(out, "</text>\n");
     }
+    double left = 0;
     for (size_t i = 0; i < n; i++) {
         const rf_plot_panel *p = &panels[i];
-        double ox = (double)(PANEL_W * i + MARGIN_L), oy = TITLE_H + MARGIN_T;
-        double w = PANEL_W - MARGIN_L - MARGIN_R, h = PANEL_H - MARGIN_T - MARGIN_B;
+        double ox = left + MARGIN_L, oy = TITLE_H + MARGIN_T;
+        double w = PLOT_W, h = PANEL_H - MARGIN_T - MARGIN_B;
         range xr = x_range(p), yr = y_range(p);
         rf_buf_adds(out, "<g>\n");
         axes(out, p, ox, oy, w, h, xr, yr);
         lines(out, p, ox, oy, w, h, xr, yr);
-        legend(out, p, ox, oy, w);
+        legend(out, p, ox + w + LEGEND_GAP, oy);
         rf_buf_adds(out, "</g>\n");
+        left += panel_width(p);
     }
     rf_buf_adds(out, "</svg>\n");
 }
@@ -224,28 +293,87 @@ static int any_finite(const double *v, size_t n)
 
 void rf_plot_training_svg(rf_buf *out, const char *title, const rf_plot_epoch *pts, size_t n)
 {
-    double *col = rf_xmalloc((n ? n : 1) * 5 * sizeof *col);
-    double *x = col, *tl = col + n, *vl = col + 2 * n, *ta = col + 3 * n, *va = col + 4 * n;
-    for (size_t i = 0; i < n; i++) {
-        x[i] = pts[i].epoch;
-        tl[i] = pts[i].train_loss;
-        vl[i] = pts[i].val_loss;
-        ta[i] = pts[i].train_acc;
-        va[i] = pts[i].val_acc;
+    rf_plot_curve c = {NULL, pts, n, 0};
+    rf_plot_curves_svg(out, title, "epoch", &c, 1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The sorted distinct x values of all curves: the shared axis. */
+static size_t shared_x(const rf_plot_curve *c, size_t nc, double **out)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nc; i++)
+        total += c[i].n;
+    double *x = rf_xmalloc((total ? total : 1) * sizeof *x);
+    size_t k = 0;
+    for (size_t i = 0; i < nc; i++)
+        for (size_t j = 0; j < c[i].n; j++)
+            x[k++] = c[i].x_offset + c[i].pts[j].epoch;
+    qsort(x, k, sizeof *x, cmp_double);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || x[i] != x[u - 1])
+            x[u++] = x[i];
+    *out = x;
+    return u;
+}
+
+static size_t x_index(const double *x, size_t n, double v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    return lo;
+}
+
+void rf_plot_curves_svg(rf_buf *out, const char *title, const char *xlabel,
+                        const rf_plot_curve *curves, size_t n)
+{
+    if (n > RF_PLOT_MAXCURVES)
+        n = RF_PLOT_MAXCURVES;
+    double *x;
+    size_t nx = shared_x(curves, n, &x);
+    /* four columns per curve: train loss, val loss, train acc, val acc */
+    size_t cols = 4 * (n ? n : 1) * (nx ? nx : 1);
+    double *y = rf_xmalloc(cols * sizeof *y);
+    for (size_t i = 0; i < cols; i++)
+        y[i] = NAN;
     rf_plot_panel p[2] = {
-        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .x = x, .n = n,
+        {.title = "Loss", .xlabel = xlabel, .ylabel = "loss", .x = x, .n = nx,
          .y_from_zero = 1},
-        {.title = "Accuracy", .xlabel = "epoch", .ylabel = "accuracy", .x = x, .n = n,
+        {.title = "Accuracy", .xlabel = xlabel, .ylabel = "accuracy", .x = x, .n = nx,
          .y_unit = 1},
     };
-    p[0].series[p[0].n_series++] = (rf_plot_series){"train", tl, 0};
-    if (any_finite(vl, n))
-        p[0].series[p[0].n_series++] = (rf_plot_series){"validation", vl, 1};
-    if (any_finite(ta, n))
-        p[1].series[p[1].n_series++] = (rf_plot_series){"train", ta, 0};
-    if (any_finite(va, n))
-        p[1].series[p[1].n_series++] = (rf_plot_series){"validation", va, 1};
+    for (size_t c = 0; c < n; c++) {
+        double *col[4];
+        for (int k = 0; k < 4; k++)
+            col[k] = y + (4 * c + (size_t)k) * nx;
+        for (size_t j = 0; j < curves[c].n; j++) {
+            const rf_plot_epoch *e = &curves[c].pts[j];
+            size_t i = x_index(x, nx, curves[c].x_offset + e->epoch);
+            col[0][i] = e->train_loss;
+            col[1][i] = e->val_loss;
+            col[2][i] = e->train_acc;
+            col[3][i] = e->val_acc;
+        }
+        const char *g = curves[c].label;
+        rf_plot_panel *pl[4] = {&p[0], &p[0], &p[1], &p[1]};
+        for (int k = 0; k < 4; k++)
+            if (k == 0 || any_finite(col[k], nx))
+                pl[k]->series[pl[k]->n_series++] = (rf_plot_series){
+                    k % 2 ? "validation" : "train", col[k], k % 2, g, (int)c};
+    }
     rf_plot_svg(out, title, p, p[1].n_series ? 2 : 1);
-    free(col);
+    free(y);
+    free(x);
 }

@@ -13,12 +13,17 @@
 
 #include "base/rf_buf.h"
 
-#define RF_PLOT_MAXSERIES 6
+#define RF_PLOT_MAXCURVES 16   /* tasks drawn in one figure */
+#define RF_PLOT_MAXSERIES (2 * RF_PLOT_MAXCURVES)
 
 typedef struct rf_plot_series {
     const char *name;
     const double *y;          /* n values, NaN = gap */
     int dashed;
+    const char *group;        /* NULL: own color and legend entry; else series of
+                                 one group share a color and one legend entry, and
+                                 the legend explains solid and dashed once */
+    int color;                /* palette index (used with group) */
 } rf_plot_series;
 
 typedef struct rf_plot_panel {
@@ -31,7 +36,8 @@ typedef struct rf_plot_panel {
     int y_unit;               /* clamp the y range to [0, 1] (accuracies) */
 } rf_plot_panel;
 
-/* Append an SVG document with the panels side by side to out. */
+/* Append an SVG document with the panels side by side to out. The legend
+ * of each panel stands to the right of its frame, never over the lines. */
 void rf_plot_svg(rf_buf *out, const char *title, const rf_plot_panel *panels, size_t n);
 
 /* One epoch of a training curve (fields NaN when unknown). */
@@ -42,6 +48,19 @@ typedef struct rf_plot_epoch {
 /* The usual figure: loss (train, validation) and, when any accuracy is
  * known, accuracy (train, validation), against the epoch. */
 void rf_plot_training_svg(rf_buf *out, const char *title, const rf_plot_epoch *pts, size_t n);
+
+/* One task's curve: its points (any order) drawn from x_offset + epoch. */
+typedef struct rf_plot_curve {
+    const char *label;        /* legend entry, e.g. "curriculum/1" */
+    const rf_plot_epoch *pts;
+    size_t n;
+    double x_offset;          /* chain stages: the epochs before this one */
+} rf_plot_curve;
+
+/* Several tasks on shared axes, one color per curve (train solid,
+ * validation dashed); at most RF_PLOT_MAXCURVES are drawn. */
+void rf_plot_curves_svg(rf_buf *out, const char *title, const char *xlabel,
+                        const rf_plot_curve *curves, size_t n);
 
 /* Nice axis ticks over [lo, hi]: *step and the first tick; returns the
  * count (<= max). Exposed for tests. */

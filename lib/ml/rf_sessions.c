@@ -35,7 +35,7 @@ static size_t base_len(const char *name)
     return n;
 }
 
-static int is_log_name(const char *name)
+int rf_is_log_name(const char *name)
 {
     size_t n = base_len(name);
     static const char *const exts[] = {".jsonl", ".ndjson", ".json"};
@@ -123,7 +123,7 @@ static int add_companions(rf_file_list *l, const char *dir, size_t unit, rf_err 
         snprintf(p, sizeof p, "%s/%s", dir, nl.v[i]);
         if (is_dir(p))
             rc = add_companions(l, p, unit, err);
-        else if (is_log_name(nl.v[i]))
+        else if (rf_is_log_name(nl.v[i]))
             list_push(l, p, unit);
     }
     names_free(&nl);
@@ -141,7 +141,7 @@ static int add_dir(rf_file_list *l, const char *dir, rf_err *err)
     for (size_t i = 0; i < nl.n && rc == 0; i++) {
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", dir, nl.v[i]);
-        if (is_dir(p) || !is_log_name(nl.v[i]))
+        if (is_dir(p) || !rf_is_log_name(nl.v[i]))
             continue;
         size_t unit = next_unit(l);
         list_push(l, p, unit);

@@ -32,6 +32,9 @@ typedef struct rf_file_list {
  * folder) to list. Fails with RF_ENOTFOUND if path does not exist. */
 int rf_file_list_add(rf_file_list *l, const char *path, rf_err *err);
 void rf_file_list_free(rf_file_list *l);
+/* Is name (a file name or path) named like a session log: *.jsonl,
+ * *.ndjson, *.json, each optionally .gz or .zst? */
+int rf_is_log_name(const char *name);
 
 enum rf_line_flags {
     RF_LINE_TOOLONG = 1,     /* over the cap: content dropped, len 0 */

@@ -59,14 +59,14 @@ check "aggregate metrics: mean and interval of accuracy" jqx \
   "$work/agg.json"
 
 check_eq "one result per fold, in order" "0 1 2 3 4" \
-  "$(jq -r '[.[].m.fold] | map(tostring) | join(" ")' "$work/folds.json")"
+  "$(jq -r '[.[].metrics.fold] | map(tostring) | join(" ")' "$work/folds.json")"
 check "fold models stored in the warm tier" jqx \
-  'all(.[]; .o.model | test("/warm/"))' "$work/folds.json"
-url=$(jq -r '.[0].o.aggregate' "$work/agg.json")
+  'all(.[]; .outputs.model | test("/warm/"))' "$work/folds.json"
+url=$(jq -r '.[0].outputs.aggregate' "$work/agg.json")
 "$R" store get "$url" "$work/aggregate.json" 2>>"$work/submit.err"
 check_eq "aggregate.json from the store has the per-fold table" 5 \
   "$(jq '.folds | length' "$work/aggregate.json" 2>/dev/null)"
-surl=$(jq -r '.[2].o.split' "$work/folds.json")
+surl=$(jq -r '.[2].outputs.split' "$work/folds.json")
 "$R" store get "$surl" "$work/split2.json" 2>>"$work/submit.err"
 
 # The same five folds with the local runner: the served aggregate must match.

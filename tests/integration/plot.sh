@@ -23,22 +23,55 @@ check_eq "missing progress file: exit 3" 3 $?
 check_eq "no run/step: usage, exit 2" 2 $?
 
 if [ -n "${RF_TEST_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then
+  export RUVFLOW_REDIS_URL="$RF_TEST_REDIS_URL"
   rc() { redis-cli -u "$RF_TEST_REDIS_URL" "$@" >/dev/null; }
   run="plot-$$"
-  rc HSET "rf:t:$run/train/0" run "$run" step train idx 0
-  rc HSET "rf:t:$run/other/0" run "$run" step other idx 0
-  for e in 1 2 3 4 5 6; do
-    rc XADD "rf:run:$run:progress" '*' task "$run/train/0" series epoch step $e \
-      train_loss "0.$((9 - e))" val_loss "0.$((10 - e))" train_acc "0.$((3 + e))" val_acc nan
-    rc XADD "rf:run:$run:progress" '*' task "$run/other/0" series epoch step $e train_loss 70
+  # A real run record (no scheduler needed): a chain of three stages, a
+  # fan-out of two folds and another step; the progress points are written
+  # by hand, as the workers would stream them.
+  cat >"$T/p.yaml" <<'EOF'
+name: plotted
+steps:
+  train: {worker: noop, chain: {range: 3}, with: {i: "${{ item }}"}}
+  folds: {worker: noop, foreach: {range: 2}, with: {i: "${{ item }}"}}
+  other: {worker: noop}
+EOF
+  "$R" submit "$T/p.yaml" --id "$run" >/dev/null 2>"$T/submit.err"
+  check_eq "a run to plot was submitted" 0 $?
+  for k in 0 1 2; do
+    rc HSET "rf:t:$run/train/$k" run "$run" step train idx $k
+    for e in 1 2 3 4; do
+      rc XADD "rf:run:$run:progress" '*' task "$run/train/$k" series epoch step $e \
+        train_loss "0.$((9 - e - k))" val_loss "0.$((9 - e))" train_acc "0.$((3 + e))" val_acc nan
+    done
   done
-  RUVFLOW_REDIS_URL="$RF_TEST_REDIS_URL" "$R" plot "$run" train -o "$T/redis.svg"
+  for k in 0 1; do
+    rc HSET "rf:t:$run/folds/$k" run "$run" step folds idx $k
+    for e in 1 2 3; do   # eval-fold streams its epochs as the "train" series
+      rc XADD "rf:run:$run:progress" '*' task "$run/folds/$k" series train step $e \
+        train_loss "0.$((8 - e))" val_loss "0.$((9 - e))"
+    done
+  done
+  rc HSET "rf:t:$run/other/0" run "$run" step other idx 0
+  rc XADD "rf:run:$run:progress" '*' task "$run/other/0" series epoch step 1 train_loss 70
+  "$R" plot "$run" train -o "$T/redis.svg"
   check_eq "plot RUN STEP from Redis exits 0" 0 $?
-  check "Redis SVG has train/val loss and train accuracy" svg_ok "$T/redis.svg" 3
+  check "chain: train/val loss and train accuracy of three stages" svg_ok "$T/redis.svg" 9
+  for k in 0 1 2; do
+    check "chain: stage $k has its own legend entry" grep -q ">train/$k<" "$T/redis.svg"
+  done
+  # stages one after another: 3 x 4 epochs on one axis
+  check "chain: the stages share one epoch axis up to 12" grep -q ">12<" "$T/redis.svg"
   # the other step's loss of 70 would stretch the y axis to 70
-  check "only the step's own task was drawn" bash -c "! grep -qE '>(60|70)<' '$T/redis.svg'"
-  RUVFLOW_REDIS_URL="$RF_TEST_REDIS_URL" "$R" plot "$run" nosuch -o "$T/none.svg" 2>"$T/err2"
+  check "only the step's own tasks were drawn" bash -c "! grep -qE '>(60|70)<' '$T/redis.svg'"
+  "$R" plot "$run" folds -o "$T/folds.svg" 2>"$T/err3"
+  check_eq "plot RUN folds (eval-fold's train series) exits 0" 0 $?
+  check "folds: one curve per fold" bash -c "grep -q '>folds/0<' '$T/folds.svg' && grep -q '>folds/1<' '$T/folds.svg'"
+  "$R" plot "$run" nosuch -o "$T/none.svg" 2>"$T/err2"
   check_eq "unknown step: exit 3" 3 $?
-  check "unknown step explained" grep -q "no epoch curve for step nosuch" "$T/err2"
+  check "unknown step explained" grep -q "has no step nosuch" "$T/err2"
+  "$R" plot nope-1 x -o "$T/none.svg" 2>"$T/err4"
+  check_eq "unknown run: exit 3" 3 $?
+  check "unknown run: no such run" grep -q "no such run nope-1" "$T/err4"
 fi
 finish

@@ -53,6 +53,15 @@ check_eq "failed run: submit --wait exits 1" 1 $?
 check "failed run: final state failed" grep -q ': failed, 1/3 tasks finished, 1 failed' fails.out
 check "failed run: the step's FAILED column" grep -Eq '^  bad +sleep +1 +0 +0 +0 +1 +0$' fails.out
 check "failed run: the reason" grep -q 'error: bad/0: with.ms: expected an integer, got "lots"' fails.out
+check "failed run: a step that will never run is skipped, not queued" \
+  grep -Eq '^  after +noop +1 +0 +0 +0 +0 +1  \(not run\)$' fails.out
+check "failed run: why it was skipped" \
+  grep -q '1 task skipped, not run: the run failed' fails.out
+frun=$(head -1 fails.out)
+check "failed run: status --json counts it as skipped" \
+  bash -c "\"$R\" status $frun --json | jq -en 'input | (.steps[] | select(.name == \"after\") |
+    .skipped == 1 and .not_run == 1 and .queued == 0 and .pending == 0) and
+    .not_run_reason == \"the run failed\"' >/dev/null"
 
 # On a terminal the display is redrawn in place while the run progresses.
 if command -v script >/dev/null; then

@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/rf_buf.h"
+#include "base/rf_json.h"
 #include "base/rf_err.h"
 #include "base/rf_hash.h"
 #include "base/rf_log.h"
@@ -70,6 +72,25 @@ static void test_redact(void **state)
     assert_non_null(strstr(out, "&x=1"));
 }
 
+/* Whole numbers print as integers, never as "2e+01". */
+static void test_num_fmt(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_string_equal(rf_num_fmt(b, sizeof b, 20, 0), "20");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 20, 4), "20");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 300, 1), "300");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 1e15, 0), "1000000000000000");
+    assert_string_equal(rf_num_fmt(b, sizeof b, -0.0, 0), "0");
+    assert_string_equal(rf_num_fmt(b, sizeof b, -7, 0), "-7");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 0.1, 0), "0.1");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 0.6931471805599453, 0), "0.6931471805599453");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 0.6931471805599453, 4), "0.6931");
+    assert_string_equal(rf_num_fmt(b, sizeof b, 1e300, 0), "1e+300");
+    assert_string_equal(rf_num_fmt(b, sizeof b, NAN, 0), "nan");
+    assert_string_equal(rf_num_fmt(b, sizeof b, -INFINITY, 0), "-inf");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -77,6 +98,7 @@ int main(void)
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_num_fmt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,8 @@ static int setup(void **state)
         unsetenv(name);
     }
     setenv("HOME", f->dir, 1);
+    /* A stack someone started in /tmp must not leak into these tests. */
+    setenv("RUVFLOW_CEILING_DIRECTORIES", "/tmp", 1);
     *state = f;
     return 0;
 }
@@ -277,6 +279,81 @@ static void test_bad_values(void **state)
     assert_non_null(strstr(err.msg, "AWS_ENDPOINT_URL"));
 }
 
+/* Remove the "# from ..." lines of printed output, in place. */
+static void drop_from_lines(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r;) {
+        char *nl = strchr(r, '\n');
+        size_t n = nl ? (size_t)(nl - r + 1) : strlen(r);
+        if (strncmp(r, "# from ", 7)) {
+            memmove(w, r, n);
+            w += n;
+        }
+        r += n;
+    }
+    *w = '\0';
+}
+
+/* Each value says where it came from; the local stack is found in a parent
+ * folder, as git finds its repository, and the search stops at a ceiling. */
+static void test_stack_and_sources(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(system("mkdir -p a/b/c .ruvflow"), 0);
+    write_file(".ruvflow/redis.url", "redis://127.0.0.1:45678/0\n");
+    write_file("my.conf", "# c\n[s3]\nregion = eu-north-1\n");
+    assert_int_equal(chdir("a/b/c"), 0);
+    char path[256], want[1024];
+    snprintf(path, sizeof path, "%s/my.conf", f->dir);
+    rf_config c;
+    rf_err err = {0};
+    if (rf_config_load(&c, path, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(c.stack, f->dir);
+    assert_string_equal(c.redis_url, "redis://127.0.0.1:45678/0");
+    snprintf(want, sizeof want, "stack %s/.ruvflow/redis.url", f->dir);
+    assert_string_equal(rf_config_source(&c, "redis_url"), want);
+    snprintf(want, sizeof want, "file://%s/.ruvflow/store", f->dir);
+    assert_string_equal(c.store, want);
+    snprintf(want, sizeof want, "file %s:3", path);
+    assert_string_equal(rf_config_source(&c, "s3.region"), want);
+    assert_string_equal(rf_config_source(&c, "codec.level"), "default");
+    assert_null(rf_config_source(&c, "no.such.key"));
+    char *out = printed(&c);
+    snprintf(want, sizeof want, "# from stack %s/.ruvflow/redis.url\nredis_url = "
+             "redis://127.0.0.1:45678/0\n", f->dir);
+    if (!strstr(out, want))
+        fail_msg("no stack source in:\n%s", out);
+    snprintf(want, sizeof want, "# from file %s:3\nregion = eu-north-1\n", path);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\nlevel = 3\n"));   /* a default: no comment */
+    free(out);
+    rf_config_free(&c);
+
+    /* The environment wins over the stack, and says so. */
+    setenv("RUVFLOW_REDIS_URL", "redis://10.1.1.1:6379/0", 1);
+    assert_int_equal(rf_config_load(&c, NULL, &err), 0);
+    assert_string_equal(c.redis_url, "redis://10.1.1.1:6379/0");
+    assert_string_equal(rf_config_source(&c, "redis_url"), "env RUVFLOW_REDIS_URL");
+    rf_config_free(&c);
+    unsetenv("RUVFLOW_REDIS_URL");
+
+    /* Above the ceiling nothing is found, and the folders searched are named. */
+    setenv("RUVFLOW_CEILING_DIRECTORIES", f->dir, 1);
+    assert_int_equal(rf_config_load(&c, NULL, &err), 0);
+    assert_null(c.stack);
+    assert_string_equal(c.redis_url, "redis://127.0.0.1:6379/0");
+    assert_string_equal(rf_config_source(&c, "redis_url"), "default");
+    snprintf(want, sizeof want, "%s/a/b/c, %s/a/b, %s/a", f->dir, f->dir, f->dir);
+    assert_string_equal(c.stack_looked, want);
+    out = printed(&c);
+    assert_non_null(strstr(out, "# local stack: none (looked for .ruvflow/ in "));
+    free(out);
+    rf_config_free(&c);
+    assert_int_equal(chdir(f->dir), 0);
+}
+
 static void test_print_redacts(void **state)
 {
     setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", 1);
@@ -318,7 +395,9 @@ static void test_print_redacts(void **state)
         fail_msg("printed config does not load: %s", err.msg);
     char *second = printed(&c);
     rf_config_free(&c);
-    /* Only the header line naming the file differs. */
+    /* Only the header line naming the file and the "from" comments differ. */
+    drop_from_lines(first);
+    drop_from_lines(second);
     assert_string_equal(strchr(first, '\n'), strchr(second, '\n'));
     free(first);
     free(second);
@@ -333,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_redacts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stack_and_sources, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
-/* Tests of rf_runtime_io against the real S3 test stack (tests/lib/s3.sh):
- * outputs land in the step's tier with that tier's storage class. Needs
- * RF_TEST_S3_ENDPOINT and RF_TEST_S3_BUCKET; skipped without them. */
+/* Tests of rf_runtime_io. On a file:// store (always): with only a store
+ * URL, outputs land in its hot/warm/cold folders; an input keeps its file
+ * name and knows its origin; an output moved to another tier is still
+ * fetched. Against the real S3 test stack (tests/lib/s3.sh, needs
+ * RF_TEST_S3_ENDPOINT and RF_TEST_S3_BUCKET, else skipped): outputs land in
+ * the step's tier with that tier's storage class. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/rf_config.h"
@@ -106,15 +110,79 @@ static void hot_output_has_default_class(void **state)
     upload_and_head("hot", "STANDARD");
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void file_tiers_and_moved_inputs(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rf-rtio-file-XXXXXX", root[128], path[256], work[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(root, sizeof root, "file://%s/store", dir);
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    write_text(path, "a warm output\n");
+    rf_err err = {0};
+    rf_task *t = rf_task_new(&def, "run/step/0", 1, dir);
+    assert_int_equal(rf_task_output(t, "out", path, &err), 0);
+    rf_rtio *io = rf_rtio_new(root, NULL, NULL);
+    char *json = NULL;
+    if (rf_rtio_upload_outputs(io, t, "warm", &json, &err) != 0)
+        fail_msg("upload: %s", err.msg);
+    json_t *o = json_loads(json, 0, NULL);
+    const char *url = json_string_value(json_object_get(o, "out"));
+    char want[256];
+    snprintf(want, sizeof want, "%s/warm/cas/", root);
+    assert_int_equal(strncmp(url, want, strlen(want)), 0);
+    assert_int_equal(access(url + 7, R_OK), 0);   /* really in the warm folder */
+    rf_task_free(t);
+
+    /* `ruvflow store tier URL cold` moved it: the same key under cold/. */
+    char cold[512];
+    snprintf(cold, sizeof cold, "%s/store/cold/%s", dir, url + strlen(want) - 4);
+    snprintf(work, sizeof work, "mkdir -p \"$(dirname '%s')\" && mv '%s' '%s'", cold, url + 7,
+             cold);
+    assert_int_equal(system(work), 0);
+    snprintf(work, sizeof work, "%s/in", dir);
+    assert_int_equal(mkdir(work, 0700), 0);
+    char inputs[1024];
+    snprintf(inputs, sizeof inputs, "{\"model\": [\"%s\"]}", url);
+    t = rf_task_new(&def, "run/next/0", 1, dir);
+    if (rf_rtio_fetch_inputs(io, inputs, work, t, &err) != 0)
+        fail_msg("fetch of a moved output: %s", err.msg);
+    const char *in = rf_task_input(t, "model", 0);
+    assert_non_null(in);
+    /* the file keeps its name; messages can name where it came from */
+    assert_string_equal(strrchr(in, '/') + 1, strrchr(url, '/') + 1);
+    char shown[512];
+    assert_string_equal(rf_task_input_origin(t, in, shown, sizeof shown), url + 7);
+    assert_string_equal(rf_task_input_origin(t, "/elsewhere", shown, sizeof shown),
+                        "/elsewhere");
+    rf_task_free(t);
+    json_decref(o);
+    free(json);
+    rf_rtio_free(io);
+    snprintf(work, sizeof work, "rm -rf '%s'", dir);
+    assert_int_equal(system(work), 0);
+}
+
 int main(void)
 {
+    const struct CMUnitTest file_tests[] = {
+        cmocka_unit_test(file_tiers_and_moved_inputs),
+    };
+    int rc = cmocka_run_group_tests(file_tests, NULL, NULL);
     if (!getenv("RF_TEST_S3_ENDPOINT") || !getenv("RF_TEST_S3_BUCKET")) {
         printf("skip: RF_TEST_S3_ENDPOINT/RF_TEST_S3_BUCKET not set\n");
-        return 0;
+        return rc;
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(warm_output_has_warm_class),
         cmocka_unit_test(hot_output_has_default_class),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return rc | cmocka_run_group_tests(tests, NULL, NULL);
 }

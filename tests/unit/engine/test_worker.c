@@ -485,15 +485,16 @@ static void test_inputs_outputs_state(void **state)
     /* The second attempt found the first one's state. */
     assert_non_null(strstr(info.metrics, "\"resumed\":1.0"));
     assert_non_null(strstr(info.metrics, "\"bytes\":6.0"));
-    /* The output is stored under the SHA-256 of its bytes. */
+    /* The output is stored under the SHA-256 of its bytes, in the task's
+     * tier: the store's hot/ (no tier was configured). */
     uint8_t md[RF_SHA256_LEN];
     char hex[RF_SHA256_HEX], want[512];
     rf_sha256("hello!", 6, md);
     rf_hex(hex, md, RF_SHA256_LEN);
-    snprintf(want, sizeof want, "{\"out\":\"%s/cas/%.2s/%s\"}", url, hex, hex);
+    snprintf(want, sizeof want, "{\"out\":\"%s/hot/cas/%.2s/%s\"}", url, hex, hex);
     assert_string_equal(info.outputs, want);
     char key[128];
-    snprintf(key, sizeof key, "cas/%.2s/%s", hex, hex);
+    snprintf(key, sizeof key, "hot/cas/%.2s/%s", hex, hex);
     rf_buf got = RF_BUF_INIT;
     assert_int_equal(rf_store_get_mem(st, key, &got, &err), 0);
     assert_int_equal(got.len, 6);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/rf_buf.h"
+#include "engine/rf_dag.h"
 #include "engine/rf_template.h"
 #include "engine/rf_workflow.h"
 
@@ -365,6 +366,62 @@ static void test_alias_errors_once_and_max_tasks(void **state)
     rf_wf_diags_free(&d3);
 }
 
+/* A whole-number metric passed to a later step's `with` is "20", which an
+ * integer parameter accepts, not "2e+01". */
+static void test_metric_renders_as_integer(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "name: m\n"
+        "steps:\n"
+        "  a: {worker: noop}\n"
+        "  b: {worker: noop, needs: a, with: {n: \"${{ steps.a.metrics.n }}\", "
+        "x: \"${{ steps.a.metrics.x }}\"}}\n";
+    rf_workflow *wf;
+    rf_wf_diags d = {0};
+    rf_err err;
+    if (rf_workflow_parse(text, sizeof text - 1, "m.yaml", NULL, 0, &wf, &d, &err))
+        fail_msg("%s", err.msg);
+    json_t *ra = json_loads("[{\"h\": \"done\", \"m\": {\"n\": 20.0, \"x\": 0.25}}]", 0, NULL);
+    json_t *results[2] = {ra, NULL};
+    size_t b = 1;
+    assert_string_equal(wf->steps[0].name, "a");
+    assert_string_equal(wf->steps[b].name, "b");
+    rf_dag_ctx c = {wf, "run-1", results, NULL, NULL};
+    char *params, *inputs;
+    if (rf_dag_render(&c, b, 0, &params, &inputs, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(params, "{\"n\":\"20\",\"x\":\"0.25\"}");
+    free(params);
+    free(inputs);
+    json_decref(ra);
+    rf_workflow_free(wf);
+
+    /* A list-form steps: gets one error that says how to write it. */
+    static const char ltext[] = "name: l\nsteps:\n  - name: a\n    worker: noop\n";
+    rf_wf_diags ld = {0};
+    assert_int_equal(rf_workflow_parse(ltext, sizeof ltext - 1, "l.yaml", NULL, 0, &wf, &ld,
+                                       &err), -1);
+    assert_int_equal(ld.n, 1);
+    assert_non_null(strstr(ld.v[0].msg, "steps is a mapping keyed by step name"));
+    assert_non_null(strstr(ld.v[0].msg, "prep: {worker: preprocess}"));
+    rf_wf_diags_free(&ld);
+
+    /* A float parameter of 20 is "20" too, and 0.1 stays "0.1". */
+    static const char ftext[] =
+        "name: f\n"
+        "params:\n"
+        "  lr: {type: float, default: 20}\n"
+        "  mom: {type: float, default: 0.1}\n"
+        "steps:\n"
+        "  a: {worker: noop}\n";
+    if (rf_workflow_parse(ftext, sizeof ftext - 1, "f.yaml", NULL, 0, &wf, &d, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(wf->params[0].value, "20");
+    assert_string_equal(wf->params[1].value, "0.1");
+    rf_workflow_free(wf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_expressions),
+        cmocka_unit_test(test_metric_renders_as_integer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

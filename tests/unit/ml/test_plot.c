@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ml/rf_plot.h"
@@ -71,11 +73,62 @@ static void test_training_svg(void **state)
     rf_buf_free(&b);
 }
 
+/* The x of the first <rect> after the marker text, or -1. */
+static double rect_x_after(const char *s, const char *marker)
+{
+    const char *p = strstr(s, marker);
+    p = p ? strstr(p, "<rect x='") : NULL;
+    return p ? strtod(p + 9, NULL) : -1;
+}
+
+/* Three chain stages: one color each on one shared epoch axis (stage 1
+ * after stage 0), a legend entry per stage plus the solid/dashed key, and
+ * the legend to the right of the frame, never over the lines. */
+static void test_curves_svg(void **state)
+{
+    rf_plot_epoch pts[3][4];
+    rf_plot_curve c[3];
+    static const char *const names[] = {"curriculum/0", "curriculum/1", "curriculum/2"};
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 4; i++)
+            pts[k][i] = (rf_plot_epoch){i + 1, 1.0 / (i + 1 + k), 1.1 / (i + 1 + k), NAN, NAN};
+        c[k] = (rf_plot_curve){names[k], pts[k], 4, 4.0 * k};
+    }
+    rf_buf b = RF_BUF_INIT;
+    rf_plot_curves_svg(&b, "chain", "epoch", c, 3);
+    const char *s = b.data;
+    /* one panel (no accuracy): train and validation of each stage */
+    assert_int_equal(count(s, "<polyline"), 6);
+    assert_int_equal(count(s, "<g>"), 1);
+    for (int k = 0; k < 3; k++) {
+        char want[64];
+        snprintf(want, sizeof want, ">%s<", names[k]);
+        assert_int_equal(count(s, want), 1);
+    }
+    assert_int_equal(count(s, ">train<"), 1);
+    assert_int_equal(count(s, ">validation<"), 1);
+    /* three colors, not one series overwriting another */
+    assert_non_null(strstr(s, "stroke='#1f77b4'"));
+    assert_non_null(strstr(s, "stroke='#d62728'"));
+    assert_non_null(strstr(s, "stroke='#2ca02c'"));
+    /* the shared axis runs to epoch 12 (4 epochs x 3 stages) */
+    assert_non_null(strstr(s, ">12<"));
+    /* the frame is the first rect of the panel; the legend box starts right of it */
+    const char *g = strstr(s, "<g>");
+    double frame_x = strtod(strstr(g, "<rect x='") + 9, NULL);
+    const char *w = strstr(strstr(g, "<rect x='"), "width='");
+    double frame_right = frame_x + strtod(w + 7, NULL);
+    double legend_x = rect_x_after(s, "points='");
+    assert_true(legend_x > frame_right);
+    rf_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticks),
         cmocka_unit_test(test_training_svg),
+        cmocka_unit_test(test_curves_svg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
