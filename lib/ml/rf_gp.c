@@ -18,7 +18,7 @@ extern void dpotri_(const char *uplo, const int *n, double *a, const int *lda,
 #define LS_MAX 20.0
 #define NOISE_MIN 1e-6
 #define NOISE_MAX 0.5
-#define FIT_ITERS 40
+#define FIT_ITERS 25
 
 static double scaled_dist2(const double *a, const double *b, const double *ls,
                            size_t d)

@@ -1,0 +1,34 @@
+/* rf_tune_trial: the tune-trial worker's handler, one trial of a `tune`
+ * step. Two modes:
+ *   exec   with.exec is a JSON list [program, arg, ...]: the program runs
+ *          directly (never through a shell) with with.params, the
+ *          proposed values as one JSON object, on its stdin. Each stdout
+ *          line that is a JSON object with a "step" key is an intermediate
+ *          report (streamed as progress series "trial", for pruners); the
+ *          last other JSON object is the trial's metrics (numbers become
+ *          task metrics). Exit non-zero, no metrics object, a metric named
+ *          in with.metric missing, or with.timeout seconds passing fails
+ *          the trial with the program's stderr tail.
+ *   train  no with.exec: the proposed values are ordinary train-stage
+ *          `with` keys, and the trial is train-stage's code
+ *          (rf_train_stage_handle) on the step's dataset inputs.
+ * Output `trial` (trial.json): {"trial", "params", "metrics", "seconds"}. */
+#ifndef RF_TUNE_TRIAL_H
+#define RF_TUNE_TRIAL_H
+
+#include <jansson.h>
+
+#include "base/rf_buf.h"
+#include "base/rf_err.h"
+#include "engine/rf_task.h"
+
+int rf_tune_trial_handler(rf_task *t, rf_err *err);
+extern const char rf_tune_trial_help[];
+
+/* Parse an exec objective's stdout: *metrics gets the last JSON object
+ * without "step" (new reference), *steps an array of the step objects.
+ * RF_ECORRUPT when there is no metrics object. */
+int rf_tune_parse_output(const char *out, size_t len, json_t **metrics,
+                         json_t **steps, rf_err *err);
+
+#endif
