@@ -124,19 +124,13 @@ static int check_metrics(rf_task *t, const json_t *metrics, rf_err *err)
     return 0;
 }
 
-static int write_trial(rf_task *t, const json_t *params, json_t *metrics,
-                       double secs, rf_err *err)
+int rf_tune_write_trial(rf_task *t, const json_t *doc, rf_err *err)
 {
     char path[4096];
-    json_t *doc = json_object();
-    json_object_set_new(doc, "trial", json_integer(atol(rf_task_param_or(t, "trial", "0"))));
-    json_object_set(doc, "params", (json_t *)params);
-    json_object_set(doc, "metrics", metrics);
-    json_object_set_new(doc, "seconds", json_real(secs));
     snprintf(path, sizeof path, "%s/trial.json", rf_task_outdir(t));
-    int rc = rf_json_write(path, doc, 1, err);
-    json_decref(doc);
-    return rc < 0 ? -1 : rf_task_output(t, "trial", path, err);
+    if (rf_json_write(path, doc, 1, err) < 0)
+        return -1;
+    return rf_task_output(t, "trial", path, err);
 }
 
 /* "...; stderr: <its last lines>" so a failed trial says why. */
@@ -155,20 +149,31 @@ static void append_stderr(rf_err *err, const char *tail)
     err->msg[len] = 0;
 }
 
-static int run_exec(rf_task *t, char **argv, const json_t *params, rf_err *err)
+static int fail_exec(const char *prog, const rf_proc_result *res, rf_err *err)
+{
+    if (strncmp(err->msg, "exec ", 5))   /* rf_proc's own errors name it */
+        rf_err_prefix(err, "exec %s", prog);
+    append_stderr(err, res->err_tail);
+    return -1;
+}
+
+int rf_tune_exec_objective(rf_task *t, const json_t *params, json_t **metrics,
+                           rf_err *err)
 {
     double timeout;
+    *metrics = NULL;
     if (rf_task_param_double(t, "timeout", 0, &timeout, err) < 0)
+        return -1;
+    char **argv = exec_argv(rf_task_param_or(t, "exec", ""), err);
+    if (!argv)
         return -1;
     char *in = json_dumps(params, JSON_COMPACT);
     rf_buf out = RF_BUF_INIT;
     rf_proc_result res;
-    int64_t t0 = rf_mono_ms();
     int rc = rf_proc_run(argv, in, strlen(in), (long)(timeout * 1000), task_stop, t,
                          &out, &res, err);
-    double secs = (double)(rf_mono_ms() - t0) / 1000.0;
     free(in);
-    json_t *metrics = NULL, *steps = NULL;
+    json_t *steps = NULL;
     if (rc == 0 && res.stopped)
         rc = rf_errf(err, RF_ECANCEL, "stopped");
     else if (rc == 0 && res.timed_out)
@@ -177,51 +182,73 @@ static int run_exec(rf_task *t, char **argv, const json_t *params, rf_err *err)
         rc = rf_errf(err, RF_EINVAL, "%s %d", res.exited ? "exited with" : "killed by signal",
                      res.code);
     else if (rc == 0)
-        rc = rf_tune_parse_output(out.data ? out.data : "", out.len, &metrics, &steps, err);
-    if (rc == 0 && (rc = check_metrics(t, metrics, err)) == 0) {
+        rc = rf_tune_parse_output(out.data ? out.data : "", out.len, metrics, &steps, err);
+    if (rc == 0 && (rc = check_metrics(t, *metrics, err)) == 0)
         report_steps(t, steps);
+    if (rc < 0) {
+        fail_exec(argv[0], &res, err);
+        json_decref(*metrics);
+        *metrics = NULL;
+    }
+    json_decref(steps);
+    rf_buf_free(&out);
+    free_argv(argv);
+    return rc;
+}
+
+int rf_tune_check_keys(rf_task *t, const char *const *own, rf_err *err)
+{
+    for (size_t i = 0; rf_task_param_key(t, i); i++) {
+        const char *k = rf_task_param_key(t, i);
+        size_t j = 0;
+        while (own[j] && strcmp(own[j], k))
+            j++;
+        if (!own[j])
+            return rf_errf(err, RF_EINVAL, "with.%s: not a tune-trial key here", k);
+    }
+    return 0;
+}
+
+/* One trial with given values (with.params) and an exec objective. */
+static int run_given(rf_task *t, rf_err *err)
+{
+    json_error_t je;
+    json_t *params = json_loads(rf_task_param_or(t, "params", "{}"), 0, &je);
+    json_t *metrics = NULL;
+    if (!json_is_object(params)) {
+        json_decref(params);
+        return rf_errf(err, RF_EINVAL, "with.params: want a JSON object");
+    }
+    int64_t t0 = rf_mono_ms();
+    int rc = rf_tune_exec_objective(t, params, &metrics, err);
+    if (rc == 0) {
         const char *k;
         json_t *v;
         json_object_foreach(metrics, k, v)
             if (json_is_number(v))
                 rf_task_metric(t, k, json_number_value(v));
-        rc = write_trial(t, params, metrics, secs, err);
+        json_t *doc = json_object();
+        json_object_set_new(doc, "trial", json_integer(atol(rf_task_param_or(t, "trial", "0"))));
+        json_object_set(doc, "params", params);
+        json_object_set(doc, "metrics", metrics);
+        json_object_set_new(doc, "state", json_string("complete"));
+        json_object_set_new(doc, "seconds", json_real((double)(rf_mono_ms() - t0) / 1000.0));
+        rc = rf_tune_write_trial(t, doc, err);
+        json_decref(doc);
     }
-    if (rc < 0) {
-        if (strncmp(err->msg, "exec ", 5))   /* rf_proc's own errors name it */
-            rf_err_prefix(err, "exec %s", argv[0]);
-        append_stderr(err, res.err_tail);
-    }
-    json_decref(metrics), json_decref(steps);
-    rf_buf_free(&out);
+    json_decref(params), json_decref(metrics);
     return rc;
 }
 
 int rf_tune_trial_handler(rf_task *t, rf_err *err)
 {
-    const char *spec = rf_task_param(t, "exec");
-    if (!spec)
+    if (rf_task_param(t, "summary"))
+        return rf_tune_summary(t, err);
+    if (rf_task_param(t, "space"))
+        return rf_tune_search_trial(t, err);
+    if (!rf_task_param(t, "exec"))
         return rf_train_stage_handle(t, err);
-    for (size_t i = 0; rf_task_param_key(t, i); i++) {
-        const char *k = rf_task_param_key(t, i);
-        size_t j = 0;
-        while (own_keys[j] && strcmp(own_keys[j], k))
-            j++;
-        if (!own_keys[j])
-            return rf_errf(err, RF_EINVAL, "with.%s: not a tune-trial key (exec "
-                           "mode takes exec, params, metric, timeout, trial)", k);
-    }
-    char **argv = exec_argv(spec, err);
-    if (!argv)
+    if (rf_tune_check_keys(t, own_keys, err) < 0)
         return -1;
-    json_error_t je;
-    json_t *params = json_loads(rf_task_param_or(t, "params", "{}"), 0, &je);
-    int rc;
-    if (!json_is_object(params))
-        rc = rf_errf(err, RF_EINVAL, "with.params: want a JSON object");
-    else
-        rc = run_exec(t, argv, params, err);
-    json_decref(params);
-    free_argv(argv);
-    return rc;
+    return run_given(t, err);
 }

@@ -31,4 +31,21 @@ extern const char rf_tune_trial_help[];
 int rf_tune_parse_output(const char *out, size_t len, json_t **metrics,
                          json_t **steps, rf_err *err);
 
+/* Run the exec objective of t (with.exec, with.timeout, with.metric) on
+ * params; *metrics is the program's metrics object (new reference). On
+ * failure the message carries the program's stderr tail. */
+int rf_tune_exec_objective(rf_task *t, const json_t *params, json_t **metrics,
+                           rf_err *err);
+/* Write doc as trial.json in the outdir and register it as output `trial`. */
+int rf_tune_write_trial(rf_task *t, const json_t *doc, rf_err *err);
+/* RF_EINVAL naming a `with` key not in own (NULL-terminated). */
+int rf_tune_check_keys(rf_task *t, const char *const *own, rf_err *err);
+
+/* rf_tune_search.c: a trial of a search (with.space): propose from the
+ * history of finished trials, run, record, ask for the next trial. */
+int rf_tune_search_trial(rf_task *t, rf_err *err);
+/* rf_tune_summary.c: the fan-in (with.summary): trials.jsonl, best.json or
+ * pareto.json. */
+int rf_tune_summary(rf_task *t, rf_err *err);
+
 #endif
