@@ -149,7 +149,7 @@ int rf_tune_propose(const rf_space *s, const rf_tune_cfg *cfg,
         return sobol_proposal(s, &run, trial_no, u, err);
     case RF_SAMPLER_GP: {
         size_t n_done = 0, n_start = cfg->n_startup ? cfg->n_startup
-                                                    : (s->n + 4 > 5 ? s->n + 4 : 5);
+                                                    : (2 * s->n + 1 > 5 ? 2 * s->n + 1 : 5);
         free(rf_tune_complete(hist, n_hist, &n_done));
         if (n_done < n_start || trial_no < n_start)
             return sobol_proposal(s, &run, trial_no, u, err);

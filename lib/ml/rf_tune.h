@@ -7,9 +7,9 @@
  *
  * Samplers: random; grid (exact enumeration, `grid_points` per continuous
  * axis); sobol (Joe-Kuo, digitally shifted by the seed); gp (Sobol for the
- * first n_startup, then a Matérn-5/2 GP with expected improvement, running
- * trials conditioned on as constant liars); tpe (tree-structured Parzen
- * estimator, per parameter over the trials where it is active); nsga2
+ * first n_startup, default 2 * dims + 1, then a Matérn-5/2 GP with expected improvement, running
+ * trials conditioned on as constant liars); tpe (random for the first
+ * n_startup, default 10, then the tree-structured Parzen estimator, per parameter over the trials where it is active); nsga2
  * (several objectives: non-dominated sorting and crowding distance). All
  * objectives are minimised: negate maximised ones before. */
 #ifndef RF_TUNE_H

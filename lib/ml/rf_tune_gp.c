@@ -14,7 +14,8 @@
 #define N_RANDOM 512
 #define N_LOCAL 128
 #define N_STARTS 4
-#define SEARCH_MIN_STEP 1e-3
+#define SEARCH_MIN_STEP 1e-3   /* from each start */
+#define REFINE_MIN_STEP 1e-5   /* then the winner */
 
 typedef struct acq {
     const rf_gp *gp;
@@ -56,10 +57,10 @@ static double clamp01(double v)
 }
 
 /* Pattern search from x (in place), halving the step when no axis move helps. */
-static double local_search(const acq *a, double *x, size_t d, double fx)
+static double local_search(const acq *a, double *x, size_t d, double fx,
+                           double step, double min_step)
 {
-    double step = 0.1;
-    while (step >= SEARCH_MIN_STEP) {
+    while (step >= min_step) {
         int moved = 0;
         for (size_t j = 0; j < d; j++)
             for (int sgn = -1; sgn <= 1; sgn += 2) {
@@ -112,13 +113,13 @@ static double maximise(const acq *a, const double *x, const double *y, size_t n,
     double xs[RF_GP_MAX_DIM];
     for (size_t k = 0; k < ns; k++) {
         memcpy(xs, cand + si[k] * d, d * sizeof *xs);
-        double f = local_search(a, xs, d, sv[k]);
+        double f = local_search(a, xs, d, sv[k], 0.1, SEARCH_MIN_STEP);
         if (f > fbest || k == 0) {
             fbest = f;
             memcpy(u, xs, d * sizeof *u);
         }
     }
-    return fbest;
+    return local_search(a, u, d, fbest, SEARCH_MIN_STEP, REFINE_MIN_STEP);
 }
 
 static int seen(const rf_trial *hist, size_t n_hist, const double *u, size_t d)
