@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/rf_tune_lint.h"
 #include "cmd.h"
 #include "engine/rf_workflow.h"
 
@@ -53,6 +54,11 @@ RF_CMD(lint)
     rf_err err;
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
+    if (rc == 0 && rf_tune_lint(wf, &d) > 0) {   /* tune-trial spaces */
+        rf_workflow_free(wf);
+        rf_errf(&err, RF_EINVAL, "%s: %zu problem%s", file, d.n, d.n == 1 ? "" : "s");
+        rc = -1;
+    }
     if (rc < 0) {
         rf_wf_diags_print(&d, file, stderr);
         fprintf(stderr, "ruvflow lint: %s\n", err.msg);

@@ -99,6 +99,25 @@ bad "conditional on an unknown parameter" "when names unknown parameter 'opt'" \
 bad "unknown sampler" "with.sampler: unknown sampler 'bayes'" --with "space=$SP" --with sampler=bayes
 bad "gp on two objectives" "use nsga2" --with "space=$SP" --with sampler=gp --with objective=value,size
 
+# ruvflow lint and submit refuse bad tune steps with FILE:LINE:COL, exit 2.
+badwf="$here/tests/workflows/tune/bad-space.yaml"
+"$R" lint "$badwf" >lint.log 2>&1
+check_eq "lint: bad tune steps exit 2" 2 $?
+for want in "bad-space.yaml:12:15: with.space: lr: loguniform bound must be > 0" \
+            "bad-space.yaml:9:16: with.sampler: unknown sampler 'bayes'" \
+            "bad-space.yaml:10:18: with.direction: 'minimise'" \
+            "bad-space.yaml:11:18: with.objective: no train-stage trial reports 'val_los'" \
+            "bad-space.yaml:17:15: with.space: x: uniform range [3, 1] is inverted" \
+            "bad-space.yaml:26:15: with.space: y: uniform range [1, 1] is empty" \
+            "bad-space.yaml:25:15: with.pruner: unknown pruner 'hyperband'"; do
+  check "lint: $want" grep -qF "$want" lint.log
+done
+"$R" lint "$here/workflows/tune.yaml" >/dev/null 2>&1
+check_eq "lint: workflows/tune.yaml is fine" 0 $?
+"$R" submit "$badwf" >submit.log 2>&1
+check_eq "submit: bad tune steps exit 2" 2 $?
+check "submit: nothing submitted, says why" grep -q "nothing submitted" submit.log
+
 # Two objectives with nsga2: the front holds only non-dominated trials.
 hist=()
 for i in $(seq 0 9); do
