@@ -45,7 +45,25 @@ typedef struct io {
     const char *data;
     size_t left;
     size_t err_len;
+    size_t seen;               /* stdout bytes already split into lines */
 } io;
+
+/* Hand the complete new stdout lines to the watcher; 1 to stop. */
+static int new_lines(io *s, const rf_buf *out, const rf_proc_watch *w)
+{
+    if (!w || !w->line)
+        return 0;
+    while (s->seen < out->len) {
+        const char *p = out->data + s->seen;
+        const char *nl = memchr(p, '\n', out->len - s->seen);
+        if (!nl)
+            return 0;
+        s->seen += (size_t)(nl - p) + 1;
+        if (w->line(w->arg, p, (size_t)(nl - p)))
+            return 1;
+    }
+    return 0;
+}
 
 /* One poll round: feed stdin, drain stdout and stderr. Returns -1 when
  * stdout outgrew its cap. */
@@ -102,8 +120,8 @@ static void close_fd(int fd)
 }
 
 int rf_proc_run(char *const *argv, const void *in, size_t in_len,
-                long timeout_ms, int (*stop)(void *), void *stop_arg,
-                rf_buf *out, rf_proc_result *res, rf_err *err)
+                long timeout_ms, const rf_proc_watch *w, rf_buf *out,
+                rf_proc_result *res, rf_err *err)
 {
     int sv[2], po[2], pe[2], pr[2];
     memset(res, 0, sizeof *res);
@@ -129,7 +147,7 @@ int rf_proc_run(char *const *argv, const void *in, size_t in_len,
         return rf_err_errno(err, "exec %s", argv[0]);
     }
     close(pr[0]);
-    io s = {sv[0], po[0], pe[0], in, in_len, 0};
+    io s = {sv[0], po[0], pe[0], in, in_len, 0, 0};
     int64_t deadline = timeout_ms > 0 ? rf_mono_ms() + timeout_ms : 0;
     int rc = 0;
     while (s.out >= 0 || s.err >= 0) {
@@ -137,13 +155,17 @@ int rf_proc_run(char *const *argv, const void *in, size_t in_len,
             res->timed_out = 1;
             break;
         }
-        if (stop && stop(stop_arg)) {
+        if (w && w->stop && w->stop(w->arg)) {
             res->stopped = 1;
             break;
         }
         if (pump(&s, out, res, 100) < 0) {
             rc = rf_errf(err, RF_ETOOBIG, "exec %s: stdout over %u bytes", argv[0],
                          RF_PROC_STDOUT_MAX);
+            break;
+        }
+        if (new_lines(&s, out, w)) {
+            res->stopped = 1;
             break;
         }
     }

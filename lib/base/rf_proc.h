@@ -21,13 +21,23 @@ typedef struct rf_proc_result {
     char err_tail[RF_PROC_STDERR_TAIL + 1];   /* last bytes of stderr */
 } rf_proc_result;
 
+/* What the caller watches while the program runs; any member may be NULL.
+ * stop() is polled; line() sees each complete stdout line as it arrives
+ * (without its newline). Either returning non-zero kills the program
+ * (res->stopped). */
+typedef struct rf_proc_watch {
+    int (*stop)(void *arg);
+    int (*line)(void *arg, const char *line, size_t len);
+    void *arg;
+} rf_proc_watch;
+
 /* Run argv[0] (looked up in PATH) with argv; out receives stdout (at most
  * RF_PROC_STDOUT_MAX bytes, more is an error). timeout_ms <= 0: no
- * deadline. stop may be NULL. Returns -1 only when the program could not be
+ * deadline. w may be NULL. Returns -1 only when the program could not be
  * run at all (not found, not executable, fork failed, output too big);
  * how it ended is in *res. */
 int rf_proc_run(char *const *argv, const void *in, size_t in_len,
-                long timeout_ms, int (*stop)(void *), void *stop_arg,
-                rf_buf *out, rf_proc_result *res, rf_err *err);
+                long timeout_ms, const rf_proc_watch *w, rf_buf *out,
+                rf_proc_result *res, rf_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "handlers/rf_tune_trial.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "base/rf_version.h"
 #include "engine/rf_task_impl.h"
 #include "handlers/rf_train_stage.h"
+#include "ml/rf_prune.h"
 #include "ml/rf_space.h"
 #include "ml/rf_tune.h"
 
@@ -28,7 +30,8 @@
 
 static const char *const tune_keys[] = {
     "space", "sampler", "seed", "trial", "objective", "direction", "exec",
-    "timeout", "grid_points", "population", "startup", NULL};
+    "timeout", "grid_points", "population", "startup", "pruner", "prune_startup",
+    "prune_warmup", "min_resource", "eta", NULL};
 
 static int listed(const char *const *keys, const char *k)
 {
@@ -45,6 +48,7 @@ typedef struct search {
     int maximize[MAX_OBJ];
     size_t n_obj;
     long trial;
+    rf_prune_cfg prune;
 } search;
 
 /* Comma-separated list into out; returns the count (at most max). */
@@ -108,6 +112,21 @@ static int parse_search(rf_task *t, search *x, rf_err *err)
                          x->cfg.sampler == RF_SAMPLER_TPE))
         return rf_errf(err, RF_EINVAL, "with.sampler: %s optimises one objective; "
                        "use nsga2 for %zu", smp, x->n_obj);
+    int pruner;
+    long ps, pw, mr, eta;
+    if (rf_pruner_parse(rf_task_param_or(t, "pruner", "none"), &pruner, err) < 0)
+        return rf_err_prefix(err, "with.pruner");
+    rf_prune_cfg_default(&x->prune, pruner);
+    if (rf_task_param_long(t, "prune_startup", (long)x->prune.startup, &ps, err) < 0 ||
+        rf_task_param_long(t, "prune_warmup", 0, &pw, err) < 0 ||
+        rf_task_param_long(t, "min_resource", 1, &mr, err) < 0 ||
+        rf_task_param_long(t, "eta", 3, &eta, err) < 0)
+        return -1;
+    if (ps < 0 || pw < 0 || mr < 1 || eta < 2)
+        return rf_errf(err, RF_EINVAL, "with: prune_startup, prune_warmup >= 0, "
+                       "min_resource >= 1, eta >= 2");
+    x->prune.startup = (size_t)ps, x->prune.warmup = (size_t)pw;
+    x->prune.min_resource = (size_t)mr, x->prune.eta = (size_t)eta;
     x->cfg.seed = (uint64_t)seed;
     x->cfg.n_obj = x->n_obj;
     x->cfg.grid_points = gp > 0 ? (size_t)gp : 0;
@@ -120,7 +139,24 @@ typedef struct history {
     double *u, *y;
     rf_trial *tr;
     size_t n;
+    rf_curve *curves;   /* intermediate values of the first objective, minimised */
+    size_t n_curves;
 } history;
+
+/* The trial's "curve" (first objective per intermediate report). */
+static void load_curve(const search *x, const json_t *doc, history *h)
+{
+    const json_t *c = json_object_get(doc, "curve");
+    size_t n = json_array_size(c);
+    double *v = n ? malloc(n * sizeof *v) : NULL;
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double d = rf_json_double(json_array_get(c, i));
+        v[i] = x->maximize[0] ? -d : d;
+    }
+    h->curves[h->n_curves++] = (rf_curve){v, n};
+}
 
 static int state_of(const char *s)
 {
@@ -136,14 +172,16 @@ static int load_history(rf_task *t, const search *x, history *h, rf_err *err)
     h->u = calloc(n * d + 1, sizeof *h->u);
     h->y = calloc(n * x->n_obj + 1, sizeof *h->y);
     h->tr = calloc(n + 1, sizeof *h->tr);
+    h->curves = calloc(n + 1, sizeof *h->curves);
     h->n = 0;
-    if (!h->u || !h->y || !h->tr)
+    if (!h->u || !h->y || !h->tr || !h->curves)
         return rf_errf(err, RF_ENOMEM, "tune: out of memory for %zu trials", n);
     for (size_t i = 0; i < n; i++) {
         json_t *doc;
         if (rf_json_load(rf_task_input(t, "history_trial", i), &doc, err) < 0)
             return rf_err_prefix(err, "history trial %zu", i);
         double *u = h->u + h->n * d, *y = h->y + h->n * x->n_obj;
+        load_curve(x, doc, h);
         rf_err skip = {0};
         if (rf_space_encode(&x->space, json_object_get(doc, "params"), u, &skip) == 0) {
             const json_t *vals = json_object_get(doc, "values");
@@ -161,7 +199,58 @@ static int load_history(rf_task *t, const search *x, history *h, rf_err *err)
 
 static void history_free(history *h)
 {
-    free(h->u), free(h->y), free(h->tr);
+    for (size_t i = 0; i < h->n_curves; i++)
+        free((double *)h->curves[i].v);
+    free(h->u), free(h->y), free(h->tr), free(h->curves);
+}
+
+/* The running trial's own curve and the pruner's verdict on it. */
+typedef struct pruning {
+    rf_task *t;
+    const search *x;
+    const history *h;
+    double *v;         /* minimised */
+    json_t *curve;     /* as reported */
+    size_t n, cap;
+    int pruned;
+    volatile sig_atomic_t stop;   /* train mode: the child task's stop flag */
+} pruning;
+
+/* One intermediate value: record it, ask the pruner. 1: stop the trial. */
+static int report(pruning *p, double value)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
+        double *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return 0;
+        p->v = v, p->cap = cap;
+    }
+    json_array_append_new(p->curve, json_real(value));
+    p->v[p->n++] = p->x->maximize[0] ? -value : value;
+    rf_curve self = {p->v, p->n};
+    int stop = 0;
+    rf_err e = {0};
+    if (rf_prune_check(&p->x->prune, &self, p->h->curves, p->h->n_curves, &stop, &e) < 0)
+        return 0;
+    if (stop) {
+        p->pruned = 1;
+        rf_task_logf(p->t, "trial %ld pruned at report %zu (%s)", p->x->trial, p->n,
+                     p->x->prune.pruner == RF_PRUNER_ASHA ? "asha" : "median");
+    }
+    return stop;
+}
+
+static int exec_line(void *arg, const char *line, size_t n)
+{
+    pruning *p = arg;
+    json_t *o = json_loadb(line, n, 0, NULL);
+    int stop = 0;
+    const json_t *v = json_object_get(o, p->x->names[0]);
+    if (json_object_get(o, "step") && json_is_number(v))
+        stop = report(p, json_number_value(v));
+    json_decref(o);
+    return stop;
 }
 
 /* A proposed value as a train-stage `with` value: lists comma-joined. */
@@ -191,13 +280,20 @@ static void with_value(const json_t *v, char *buf, size_t cap)
 
 static void fwd_metric(void *ud, const char *name, double v)
 {
-    rf_task_metric(ud, name, v);
+    rf_task_metric(((pruning *)ud)->t, name, v);
 }
 
+/* Per-epoch curves go to the run and, for the objective, to the pruner. */
 static void fwd_progress(void *ud, const char *series, int64_t step,
                          const char *const *keys, const double *vals, size_t n)
 {
-    rf_task_progress(ud, series, step, keys, vals, n);
+    pruning *p = ud;
+    rf_task_progress(p->t, series, step, keys, vals, n);
+    for (size_t i = 0; !strcmp(series, "epoch") && i < n; i++)
+        if (!strcmp(keys[i], p->x->names[0]) && report(p, vals[i]))
+            p->stop = 1;
+    if (rf_task_should_stop(p->t))
+        p->stop = 1;
 }
 
 static const rf_task_hooks fwd_hooks = {fwd_metric, fwd_progress, NULL, NULL, NULL};
@@ -205,8 +301,8 @@ static const rf_task_hooks fwd_hooks = {fwd_metric, fwd_progress, NULL, NULL, NU
 /* train-stage's code on the step's datasets with the proposed values as
  * its `with`; its metrics into *metrics, its outputs (the checkpoint)
  * registered on t. */
-static int train_objective(rf_task *t, const json_t *params, json_t **metrics,
-                           rf_err *err)
+static int train_objective(rf_task *t, const json_t *params, pruning *pr,
+                           json_t **metrics, rf_err *err)
 {
     static const rf_worker_def def = {"train-stage", RF_VERSION, rf_train_stage_handle,
                                       NULL};
@@ -225,7 +321,8 @@ static int train_objective(rf_task *t, const json_t *params, json_t **metrics,
     for (size_t i = 0; inputs[i]; i++)
         for (size_t j = 0; j < rf_task_input_count(t, inputs[i]); j++)
             rf_task_add_input(c, inputs[i], rf_task_input(t, inputs[i], j));
-    rf_task_set_hooks(c, &fwd_hooks, t);
+    rf_task_set_hooks(c, &fwd_hooks, pr);
+    rf_task_set_stop_flag(c, &pr->stop);
     int rc = rf_train_stage_handle(c, err);
     *metrics = json_object();
     for (size_t i = 0; i < rf_task_metric_count(c); i++)
@@ -270,34 +367,43 @@ static json_t *trial_doc(const search *x, const json_t *params)
     return doc;
 }
 
-/* Run the objective and fill doc with state, values, metrics, error. */
-static int run_trial(rf_task *t, const search *x, const json_t *params, json_t *doc,
-                     rf_err *err)
+/* Run the objective and fill doc with state, values, curve, metrics,
+ * error. -1 only when the worker is draining (the task runs again). */
+static int run_trial(rf_task *t, const search *x, const history *h,
+                     const json_t *params, json_t *doc, rf_err *err)
 {
     json_t *metrics = NULL, *vals = json_array();
+    pruning pr = {t, x, h, NULL, json_array(), 0, 0, 0, 0};
     rf_err terr = {0};
     int64_t t0 = rf_mono_ms();
-    int rc = rf_task_param(t, "exec") ? rf_tune_exec_objective(t, params, &metrics, &terr)
-                                      : train_objective(t, params, &metrics, &terr);
+    int rc = rf_task_param(t, "exec")
+                 ? rf_tune_exec_objective(t, params, exec_line, &pr, &metrics, &terr)
+                 : train_objective(t, params, &pr, &metrics, &terr);
     if (rc == 0)
         rc = objective_values(x, metrics, vals, &terr);
-    if (rc < 0 && (terr.code == RF_ECANCEL && rf_task_should_stop(t))) {
-        json_decref(metrics), json_decref(vals);
-        *err = terr;           /* drained: the task runs again, not a result */
+    if (rc < 0 && !pr.pruned && terr.code == RF_ECANCEL && rf_task_should_stop(t)) {
+        json_decref(metrics), json_decref(vals), json_decref(pr.curve);
+        free(pr.v);
+        *err = terr;
         return -1;
     }
-    json_object_set_new(doc, "state", json_string(rc == 0 ? "complete" : "failed"));
-    json_object_set_new(doc, "values", rc == 0 ? vals : json_null());
-    if (rc != 0)
+    const char *state = pr.pruned ? "pruned" : rc == 0 ? "complete" : "failed";
+    json_object_set_new(doc, "state", json_string(state));
+    if (pr.pruned)
+        json_array_append(vals, json_array_get(pr.curve, pr.n - 1));
+    json_object_set_new(doc, "values", rc == 0 || pr.pruned ? vals : json_null());
+    if (!(rc == 0 || pr.pruned))
         json_decref(vals);
+    json_object_set_new(doc, "curve", pr.curve);
     json_object_set_new(doc, "metrics", metrics ? metrics : json_object());
-    if (rc != 0)
+    if (rc != 0 && !pr.pruned)
         json_object_set_new(doc, "error", json_string(terr.msg));
     json_object_set_new(doc, "seconds", json_real((double)(rf_mono_ms() - t0) / 1000.0));
-    for (size_t k = 0; rc == 0 && k < x->n_obj; k++)
+    for (size_t k = 0; rc == 0 && !pr.pruned && k < x->n_obj; k++)
         rf_task_metric(t, x->names[k], json_real_value(json_array_get(vals, k)));
-    if (rc != 0)
+    if (rc != 0 && !pr.pruned)
         rf_task_logf(t, "trial %ld failed: %s", x->trial, terr.msg);
+    free(pr.v);
     return 0;
 }
 
@@ -327,7 +433,7 @@ int rf_tune_search_trial(rf_task *t, rf_err *err)
     } else {
         params = rf_space_decode(&x.space, u);
         doc = trial_doc(&x, params);
-        if (run_trial(t, &x, params, doc, err) < 0)
+        if (run_trial(t, &x, &h, params, doc, err) < 0)
             goto out;
         rf_task_metric(t, "spawn", 1);
     }

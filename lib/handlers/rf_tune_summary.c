@@ -1,12 +1,13 @@
 /* rf_tune_summary: the fan-in of a search (tune-trial with summary: true,
  * input `trials` = every trial.json of the search step). Writes
  *   trials.jsonl  (output `trials`) one row per trial, by trial number:
- *                 trial, params, values, metrics, state, seconds, error;
+ *                 trial, params, values, curve, metrics, state, seconds,
+ *                 error;
  *   best.json     (output `best`, one objective)
  *                 {"value": v, "params": {...}, "trial": N};
  *   pareto.json   (output `pareto`, several objectives) the non-dominated
  *                 complete trials as [{"values": [...], "params", "trial"}].
- * Metrics: best (one objective), complete, failed, pareto_size. A search in
+ * Metrics: best (one objective), complete, failed, pruned, pareto_size. A search in
  * which no trial reported its objective fails here, naming it. */
 #include "handlers/rf_tune_trial.h"
 
@@ -45,7 +46,7 @@ static int write_rows(rf_task *t, json_t **docs, size_t n, rf_err *err)
     FILE *f = fopen(path, "w");
     if (!f)
         return rf_err_errno(err, "open %s", path);
-    static const char *const keep[] = {"trial", "params", "values", "metrics",
+    static const char *const keep[] = {"trial", "params", "values", "curve", "metrics",
                                        "state", "seconds", "error", NULL};
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(json_string_value(json_object_get(docs[i], "state")) ?: "", "skipped"))
@@ -160,6 +161,11 @@ int rf_tune_summary(rf_task *t, rf_err *err)
                           "failed");
         rf_task_metric(t, "complete", (double)nc);
         rf_task_metric(t, "failed", (double)nf);
+        size_t np = 0;
+        for (size_t i = 0; i < n; i++)
+            np += !strcmp(json_string_value(json_object_get(docs[i], "state")) ?: "",
+                          "pruned");
+        rf_task_metric(t, "pruned", (double)np);
         if (nc == 0)
             rc = rf_errf(err, RF_EINVAL, "summary: no trial reported the objective "
                          "'%s' (%zu failed; see trials.jsonl)",

@@ -86,9 +86,21 @@ static void free_argv(char **argv)
     free(argv);
 }
 
-static int task_stop(void *t)
+typedef struct watch {
+    rf_task *t;
+    int (*line)(void *, const char *, size_t);
+    void *arg;
+} watch;
+
+static int watch_stop(void *w)
 {
-    return rf_task_should_stop(t);
+    return rf_task_should_stop(((watch *)w)->t);
+}
+
+static int watch_line(void *w, const char *line, size_t n)
+{
+    watch *x = w;
+    return x->line ? x->line(x->arg, line, n) : 0;
 }
 
 static void report_steps(rf_task *t, const json_t *steps)
@@ -157,8 +169,9 @@ static int fail_exec(const char *prog, const rf_proc_result *res, rf_err *err)
     return -1;
 }
 
-int rf_tune_exec_objective(rf_task *t, const json_t *params, json_t **metrics,
-                           rf_err *err)
+int rf_tune_exec_objective(rf_task *t, const json_t *params,
+                           int (*on_line)(void *, const char *, size_t), void *arg,
+                           json_t **metrics, rf_err *err)
 {
     double timeout;
     *metrics = NULL;
@@ -170,8 +183,10 @@ int rf_tune_exec_objective(rf_task *t, const json_t *params, json_t **metrics,
     char *in = json_dumps(params, JSON_COMPACT);
     rf_buf out = RF_BUF_INIT;
     rf_proc_result res;
-    int rc = rf_proc_run(argv, in, strlen(in), (long)(timeout * 1000), task_stop, t,
-                         &out, &res, err);
+    watch wa = {t, on_line, arg};
+    rf_proc_watch w = {watch_stop, watch_line, &wa};
+    int rc = rf_proc_run(argv, in, strlen(in), (long)(timeout * 1000), &w, &out, &res,
+                         err);
     free(in);
     json_t *steps = NULL;
     if (rc == 0 && res.stopped)
@@ -220,7 +235,7 @@ static int run_given(rf_task *t, rf_err *err)
         return rf_errf(err, RF_EINVAL, "with.params: want a JSON object");
     }
     int64_t t0 = rf_mono_ms();
-    int rc = rf_tune_exec_objective(t, params, &metrics, err);
+    int rc = rf_tune_exec_objective(t, params, NULL, NULL, &metrics, err);
     if (rc == 0) {
         const char *k;
         json_t *v;

@@ -33,9 +33,12 @@ int rf_tune_parse_output(const char *out, size_t len, json_t **metrics,
 
 /* Run the exec objective of t (with.exec, with.timeout, with.metric) on
  * params; *metrics is the program's metrics object (new reference). On
- * failure the message carries the program's stderr tail. */
-int rf_tune_exec_objective(rf_task *t, const json_t *params, json_t **metrics,
-                           rf_err *err);
+ * failure the message carries the program's stderr tail. on_line (may be
+ * NULL) sees each stdout line as it comes; non-zero stops the program
+ * (the call then fails with RF_ECANCEL "stopped"). */
+int rf_tune_exec_objective(rf_task *t, const json_t *params,
+                           int (*on_line)(void *, const char *, size_t), void *arg,
+                           json_t **metrics, rf_err *err);
 /* Write doc as trial.json in the outdir and register it as output `trial`. */
 int rf_tune_write_trial(rf_task *t, const json_t *doc, rf_err *err);
 /* RF_EINVAL naming a `with` key not in own (NULL-terminated). */

@@ -83,7 +83,7 @@ static double exec_trial(const char *self, const char *func, const json_t *param
     rf_proc_result res;
     rf_err e = {0};
     double v = NAN;
-    if (rf_proc_run(argv, in, strlen(in), 10000, NULL, NULL, &out, &res, &e) == 0 &&
+    if (rf_proc_run(argv, in, strlen(in), 10000, NULL, &out, &res, &e) == 0 &&
         res.exited && res.code == 0) {
         json_t *o = json_loadb(out.data, out.len, 0, NULL);
         v = json_number_value(json_object_get(o, "value"));

@@ -99,6 +99,26 @@ bad "conditional on an unknown parameter" "when names unknown parameter 'opt'" \
 bad "unknown sampler" "with.sampler: unknown sampler 'bayes'" --with "space=$SP" --with sampler=bayes
 bad "gp on two objectives" "use nsga2" --with "space=$SP" --with sampler=gp --with objective=value,size
 
+# The median pruner stops a clearly worse trial early (grid: x = 0.3, 0.2, 0.1, 5).
+cat >curve.py <<'EOF2'
+import json, sys, time
+x = json.load(sys.stdin)["x"]
+for s in range(5):
+    print(json.dumps({"step": s, "value": x + 1.0 / (s + 1)}), flush=True)
+    time.sleep(0.3)
+print(json.dumps({"value": x}))
+EOF2
+hist=()
+for i in 0 1 2 3; do
+  "$T" run --with 'space={"x": {"choice": [0.3, 0.2, 0.1, 5.0]}}' --with 'exec=["python3", "curve.py"]' \
+    --with sampler=grid --with pruner=median --with prune_startup=2 --with trial=$i "${hist[@]}" \
+    --out p$i >/dev/null 2>&1
+  hist+=(--input history_trial=p$i/trial.json)
+done
+st() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["state"], d["params"]["x"], len(d["curve"]), d["seconds"] < 1)' "$1"; }
+check_eq "median pruner: the best trial completes" "complete 0.1 5 False" "$(st p2/trial.json)"
+check_eq "median pruner: x=5 stopped at its first report, early" "pruned 5.0 1 True" "$(st p3/trial.json)"
+
 # ruvflow lint and submit refuse bad tune steps with FILE:LINE:COL, exit 2.
 badwf="$here/tests/workflows/tune/bad-space.yaml"
 "$R" lint "$badwf" >lint.log 2>&1
