@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/rf_tune_trial.h"
 #include "ml/rf_prune.h"
 #include "ml/rf_space.h"
 #include "ml/rf_tune.h"
@@ -111,10 +112,7 @@ static void check_objective(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     char buf[512];
     snprintf(buf, sizeof buf, "%s", obj->val);
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
-        size_t k = 0;
-        while (train_metrics[k] && strcmp(train_metrics[k], t))
-            k++;
-        if (!train_metrics[k])
+        if (!rf_tune_listed(train_metrics, t))
             diag(d, obj->loc, added, "with.objective: no train-stage trial reports "
                  "'%s' (val_loss, val_accuracy, train_loss, train_accuracy, "
                  "test_loss, test_accuracy, test_mse, ...)", t);

@@ -33,14 +33,6 @@ static const char *const tune_keys[] = {
     "timeout", "grid_points", "population", "startup", "pruner", "prune_startup",
     "prune_warmup", "min_resource", "eta", NULL};
 
-static int listed(const char *const *keys, const char *k)
-{
-    for (size_t i = 0; keys[i]; i++)
-        if (!strcmp(keys[i], k))
-            return 1;
-    return 0;
-}
-
 typedef struct search {
     rf_space space;
     rf_tune_cfg cfg;
@@ -316,7 +308,7 @@ static int train_objective(rf_task *t, const json_t *params, pruning *pr,
         rf_task_add_param(c, k, buf);
     }
     for (size_t i = 0; (k = rf_task_param_key(t, i)); i++)  /* fixed keys */
-        if (!json_object_get(params, k) && !listed(tune_keys, k))
+        if (!json_object_get(params, k) && !rf_tune_listed(tune_keys, k))
             rf_task_add_param(c, k, rf_task_param(t, k));
     for (size_t i = 0; inputs[i]; i++)
         for (size_t j = 0; j < rf_task_input_count(t, inputs[i]); j++)

@@ -211,16 +211,20 @@ int rf_tune_exec_objective(rf_task *t, const json_t *params,
     return rc;
 }
 
+int rf_tune_listed(const char *const *keys, const char *k)
+{
+    for (size_t i = 0; keys[i]; i++)
+        if (!strcmp(keys[i], k))
+            return 1;
+    return 0;
+}
+
 int rf_tune_check_keys(rf_task *t, const char *const *own, rf_err *err)
 {
-    for (size_t i = 0; rf_task_param_key(t, i); i++) {
-        const char *k = rf_task_param_key(t, i);
-        size_t j = 0;
-        while (own[j] && strcmp(own[j], k))
-            j++;
-        if (!own[j])
+    const char *k;
+    for (size_t i = 0; (k = rf_task_param_key(t, i)); i++)
+        if (!rf_tune_listed(own, k))
             return rf_errf(err, RF_EINVAL, "with.%s: not a tune-trial key here", k);
-    }
     return 0;
 }
 

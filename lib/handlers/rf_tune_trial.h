@@ -41,6 +41,8 @@ int rf_tune_exec_objective(rf_task *t, const json_t *params,
                            json_t **metrics, rf_err *err);
 /* Write doc as trial.json in the outdir and register it as output `trial`. */
 int rf_tune_write_trial(rf_task *t, const json_t *doc, rf_err *err);
+/* 1 when k is one of keys (NULL-terminated). */
+int rf_tune_listed(const char *const *keys, const char *k);
 /* RF_EINVAL naming a `with` key not in own (NULL-terminated). */
 int rf_tune_check_keys(rf_task *t, const char *const *own, rf_err *err);
 

@@ -95,11 +95,6 @@ static size_t tournament(const size_t *pool, size_t np, const size_t *rank,
     return better(rank, crowd, a, b) || (!better(rank, crowd, b, a) && a < b) ? a : b;
 }
 
-static double clamp01(double v)
-{
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
 /* SBX of two values in [0, 1] (one child, the spread factor beta). */
 static double sbx(double a, double b, rf_rng *r)
 {
@@ -107,7 +102,7 @@ static double sbx(double a, double b, rf_rng *r)
     double beta = u <= 0.5 ? pow(2 * u, 1 / (ETA_CROSS + 1))
                            : pow(1 / (2 * (1 - u)), 1 / (ETA_CROSS + 1));
     double sgn = rf_tune_uniform(r) < 0.5 ? -1 : 1;
-    return clamp01(0.5 * ((a + b) + sgn * beta * (a - b)));
+    return rf_tune_clamp01(0.5 * ((a + b) + sgn * beta * (a - b)));
 }
 
 static double poly_mutate(double x, rf_rng *r)
@@ -115,7 +110,7 @@ static double poly_mutate(double x, rf_rng *r)
     double u = rf_tune_uniform(r);
     double delta = u < 0.5 ? pow(2 * u, 1 / (ETA_MUTATE + 1)) - 1
                            : 1 - pow(2 * (1 - u), 1 / (ETA_MUTATE + 1));
-    return clamp01(x + delta);
+    return rf_tune_clamp01(x + delta);
 }
 
 static void make_child(const rf_space *s, const double *pa, const double *pb,

@@ -34,6 +34,11 @@ double rf_tune_uniform(rf_rng *r)
     return (double)(rf_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+double rf_tune_clamp01(double v)
+{
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
 void rf_tune_random_point(const rf_space *s, rf_rng *r, double *u)
 {
     for (size_t i = 0; i < s->n; i++)

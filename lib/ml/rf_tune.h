@@ -64,6 +64,7 @@ int rf_grid_point(const rf_space *s, size_t points, size_t index, double *u,
 /* Shared by the samplers (rf_tune*.c, rf_tpe.c, rf_nsga2.c). */
 void rf_tune_random_point(const rf_space *s, rf_rng *r, double *u);
 double rf_tune_uniform(rf_rng *r);   /* in [0, 1) with 53 bits */
+double rf_tune_clamp01(double v);
 /* Indices of complete trials (caller frees), their count in *n. */
 size_t *rf_tune_complete(const rf_trial *hist, size_t n_hist, size_t *n);
 

@@ -51,11 +51,6 @@ static size_t gather(const rf_space *s, const rf_trial *hist, size_t n_hist,
     return n;
 }
 
-static double clamp01(double v)
-{
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
 /* Pattern search from x (in place), halving the step when no axis move helps. */
 static double local_search(const acq *a, double *x, size_t d, double fx,
                            double step, double min_step)
@@ -65,7 +60,7 @@ static double local_search(const acq *a, double *x, size_t d, double fx,
         for (size_t j = 0; j < d; j++)
             for (int sgn = -1; sgn <= 1; sgn += 2) {
                 double old = x[j];
-                x[j] = clamp01(old + sgn * step);
+                x[j] = rf_tune_clamp01(old + sgn * step);
                 double f = x[j] != old ? acq_value(a, x) : -INFINITY;
                 if (f > fx) {
                     fx = f, moved = 1;
@@ -91,7 +86,7 @@ static double maximise(const acq *a, const double *x, const double *y, size_t n,
     for (size_t c = 0; c < nc; c++)
         for (size_t j = 0; j < d; j++)
             cand[c * d + j] = c < N_RANDOM ? rf_tune_uniform(r)
-                            : clamp01(x[top * d + j] + 0.05 * rf_rng_normal(r));
+                            : rf_tune_clamp01(x[top * d + j] + 0.05 * rf_rng_normal(r));
     double fbest = -INFINITY;
     double sv[N_STARTS];
     size_t si[N_STARTS], ns = 0;
