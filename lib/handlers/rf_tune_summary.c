@@ -47,6 +47,7 @@ static int write_rows(rf_task *t, json_t **docs, size_t n, rf_err *err)
     if (!f)
         return rf_err_errno(err, "open %s", path);
     static const char *const keep[] = {"trial", "params", "values", "curve", "metrics",
+                                       "objective", "direction",
                                        "state", "seconds", "error", NULL};
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(json_string_value(json_object_get(docs[i], "state")) ?: "", "skipped"))

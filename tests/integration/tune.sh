@@ -148,6 +148,9 @@ done
 ins=(); for i in $(seq 0 9); do ins+=(--input trials=m$i/trial.json); done
 "$T" run --with summary=true "${ins[@]}" --out msum >/dev/null 2>&1
 check_eq "pareto: summary exits 0" 0 $?
+"$R" plot --trials msum/trials.jsonl -o front.svg >/dev/null 2>&1
+check_eq "plot --trials: exits 0" 0 $?
+check "plot: two objectives draw the front" grep -q "Pareto front" front.svg
 check_eq "pareto: front is the non-dominated set" ok "$(python3 - <<'EOF2'
 import json
 rows = [json.loads(l) for l in open("msum/trials.jsonl") if '"complete"' in l]
@@ -210,4 +213,7 @@ check_eq "served search: 16 trials, each number once" "16 16" \
   "$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(len(r), len({x["trial"] for x in r}))' "$rows")"
 check_eq "served search: no point proposed twice" 16 \
   "$(python3 -c 'import json,sys; print(len({json.dumps(json.loads(l)["params"], sort_keys=True) for l in open(sys.argv[1])}))' "$rows")"
+"$R" plot "$run" search -o search.svg >plot.log 2>&1
+check_eq "plot RUN STEP of a search: exits 0" 0 $?
+check "plot RUN STEP: best so far against trials" grep -q "best so far" search.svg
 finish

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ml/rf_gp.h"
+#include "ml/rf_plot_tune.h"
 #include "ml/rf_prune.h"
 #include "ml/rf_sobol.h"
 #include "ml/rf_space.h"
@@ -388,6 +389,30 @@ static void test_prune(void **state)
     assert_int_equal(stop, 0);
 }
 
+static void test_plot_tune(void **state)
+{
+    (void)state;
+    json_t *t = json_loads(
+        "[{\"trial\": 1, \"state\": \"complete\", \"values\": [2, 1],"
+        "  \"objective\": [\"loss\", \"size\"], \"direction\": [\"minimize\", \"minimize\"]},"
+        " {\"trial\": 0, \"state\": \"complete\", \"values\": [1, 3]},"
+        " {\"trial\": 2, \"state\": \"failed\", \"values\": null},"
+        " {\"trial\": 3, \"state\": \"complete\", \"values\": [3, 3]}]", 0, NULL);
+    assert_non_null(t);
+    rf_buf b = RF_BUF_INIT;
+    rf_err e = {0};
+    assert_int_equal(rf_plot_tune_svg(&b, "s", t, &e), 0);
+    assert_non_null(strstr(b.data, "best so far"));
+    assert_non_null(strstr(b.data, "Pareto front"));
+    assert_non_null(strstr(b.data, "<polyline"));
+    rf_buf_free(&b);
+    json_t *none = json_loads("[{\"trial\": 0, \"state\": \"failed\"}]", 0, NULL);
+    assert_int_equal(rf_plot_tune_svg(&b, "s", none, &e), -1);
+    assert_non_null(strstr(e.msg, "no complete trial"));
+    rf_buf_free(&b);
+    json_decref(t), json_decref(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_log_ei),
         cmocka_unit_test(test_nondominated),
         cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_plot_tune),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
