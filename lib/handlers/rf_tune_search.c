@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rf_hash.h"
 #include "base/rf_json.h"
 #include "base/rf_time.h"
 #include "base/rf_version.h"
@@ -206,6 +207,7 @@ typedef struct pruning {
     size_t n, cap;
     int pruned;
     volatile sig_atomic_t stop;   /* train mode: the child task's stop flag */
+    char ckpt_sha[RF_SHA256_HEX]; /* train mode: the checkpoint's SHA-256 */
 } pruning;
 
 /* One intermediate value: record it, ask the pruner. 1: stop the trial. */
@@ -320,8 +322,12 @@ static int train_objective(rf_task *t, const json_t *params, pruning *pr,
     for (size_t i = 0; i < rf_task_metric_count(c); i++)
         json_object_set_new(*metrics, rf_task_metric_name(c, i),
                             rf_json_num(rf_task_metric_value(c, i)));
-    for (size_t i = 0; rc == 0 && i < rf_task_output_count(c); i++)
-        rc = rf_task_output(t, rf_task_output_name(c, i), rf_task_output_path(c, i), err);
+    for (size_t i = 0; rc == 0 && i < rf_task_output_count(c); i++) {
+        const char *name = rf_task_output_name(c, i), *path = rf_task_output_path(c, i);
+        rc = rf_task_output(t, name, path, err);
+        if (rc == 0 && !strcmp(name, "checkpoint") && rf_sha256_file(path, pr->ckpt_sha) < 0)
+            rc = rf_err_errno(err, "checkpoint %s", path);
+    }
     rf_task_free(c);
     if (rc < 0) {
         json_decref(*metrics);
@@ -365,7 +371,7 @@ static int run_trial(rf_task *t, const search *x, const history *h,
                      const json_t *params, json_t *doc, rf_err *err)
 {
     json_t *metrics = NULL, *vals = json_array();
-    pruning pr = {t, x, h, NULL, json_array(), 0, 0, 0, 0};
+    pruning pr = {t, x, h, NULL, json_array(), 0, 0, 0, 0, ""};
     rf_err terr = {0};
     int64_t t0 = rf_mono_ms();
     int rc = rf_task_param(t, "exec")
@@ -387,6 +393,8 @@ static int run_trial(rf_task *t, const search *x, const history *h,
     if (!(rc == 0 || pr.pruned))
         json_decref(vals);
     json_object_set_new(doc, "curve", pr.curve);
+    if (pr.ckpt_sha[0])   /* lets the summary pick the best trial's checkpoint */
+        json_object_set_new(doc, "checkpoint_sha256", json_string(pr.ckpt_sha));
     json_object_set_new(doc, "metrics", metrics ? metrics : json_object());
     if (rc != 0 && !pr.pruned)
         json_object_set_new(doc, "error", json_string(terr.msg));

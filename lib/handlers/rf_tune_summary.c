@@ -7,6 +7,9 @@
  *                 {"value": v, "params": {...}, "trial": N};
  *   pareto.json   (output `pareto`, several objectives) the non-dominated
  *                 complete trials as [{"values": [...], "params", "trial"}].
+ * With input `checkpoints` (the search's `checkpoint` outputs, any order),
+ * the best trial's checkpoint, found by the SHA-256 its trial.json
+ * records, becomes output `checkpoint` for later steps.
  * Metrics: best (one objective), complete, failed, pruned, pareto_size. A search in
  * which no trial reported its objective fails here, naming it. */
 #include "handlers/rf_tune_trial.h"
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rf_hash.h"
 #include "base/rf_json.h"
 #include "ml/rf_tune.h"
 
@@ -98,6 +102,29 @@ static json_t *entry(const json_t *d, const char *vkey, json_t *v)
     return e;
 }
 
+/* The input among `checkpoints` whose SHA-256 the best trial recorded. */
+static int best_checkpoint(rf_task *t, const json_t *best, rf_err *err)
+{
+    size_t n = rf_task_input_count(t, "checkpoints");
+    const char *want = json_string_value(json_object_get(best, "checkpoint_sha256"));
+    if (n == 0)
+        return 0;
+    if (!want)
+        return rf_errf(err, RF_EINVAL, "summary: best trial %lld recorded no checkpoint",
+                       (long long)json_integer_value(json_object_get(best, "trial")));
+    for (size_t i = 0; i < n; i++) {
+        char hex[RF_SHA256_HEX];
+        const char *path = rf_task_input(t, "checkpoints", i);
+        if (rf_sha256_file(path, hex) < 0)
+            return rf_err_errno(err, "checkpoints[%zu] %s", i, path);
+        if (!strcmp(hex, want))
+            return rf_task_output(t, "checkpoint", path, err);
+    }
+    return rf_errf(err, RF_ENOTFOUND, "summary: best trial %lld's checkpoint is not "
+                   "among the %zu inputs `checkpoints`",
+                   (long long)json_integer_value(json_object_get(best, "trial")), n);
+}
+
 static int write_front(rf_task *t, json_t **docs, size_t m, const double *y,
                        const size_t *idx, size_t k, rf_err *err)
 {
@@ -115,7 +142,9 @@ static int write_front(rf_task *t, json_t **docs, size_t m, const double *y,
         rc = rf_json_write(path, e, 1, err);
         json_decref(e);
         rf_task_metric(t, "best", v);
-        return rc < 0 ? -1 : rf_task_output(t, "best", path, err);
+        if (rc == 0)
+            rc = rf_task_output(t, "best", path, err);
+        return rc < 0 ? -1 : best_checkpoint(t, d, err);
     }
     size_t *rank = malloc(k * sizeof *rank);
     double *crowd = malloc(k * sizeof *crowd);

@@ -119,6 +119,24 @@ st() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["sta
 check_eq "median pruner: the best trial completes" "complete 0.1 5 False" "$(st p2/trial.json)"
 check_eq "median pruner: x=5 stopped at its first report, early" "pruned 5.0 1 True" "$(st p3/trial.json)"
 
+# Train mode: train-stage's code on a FANN set; the summary hands on the
+# best trial's checkpoint.
+data="$here/workflows/data/fann/diabetes.train"
+hist=(); cks=()
+for i in 0 1 2; do
+  "$T" run --input train="$data" --with 'space={"hidden": {"choice": [[4], [8, 4]]}, "lr": {"loguniform": [0.001, 0.1]}}' \
+    --with trial=$i --with epochs=15 --with sampler=random "${hist[@]}" --out r$i >r$i.log 2>&1
+  check_eq "train trial $i: exits 0" 0 $?
+  hist+=(--input history_trial=r$i/trial.json); cks+=(--input checkpoints=r$i/checkpoint.art)
+done
+check "train trial: reports val_loss" grep -q '"val_loss"' r2/metrics.json
+"$T" run --with summary=true --input trials=r0/trial.json --input trials=r1/trial.json \
+  --input trials=r2/trial.json "${cks[@]}" --out rsum >rsum.log 2>&1
+check_eq "train summary: exits 0" 0 $?
+bt=$(python3 -c 'import json; print(json.load(open("rsum/best.json"))["trial"])')
+check_eq "train summary: the best trial's checkpoint is handed on" \
+  "$(sha256sum <"r$bt/checkpoint.art")" "$(sha256sum <"$(awk -F'\t' '$1 == "checkpoint" {print $2}' rsum.log)")"
+
 # ruvflow lint and submit refuse bad tune steps with FILE:LINE:COL, exit 2.
 badwf="$here/tests/workflows/tune/bad-space.yaml"
 "$R" lint "$badwf" >lint.log 2>&1
