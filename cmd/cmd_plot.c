@@ -332,6 +332,8 @@ RF_CMD(plot)
     json_t *trials = json_array();
     int trc = ntf ? plot_tune_files(tfiles, ntf, trials, &err)
                   : progress ? 0 : plot_tune_step(pos[0], pos[1], trials, &err);
+    if (trc < 0 && !ntf && err.code == RF_ENOTFOUND)
+        trc = 0;   /* no such run or step in the plan: maybe curves exist */
     if (trc == 0 && json_array_size(trials) > 0) {
         char tt[600];
         snprintf(tt, sizeof tt, "%s%s%s", ntf ? "search" : pos[0], ntf ? "" : " / ",
