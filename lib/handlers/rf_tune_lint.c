@@ -64,7 +64,8 @@ static void check_space(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     if (!kv)
         return;
     json_error_t je;
-    json_t *j = json_loads(kv->val, 0, &je);
+    json_t *j = json_loads(strcmp(kv->val, "default") ? kv->val : rf_space_train_default,
+                           0, &je);
     rf_space sp;
     rf_err e = {0};
     if (!j)

@@ -82,7 +82,10 @@ static int parse_search(rf_task *t, search *x, rf_err *err)
     json_error_t je;
     long seed, gp, pop, start;
     memset(x, 0, sizeof *x);
-    json_t *sp = json_loads(rf_task_param(t, "space"), 0, &je);
+    const char *text = rf_task_param(t, "space");
+    if (!strcmp(text, "default"))
+        text = rf_space_train_default;
+    json_t *sp = json_loads(text, 0, &je);
     if (!sp)
         return rf_errf(err, RF_EINVAL, "with.space: not JSON (%s)", je.text);
     int rc = rf_space_parse(sp, &x->space, err);

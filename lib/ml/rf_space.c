@@ -6,6 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char rf_space_train_default[] =
+    "{\"hidden\": {\"choice\": [[16], [32], [64], [32, 16], [64, 32], [128, 64],"
+    " [64, 32, 16]]},"
+    " \"activation\": {\"choice\": [\"relu\", \"leaky_relu\", \"tanh\"]},"
+    " \"lr\": {\"loguniform\": [0.0001, 0.1]},"
+    " \"batch\": {\"logint\": [8, 256]},"
+    " \"optimizer\": {\"choice\": [\"adam\", \"adamw\", \"sgd\"]},"
+    " \"momentum\": {\"uniform\": [0.0, 0.99], \"when\": {\"optimizer\": \"sgd\"}},"
+    " \"weight_decay\": {\"loguniform\": [0.000001, 0.1], \"when\": {\"optimizer\": \"adamw\"}},"
+    " \"dropout\": {\"uniform\": [0.0, 0.5]},"
+    " \"l1\": {\"loguniform\": [0.0000001, 0.001]},"
+    " \"l2\": {\"loguniform\": [0.0000001, 0.01]}}";
+
 static const char *const kind_names[] = {"uniform", "loguniform", "int",
                                          "logint", "choice"};
 

@@ -41,6 +41,11 @@ typedef struct rf_space {
     size_t *order;       /* parents before children (activation order) */
 } rf_space;
 
+/* The default space of a train-stage search (`space: default`): hidden
+ * layers and widths, activation, learning rate, batch size, optimizer (with
+ * momentum for sgd), dropout, L1, L2 and weight decay (for adamw). */
+extern const char rf_space_train_default[];
+
 /* Parse and validate; on error the message starts with the parameter's
  * name ("lr: loguniform bound must be > 0") and *s is left empty. */
 int rf_space_parse(const json_t *spec, rf_space *s, rf_err *err);

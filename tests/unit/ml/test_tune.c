@@ -73,6 +73,17 @@ static void test_space_bad(void **state)
     expect_bad("{\"a\": {\"choice\": [1], \"when\": {\"a\": 1}}}", "another");
 }
 
+static void test_space_default(void **state)
+{
+    (void)state;
+    rf_space s;
+    parse(rf_space_train_default, &s);
+    assert_int_equal(s.n, 10);
+    assert_true(rf_space_find(&s, "weight_decay") >= 0);
+    assert_true(s.p[rf_space_find(&s, "momentum")].parent == rf_space_find(&s, "optimizer"));
+    rf_space_free(&s);
+}
+
 static void test_space_roundtrip(void **state)
 {
     (void)state;
@@ -417,6 +428,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_space_bad),
+        cmocka_unit_test(test_space_default),
         cmocka_unit_test(test_space_roundtrip),
         cmocka_unit_test(test_sobol),
         cmocka_unit_test(test_grid),
