@@ -19,7 +19,11 @@ static void child(char *const *argv, int in, int out, int errfd, int report)
 {
     setpgid(0, 0);   /* its own group, so a kill reaches its children too */
     dup2(in, 0), dup2(out, 1), dup2(errfd, 2);
-    (void)report;  /* close-on-exec: gone once exec succeeds */
+    /* Nothing else of the worker's (sockets to Redis, files) reaches the
+     * program; `report` is close-on-exec, gone once exec succeeds. */
+    if (report > 3)
+        close_range(3, (unsigned)report - 1, 0);
+    close_range((unsigned)report + 1, ~0u, 0);
     execvp(argv[0], argv);
     int e = errno;
     (void)!write(report, &e, sizeof e);
