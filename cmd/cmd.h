@@ -29,5 +29,11 @@ RF_CMD(worker);
 RF_CMD(up);
 RF_CMD(down);
 RF_CMD(plot);       /* cmd_plot.c: training curves as SVG */
+RF_CMD(ckpt);       /* cmd_ckpt.c: compacted checkpoints, versions */
+RF_CMD(model);      /* cmd_ckpt.c: the model registry */
+RF_CMD(watch_dir);  /* cmd_watch.c: the trigger of online learning */
+/* cmd_model.c: `ruvflow model ... --registry URL`, online learning's
+ * registry (cmd_model hands over when --registry is given) */
+int cmd_model_online(int argc, char **argv);
 
 #endif

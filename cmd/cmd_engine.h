@@ -3,7 +3,11 @@
 #ifndef RF_CMD_ENGINE_H
 #define RF_CMD_ENGINE_H
 
+#include <stdio.h>
+
 #include "base/rf_log.h"
+#include <signal.h>
+
 #include "engine/rf_queue.h"
 #include "engine/rf_redis.h"
 #include "engine/rf_sched.h"
@@ -26,13 +30,19 @@ const char *engine_configured_redis(void);
 /* Key prefix: --prefix, else $RUVFLOW_REDIS_PREFIX, else "rf:". */
 const char *engine_prefix(const char *opt);
 
-/* Connect. retry_ms: how long to keep trying an unreachable Redis. */
+/* Connect. retry_ms: how long to keep trying an unreachable Redis; a
+ * non-zero *stop (if stop is not NULL) ends any reconnect wait at once. */
 int engine_open(engine *e, const char *url, const char *prefix, long retry_ms,
-                const rf_sched_opts *so, rf_err *err);
+                const rf_sched_opts *so, volatile sig_atomic_t *stop, rf_err *err);
 void engine_close(engine *e);
 
 /* Retention of finished runs: the config's runs.retention_s
  * ($RUVFLOW_RETENTION_S), default 7 days. */
 long engine_retention_s(void);
+
+/* The lines `ruvflow status` adds for online-learning tasks (train-stage
+ * `mode: incremental`): drift, the gate's decision, the version in
+ * production (cmd_watch.c). */
+void cmd_online_status(rf_sched *s, const rf_run_status *st, FILE *f);
 
 #endif

@@ -78,13 +78,22 @@ long engine_retention_s(void)
     return v > 0 ? v : 7 * 24 * 3600;
 }
 
+static int stop_flag_set(void *ud)
+{
+    return *(volatile sig_atomic_t *)ud != 0;
+}
+
 int engine_open(engine *e, const char *url, const char *prefix, long retry_ms,
-                const rf_sched_opts *so, rf_err *err)
+                const rf_sched_opts *so, volatile sig_atomic_t *stop, rf_err *err)
 {
     memset(e, 0, sizeof *e);
     rf_redis_opts ro;
     rf_redis_opts_default(&ro);
     ro.retry_ms = retry_ms;
+    if (stop) {
+        ro.should_stop = stop_flag_set;
+        ro.stop_ud = (void *)stop;
+    }
     ro.log = so ? so->log : NULL;
     rf_queue_opts qo;
     rf_queue_opts_default(&qo);
@@ -142,22 +151,25 @@ static int usage_error(const char *usage)
     return 2;
 }
 
+/* Print the error; returns the exit status of the one table (ruvflow.1). */
 static int fail(const char *verb, const rf_err *err)
 {
     fprintf(stderr, "ruvflow %s: %s\n", verb, err->msg);
-    return err->code == RF_ENOTFOUND ? 3 : err->code == RF_EINVAL ? 2 : 1;
+    return rf_err_exit_status(err);
 }
 
+/* 0, or the exit status after printing why Redis could not be used. */
 static int open_engine(engine *e, const common *c, const char *verb)
 {
     rf_err err;
     /* Interactive verbs fail fast on a missing Redis; the daemon waits. */
     if (engine_open(e, engine_redis_url(c->redis), engine_prefix(c->prefix), 3000, NULL,
-                    &err) < 0) {
-        fail(verb, &err);
-        fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
-                "RUVFLOW_REDIS_URL\n");
-        return -1;
+                    NULL, &err) < 0) {
+        int status = fail(verb, &err);
+        if (err.code != RF_EAUTH)
+            fprintf(stderr, "hint: start a local stack with `ruvflow up`, or set "
+                    "RUVFLOW_REDIS_URL\n");
+        return status;
     }
     return 0;
 }
@@ -305,7 +317,7 @@ static int follow(engine *e, const char *run, int json)
 
 static const char submit_usage[] =
     "usage: ruvflow submit FILE [-p KEY=VALUE]... [--wait] [--json] [--no-cache]\n"
-    "                      [--id RUN] [--dry-run]\n"
+    "                      [--id RUN] [--dry-run] [--max-tasks N]\n"
     "\n"
     "Validate the workflow, store it as a new run in Redis, print the run id.\n"
     "A scheduler (`ruvflow scheduler`, or the stack of `ruvflow up`) runs it.\n"
@@ -316,6 +328,7 @@ static const char submit_usage[] =
     "  --no-cache     run every task even when a cached result exists\n"
     "  --id RUN       choose the run id (default NAME-YYMMDD-HHMMSS-XXXX)\n"
     "  --dry-run      print the tasks the workflow expands to; submit nothing\n"
+    "  --max-tasks N  allow up to N tasks (default 1000000)\n"
     COMMON_HELP
     "\n"
     "Exit status: 0 submitted (--wait: succeeded), 1 failed or cancelled, 2 invalid\n"
@@ -350,6 +363,7 @@ RF_CMD(submit)
     const char **ov = calloc((size_t)argc + 1, sizeof *ov);
     size_t nov = 0;
     int wait = 0, no_cache = 0, dry = 0;
+    size_t max_tasks = 0;
     for (int i = 1; i < argc; i++) {
         int k = common_opt(&c, argc, argv, &i);
         if (k < 0)
@@ -366,6 +380,12 @@ RF_CMD(submit)
             no_cache = 1;
         else if (!strcmp(argv[i], "--dry-run"))
             dry = 1;
+        else if (!strcmp(argv[i], "--max-tasks") && i + 1 < argc) {
+            char *end;
+            max_tasks = (size_t)strtoull(argv[++i], &end, 10);
+            if (*end || !max_tasks)
+                return free(ov), usage_error(submit_usage);
+        }
         else if (argv[i][0] == '-' || file)
             return free(ov), usage_error(submit_usage);
         else
@@ -377,6 +397,7 @@ RF_CMD(submit)
         return free(ov), usage_error(submit_usage);
     rf_workflow *wf;
     rf_wf_diags d = {0};
+    d.max_tasks = max_tasks;
     rf_err err;
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
@@ -397,9 +418,10 @@ RF_CMD(submit)
         return rc;
     }
     engine e;
-    if (open_engine(&e, &c, "submit") < 0) {
+    int status = open_engine(&e, &c, "submit");
+    if (status != 0) {
         rf_workflow_free(wf);
-        return 1;
+        return status;
     }
     rf_submit_opts so = {no_cache, id};
     char *run;
@@ -471,8 +493,9 @@ RF_CMD(status)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, "status") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "status");
+    if (status != 0)
+        return status;
     rf_run_status st;
     rf_err err;
     if (rf_sched_status(e.s, pos[0], &st, &err) < 0) {
@@ -486,6 +509,7 @@ RF_CMD(status)
         json_decref(j);
     } else {
         print_status(stdout, &st);
+        cmd_online_status(e.s, &st, stdout);
     }
     rf_run_status_free(&st);
     engine_close(&e);
@@ -520,8 +544,9 @@ RF_CMD(list)
     if (limit <= 0)
         return usage_error(list_usage);
     engine e;
-    if (open_engine(&e, &c, "list") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "list");
+    if (status != 0)
+        return status;
     char **ids;
     size_t n;
     rf_err err;
@@ -620,8 +645,9 @@ RF_CMD(watch)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, "watch") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "watch");
+    if (status != 0)
+        return status;
     int tty = isatty(STDOUT_FILENO);
     const char *prefix = engine_prefix(c.prefix);
     for (;;) {
@@ -695,8 +721,9 @@ RF_CMD(logs)
         return rc;
     int follow_mode = pos[2] != NULL;
     engine e;
-    if (open_engine(&e, &c, "logs") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "logs");
+    if (status != 0)
+        return status;
     rf_run_status st;
     rf_err err;
     if (rf_sched_status(e.s, pos[0], &st, &err) < 0) {
@@ -775,8 +802,9 @@ static int run_verb(int argc, char **argv, const char *verb, const char *usage)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, verb) < 0)
-        return 1;
+    int status = open_engine(&e, &c, verb);
+    if (status != 0)
+        return status;
     rf_err err;
     size_t count = 0;
     if (!strcmp(verb, "cancel"))
@@ -831,8 +859,9 @@ RF_CMD(outputs)
     if (rc >= 0)
         return rc;
     engine e;
-    if (open_engine(&e, &c, "outputs") < 0)
-        return 1;
+    int status = open_engine(&e, &c, "outputs");
+    if (status != 0)
+        return status;
     char *text;
     rf_err err;
     rc = rf_sched_results(e.s, pos[0], pos[1], &text, &err);
@@ -918,14 +947,15 @@ RF_CMD(scheduler)
     so.retention_s = engine_retention_s();
     engine e;
     rf_err err;
-    /* A daemon waits for Redis (rf_redis retries with backoff) for minutes. */
-    if (engine_open(&e, engine_redis_url(c.redis), engine_prefix(c.prefix), 300000, &so,
-                    &err) < 0)
-        return fail("scheduler", &err);
+    /* A daemon waits for Redis (rf_redis retries with backoff) for minutes,
+     * but stops waiting at SIGTERM/SIGINT. */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (engine_open(&e, engine_redis_url(c.redis), engine_prefix(c.prefix), 300000, &so,
+                    &sched_stop, &err) < 0)
+        return fail("scheduler", &err);
     rf_log_info(&lg, "started on %s", rf_redis_url(e.r));
     int rc = rf_sched_serve(e.s, &sched_stop, &err);
     if (rc < 0)

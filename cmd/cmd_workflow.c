@@ -1,5 +1,5 @@
 /* cmd_workflow: `ruvflow lint FILE [-p k=v]...`: validate a workflow file
- * without touching Redis. Exit 0 valid, 2 invalid, 1 unreadable. */
+ * without touching Redis. Exit 0 valid, 2 invalid, 3 no such file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "engine/rf_workflow.h"
 
 static const char lint_usage[] =
-    "usage: ruvflow lint FILE [-p KEY=VALUE]... [-q]\n"
+    "usage: ruvflow lint FILE [-p KEY=VALUE]... [-q] [--max-tasks N]\n"
     "\n"
     "Parse and validate a workflow file: unknown keys, wrong types, unknown\n"
     "workers, dangling references, cycles, malformed templates and conditions.\n"
@@ -18,8 +18,10 @@ static const char lint_usage[] =
     "\n"
     "  -p KEY=VALUE   override a parameter, as submit does\n"
     "  -q             print nothing when the file is valid\n"
+    "  --max-tasks N  allow up to N tasks in the workflow (default 1000000)\n"
     "\n"
-    "Exit status: 0 valid, 2 invalid (or bad usage), 1 the file cannot be read.\n";
+    "Exit status: 0 valid, 2 invalid (or bad usage), 3 no such file, 7 the\n"
+    "file cannot be read (see EXIT STATUS in ruvflow(1)).\n";
 
 RF_CMD(lint)
 {
@@ -27,6 +29,7 @@ RF_CMD(lint)
     const char **ov = calloc((size_t)argc, sizeof *ov);
     size_t nov = 0;
     int quiet = 0;
+    unsigned long long max_tasks = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(lint_usage, stdout);
@@ -36,6 +39,15 @@ RF_CMD(lint)
             ov[nov++] = argv[++i];
         } else if (!strcmp(argv[i], "-q")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--max-tasks") && i + 1 < argc) {
+            char *end;
+            max_tasks = strtoull(argv[++i], &end, 10);
+            if (*end || !max_tasks) {
+                fprintf(stderr, "ruvflow lint: --max-tasks takes a positive number, got \"%s\"\n",
+                        argv[i]);
+                free(ov);
+                return 2;
+            }
         } else if (argv[i][0] == '-' || file) {
             fputs(lint_usage, stderr);
             free(ov);
@@ -51,6 +63,7 @@ RF_CMD(lint)
     }
     rf_workflow *wf;
     rf_wf_diags d = {0};
+    d.max_tasks = (size_t)max_tasks;
     rf_err err;
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
@@ -63,7 +76,7 @@ RF_CMD(lint)
         rf_wf_diags_print(&d, file, stderr);
         fprintf(stderr, "ruvflow lint: %s\n", err.msg);
         rf_wf_diags_free(&d);
-        return rf_err_exit_status(&err) == 3 ? 1 : rf_err_exit_status(&err);
+        return rf_err_exit_status(&err);
     }
     if (!quiet) {
         size_t tasks = 0;

@@ -30,8 +30,11 @@ static const verb verbs[] = {
     {"worker", cmd_worker, "worker --types T,... [--concurrency N]  built-in workers"},
     {"up", cmd_up, "up [--workers N]               start the local stack"},
     {"down", cmd_down, "down                           stop the local stack"},
+    {"watch-dir", cmd_watch_dir, "watch-dir SOURCE WORKFLOW     submit runs as session logs arrive"},
     {"artifact", cmd_artifact, "artifact inspect PATH|URL [--json] [--full]"},
     {"store", cmd_store, "store put|get|ls|head|rm|cp|tier|restore ..."},
+    {"ckpt", cmd_ckpt, "ckpt commit|log|show|diff|branch|tag|checkout|verify|gc ..."},
+    {"model", cmd_model, "model promote|rollback|ls    the model registry (--registry URL: online learning's)"},
     {"config", cmd_config, "config show                    effective configuration"},
 };
 

@@ -8,7 +8,8 @@ static const char help[] =
     "with:   task=tool-selection|error-recovery|tabular (default tool-selection)\n"
     "        seed=N (42)  split=TRAIN/VAL/TEST (70/15/15)  hash_dim=N (4096)\n"
     "        k_prev=N (3)  stratify=label|level (label)  target=COLUMN (CSV)\n"
-    "        max_line=BYTES (67108864)\n"
+    "        max_line=BYTES (67108864)  allow_empty=true|false (false: no rows\n"
+    "        fails the task; true keeps summary and tables of logs with no rows)\n"
     "input:  sessions=PATH  log files or folders (.jsonl/.json/.ndjson, .gz, .zst);\n"
     "        data=PATH      FANN or CSV file for task=tabular\n"
     "output: dataset (ruvflow/dataset), tables (ruvflow/tables), summary (summary.json)\n";

@@ -79,6 +79,7 @@ int rf_err_exit_status(const rf_err *e)
     case RF_ECORRUPT: case RF_ETOOBIG: return 4;
     case RF_EAUTH: return 5;
     case RF_ENET: return 6;
+    case RF_EIO: return 7;
     default: return 1;
     }
 }

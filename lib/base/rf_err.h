@@ -47,8 +47,11 @@ int rf_err_errno(rf_err *e, const char *fmt, ...)
 void rf_err_clear(rf_err *e);
 const char *rf_code_name(int code);
 
-/* Process exit status for an error code (documented in docs/ruvflow.1):
- * 2 usage/invalid input, 3 not found, 4 corrupt, 5 auth, 6 network, 1 other. */
+/* Process exit status for an error code, the same for every binary
+ * (docs/ruvflow.1, EXIT STATUS): 2 invalid request (usage, options, a
+ * workflow file, an input unusable for the task), 3 not found, 4 corrupt
+ * or malformed data, 5 credentials refused, 6 network, 7 local I/O (disk
+ * full, permission), 1 anything else. */
 int rf_err_exit_status(const rf_err *e);
 
 #endif

@@ -194,6 +194,19 @@ static int connect_once(rf_redis *r, rf_err *err)
     return 0;
 }
 
+/* Sleep ms in slices, asking should_stop between them: 1 if told to stop. */
+static int nap(const rf_redis *r, long ms)
+{
+    while (ms > 0) {
+        if (r->opts.should_stop && r->opts.should_stop(r->opts.stop_ud))
+            return 1;
+        long d = ms < 100 ? ms : 100;
+        rf_sleep_ms(d);
+        ms -= d;
+    }
+    return r->opts.should_stop && r->opts.should_stop(r->opts.stop_ud);
+}
+
 /* Connect, retrying with exponential backoff until the retry budget is
  * spent. Auth and URL errors are not retried: waiting will not fix them. */
 static int ensure_connected(rf_redis *r, rf_err *err)
@@ -221,7 +234,10 @@ static int ensure_connected(rf_redis *r, rf_err *err)
             rf_log_warn(r->opts.log, "redis %s: %s; retrying with backoff for up to %ld s",
                         r->safe_url, e.msg, r->opts.retry_ms / 1000);
         long left = (long)(r->opts.retry_ms - spent);
-        rf_sleep_ms(delay < left ? delay : left);
+        if (nap(r, delay < left ? delay : left)) {
+            rf_errf(&e, RF_ECANCEL, "redis %s: stopped while reconnecting", r->safe_url);
+            break;
+        }
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }
     if (err)
@@ -279,7 +295,8 @@ static int backoff_again(rf_redis *r, int64_t start, long *delay)
     if (spent >= r->opts.retry_ms)
         return 0;
     long left = (long)(r->opts.retry_ms - spent);
-    rf_sleep_ms(*delay < left ? *delay : left);
+    if (nap(r, *delay < left ? *delay : left))
+        return 0;
     *delay = *delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *delay * 2;
     return 1;
 }

@@ -33,6 +33,11 @@ typedef struct rf_redis_opts {
     long retry_ms;           /* keep reconnecting this long before failing;
                                 default 30000, 0 = fail at once */
     const rf_log *log;       /* reconnect warnings; NULL = silent */
+    /* Asked between reconnect attempts (every 100 ms while waiting): a
+     * non-zero answer gives up at once with RF_ECANCEL, so a drain never
+     * waits out the retry budget on a dead Redis. NULL = never. */
+    int (*should_stop)(void *ud);
+    void *stop_ud;
 } rf_redis_opts;
 
 void rf_redis_opts_default(rf_redis_opts *o);

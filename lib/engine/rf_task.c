@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "base/rf_buf.h"
+#include "base/rf_fs.h"
+#include "base/rf_json.h"
 
 typedef struct kv { char *k, *v; } kv;
 typedef struct kvd { char *k; double v; } kvd;
@@ -25,6 +27,7 @@ struct rf_task {
     char *id;
     int attempt;
     char *outdir;
+    char *localdir;            /* local mode's --out DIR; NULL: outdir */
     kv *params; size_t nparams;
     kv *inputs; size_t ninputs;
     kv *outputs; size_t noutputs;
@@ -64,6 +67,7 @@ void rf_task_free(rf_task *t)
     free(t->metrics);
     free(t->id);
     free(t->outdir);
+    free(t->localdir);
     free(t);
 }
 
@@ -192,6 +196,25 @@ void rf_task_set_outdir(rf_task *t, const char *dir)
     free(t->outdir);
     t->outdir = rf_xstrdup(dir);
 }
+
+void rf_task_set_local_dir(rf_task *t, const char *dir)
+{
+    free(t->localdir);
+    t->localdir = rf_xstrdup(dir);
+}
+
+/* Where local state slots and live progress go: they outlive a failed or
+ * killed attempt, unlike the outputs in outdir. */
+static const char *local_dir(const rf_task *t)
+{
+    return t->localdir ? t->localdir : t->outdir;
+}
+
+static void state_dir(rf_task *t, char *out, size_t n)
+{
+    snprintf(out, n, "%s/.state", local_dir(t));
+}
+
 const char *rf_task_id(rf_task *t) { return t->id; }
 int rf_task_attempt(rf_task *t) { return t->attempt; }
 
@@ -232,12 +255,6 @@ size_t rf_task_output_count(const rf_task *t) { return t->noutputs; }
 const char *rf_task_output_name(const rf_task *t, size_t i) { return t->outputs[i].k; }
 const char *rf_task_output_path(const rf_task *t, size_t i) { return t->outputs[i].v; }
 
-static json_t *json_num(double v)
-{
-    /* JSON has no NaN/Inf: they become null rather than invalid output. */
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 void rf_task_progress(rf_task *t, const char *series, int64_t step,
                       const char *const *keys, const double *vals, size_t n)
 {
@@ -249,9 +266,9 @@ void rf_task_progress(rf_task *t, const char *series, int64_t step,
     json_object_set_new(o, "series", json_string(series));
     json_object_set_new(o, "step", json_integer(step));
     for (size_t i = 0; i < n; i++)
-        json_object_set_new(o, keys[i], json_num(vals[i]));
+        json_object_set_new(o, keys[i], rf_json_num(vals[i]));
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/progress.jsonl", t->outdir);
+    snprintf(path, sizeof path, "%s/progress.jsonl", local_dir(t));
     FILE *f = fopen(path, "a");
     if (f) {
         json_dumpf(o, f, JSON_COMPACT);
@@ -279,42 +296,11 @@ int rf_task_should_stop(rf_task *t)
     return t->stop && *t->stop;
 }
 
-static int copy_file(const char *src, const char *dst, rf_err *err)
+static int state_path(rf_task *t, const char *name, char *out, size_t n, rf_err *err)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", dst, (int)getpid());
-    FILE *in = fopen(src, "rb");
-    if (!in)
-        return rf_err_errno(err, "open %s", src);
-    FILE *out = fopen(tmp, "wb");
-    if (!out) {
-        fclose(in);
-        return rf_err_errno(err, "create %s", tmp);
-    }
-    char buf[1 << 16];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            rc = rf_err_errno(err, "write %s", tmp);
-            break;
-        }
-    if (!rc && ferror(in))
-        rc = rf_err_errno(err, "read %s", src);
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0)
-        rc = rc ? rc : rf_err_errno(err, "sync %s", tmp);
-    fclose(in);
-    fclose(out);
-    if (!rc && rename(tmp, dst) != 0)
-        rc = rf_err_errno(err, "rename %s", dst);
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
-static void state_path(rf_task *t, const char *name, char *out, size_t n)
-{
-    snprintf(out, n, "%s/.state/%s", t->outdir, name);
+    char dir[PATH_MAX];
+    state_dir(t, dir, sizeof dir);
+    return rf_path_join(out, n, dir, name, err);
 }
 
 int rf_task_state_save(rf_task *t, const char *name, const char *path, rf_err *err)
@@ -322,11 +308,12 @@ int rf_task_state_save(rf_task *t, const char *name, const char *path, rf_err *e
     if (t->hooks && t->hooks->state_save)
         return t->hooks->state_save(t->hook_ud, name, path, err);
     char dir[PATH_MAX], dst[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/.state", t->outdir);
+    state_dir(t, dir, sizeof dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return rf_err_errno(err, "mkdir %s", dir);
-    state_path(t, name, dst, sizeof dst);
-    return copy_file(path, dst, err);
+    if (state_path(t, name, dst, sizeof dst, err) != 0)
+        return -1;
+    return rf_copy_file(path, dst, err);
 }
 
 int rf_task_state_load(rf_task *t, const char *name, const char *path, rf_err *err)
@@ -334,17 +321,18 @@ int rf_task_state_load(rf_task *t, const char *name, const char *path, rf_err *e
     if (t->hooks && t->hooks->state_load)
         return t->hooks->state_load(t->hook_ud, name, path, err);
     char src[PATH_MAX];
-    state_path(t, name, src, sizeof src);
+    if (state_path(t, name, src, sizeof src, err) != 0)
+        return -1;
     if (access(src, R_OK) != 0)
         return 0;
-    return copy_file(src, path, err) == 0 ? 1 : -1;
+    return rf_copy_file(src, path, err) == 0 ? 1 : -1;
 }
 
 int rf_task_write_metrics_json(const rf_task *t, const char *path, rf_err *err)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < t->nmetrics; i++)
-        json_object_set_new(o, t->metrics[i].k, json_num(t->metrics[i].v));
+        json_object_set_new(o, t->metrics[i].k, rf_json_num(t->metrics[i].v));
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     int rc = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -41,5 +41,9 @@ int rf_task_write_metrics_json(const rf_task *t, const char *path, rf_err *err);
 /* Moves the task's output and scratch folder to dir (the local mode learns
  * it only after parsing its arguments). */
 void rf_task_set_outdir(rf_task *t, const char *dir);
+/* The local mode's --out DIR, when outputs are staged elsewhere: state
+ * slots go to DIR/.state and live progress to DIR/progress.jsonl, which
+ * outlive a failed attempt (default: outdir). */
+void rf_task_set_local_dir(rf_task *t, const char *dir);
 
 #endif

@@ -21,8 +21,15 @@
 enum rf_wf_type { RF_WF_STRING, RF_WF_INT, RF_WF_FLOAT, RF_WF_BOOL, RF_WF_LIST };
 enum rf_wf_fan { RF_FAN_NONE, RF_FAN_FOREACH, RF_FAN_CHAIN };
 
-/* Largest number of tasks one step may expand to. */
+/* Largest number of tasks one step may expand to (a hard ceiling). */
 #define RF_WF_MAX_TASKS 10000000u
+/* Default cap on the tasks of a whole workflow; raised per load with
+ * rf_wf_diags.max_tasks (`ruvflow lint|submit --max-tasks N`). */
+#define RF_WF_MAX_TASKS_DEFAULT 1000000u
+/* Deepest nesting of YAML collections a workflow file may have. */
+#define RF_WF_MAX_DEPTH 64
+/* Most YAML nodes a file may stand for once its aliases are expanded. */
+#define RF_WF_MAX_NODES 1000000u
 
 typedef struct rf_wf_loc {
     int line, col;    /* 1-based; 0 when the problem has no place in the file */
@@ -87,9 +94,11 @@ typedef struct rf_wf_diag {
     char *msg;        /* "what is wrong; how to fix it" */
 } rf_wf_diag;
 
+/* What a load reports, and the one limit the caller may set for it. */
 typedef struct rf_wf_diags {
     rf_wf_diag *v;
     size_t n;
+    size_t max_tasks;   /* tasks the whole workflow may have; 0 = default */
 } rf_wf_diags;
 
 /* Parse and validate. overrides are "key=value" strings (from -p). Returns

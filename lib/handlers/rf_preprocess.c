@@ -80,8 +80,6 @@ int rf_preprocess_file(rf_extractor *x, rf_file_stats *st, const char *path,
     while ((rc = rf_lines_next(r, &line, &len, &flags, err)) == 1)
         rf_preprocess_line(x, st, line, len, flags, rf_lines_lineno(r));
     rf_extract_end_file(x);
-    if (rc < 0)
-        rf_err_prefix(err, "line %llu", (unsigned long long)rf_lines_lineno(r) + 1);
     rf_lines_close(r);
     return rc < 0 ? -1 : 0;
 }
@@ -207,6 +205,7 @@ typedef struct pp_opts {
     double frac[3];
     const char *target;
     int stratify_level;   /* session tasks: stratify by level, not label */
+    int allow_empty;      /* no rows is a success (summary and tables only) */
 } pp_opts;
 
 static int read_opts(rf_task *t, pp_opts *o, rf_err *err)
@@ -220,7 +219,8 @@ static int read_opts(rf_task *t, pp_opts *o, rf_err *err)
     if (rf_task_param_long(t, "seed", 42, &o->seed, err) ||
         rf_task_param_long(t, "hash_dim", 4096, &o->hash_dim, err) ||
         rf_task_param_long(t, "k_prev", 3, &o->k_prev, err) ||
-        rf_task_param_long(t, "max_line", RF_LINE_CAP_DEFAULT, &o->max_line, err))
+        rf_task_param_long(t, "max_line", RF_LINE_CAP_DEFAULT, &o->max_line, err) ||
+        rf_task_param_bool(t, "allow_empty", 0, &o->allow_empty, err))
         return -1;
     if (o->hash_dim < 16 || o->hash_dim > (1L << 20))
         return rf_errf(err, RF_EINVAL, "with.hash_dim: %ld is outside [16, 1048576]", o->hash_dim);
@@ -651,21 +651,28 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
         if (rc == 0)
             rc = split_session_rows(out, &out->error_rows, 2, o, &split[1], err);
     }
-    /* summary.json is written even when nothing is usable: it says why */
-    if (rc == 0)
-        rc = write_summary(t, o, &files, stats, &total, out, split, err);
-    if (rc == 0 && total.json_lines == 0)
+    /* Nothing usable fails the task, and a failed task leaves no output:
+     * the message carries the counts. allow_empty=true keeps the summary
+     * and tables of logs that have no rows (inspecting logs). */
+    int empty = rc == 0 && (total.json_lines == 0 || want->n == 0);
+    if (empty && !o->allow_empty && total.json_lines == 0)
         rc = rf_errf(err, RF_EINVAL, "nothing usable: no JSON lines in %zu input file(s) (%llu lines, %llu skipped)",
                      files.n, (unsigned long long)total.lines,
                      (unsigned long long)total.skipped_lines);
-    else if (rc == 0 && want->n == 0)
-        rc = rf_errf(err, RF_EINVAL, "nothing usable for task %s: %s in %zu session(s) of %zu file(s)",
+    else if (empty && !o->allow_empty)
+        rc = rf_errf(err, RF_EINVAL, "nothing usable for task %s: %s in %zu session(s) of %zu file(s) "
+                     "(%llu lines; with.allow_empty=true keeps the summary)",
                      o->task, error_task ? "no failed tool results" : "no tool calls",
-                     out->nsigs, files.n);
+                     out->nsigs, files.n, (unsigned long long)total.lines);
+    if (rc == 0)
+        rc = write_summary(t, o, &files, stats, &total, out, split, err);
     if (rc == 0)
         rc = write_tables(t, out, err);
-    if (rc == 0)
+    if (rc == 0 && !empty)
         rc = write_session_dataset(t, out, error_task, split[error_task], o, err);
+    else if (rc == 0)
+        rf_task_logf(t, "preprocess: no %s rows: no dataset output (with.allow_empty=true)",
+                     o->task);
     if (rc == 0) {
         rf_task_metric(t, "files", (double)files.n);
         rf_task_metric(t, "lines", (double)total.lines);
@@ -677,11 +684,13 @@ static int run_sessions(rf_task *t, const pp_opts *o, rf_err *err)
     }
     free(split[0]);
     free(split[1]);
+    /* The extractor first: finishing its open sessions (after an error)
+     * still writes into the per-file stats. */
+    rf_extract_free(x);
     rf_file_stats_free(&total);
     for (size_t i = 0; stats && i < files.n; i++)
         rf_file_stats_free(&stats[i]);
     free(stats);
-    rf_extract_free(x);
     rf_file_list_free(&files);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/rf_buf.h"
+#include "handlers/rf_train_online.h"
 #include "ml/rf_checkpoint.h"
 #include "ml/rf_dataset.h"
 #include "ml/rf_train.h"
@@ -40,7 +41,7 @@ const char *const rf_train_opt_keys[] = {
 /* ... and those of a curriculum stage alone. */
 static const char *const stage_keys[] = {
     "seed", "level", "retain", "graduate", "freeze", "transfer", "checkpoint_every",
-    "val_fraction", "target", "normalize", NULL
+    "val_fraction", "target", "normalize", "mode", NULL
 };
 
 /* The table; graduation thresholds are ours (docs/training.md). */
@@ -769,6 +770,12 @@ static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, int normalized, 
 
 int rf_train_stage_handle(rf_task *t, rf_err *err)
 {
+    const char *mode = rf_task_param_or(t, "mode", "full");
+    if (strcmp(mode, "incremental") == 0)
+        return rf_train_online_handle(t, err);
+    if (strcmp(mode, "full") != 0)
+        return rf_errf(err, RF_EINVAL, "with.mode: expected full or incremental, got \"%s\"",
+                       mode);
     stage_cfg c;
     if (parse_cfg(t, &c, err))
         return -1;

@@ -135,10 +135,10 @@ static int next_float(cursor *c, float *v, const char *what, rf_err *err)
 {
     const char *s, *e;
     if (!next_token(c, &s, &e))
-        return rf_errf(err, RF_EINVAL, "%s:%zu: unexpected end of file (expected %s)",
+        return rf_errf(err, RF_ECORRUPT, "%s:%zu: unexpected end of file (expected %s)",
                        c->path, c->line, what);
     if (parse_cell(s, e, v) != 0)
-        return rf_errf(err, RF_EINVAL, "%s:%zu: %s \"%.*s\" is not a finite number",
+        return rf_errf(err, RF_ECORRUPT, "%s:%zu: %s \"%.*s\" is not a finite number",
                        c->path, c->line, what, (int)(e - s > 40 ? 40 : e - s), s);
     return 0;
 }
@@ -147,18 +147,18 @@ static int next_size(cursor *c, size_t *v, const char *what, rf_err *err)
 {
     const char *s, *e;
     if (!next_token(c, &s, &e))
-        return rf_errf(err, RF_EINVAL, "%s:%zu: missing %s in header", c->path, c->line, what);
+        return rf_errf(err, RF_ECORRUPT, "%s:%zu: missing %s in header", c->path, c->line, what);
     char tmp[32];
     size_t n = (size_t)(e - s);
     if (n >= sizeof tmp)
-        return rf_errf(err, RF_EINVAL, "%s:%zu: bad %s", c->path, c->line, what);
+        return rf_errf(err, RF_ECORRUPT, "%s:%zu: bad %s", c->path, c->line, what);
     memcpy(tmp, s, n);
     tmp[n] = 0;
     char *end;
     errno = 0;
     unsigned long long x = strtoull(tmp, &end, 10);
     if (*end || errno || tmp[0] == '-' || x > (1ull << 40))
-        return rf_errf(err, RF_EINVAL, "%s:%zu: bad %s \"%s\"", c->path, c->line, what, tmp);
+        return rf_errf(err, RF_ECORRUPT, "%s:%zu: bad %s \"%s\"", c->path, c->line, what, tmp);
     *v = (size_t)x;
     return 0;
 }
@@ -205,16 +205,16 @@ static int fann_parse(cursor *c, rf_dataset *d, rf_err *err)
         next_size(c, &n_out, "output count", err))
         return -1;
     if (n == 0)
-        return rf_errf(err, RF_EINVAL, "%s:1: no training pairs", c->path);
+        return rf_errf(err, RF_ECORRUPT, "%s:1: no training pairs", c->path);
     if (n_in == 0 || n_out == 0)
-        return rf_errf(err, RF_EINVAL, "%s:1: zero inputs or outputs", c->path);
+        return rf_errf(err, RF_ECORRUPT, "%s:1: zero inputs or outputs", c->path);
     if (n > ((size_t)1 << 34) / (n_in + n_out))
         return rf_errf(err, RF_ETOOBIG, "%s:1: %zu x %zu values is too big", c->path, n,
                        n_in + n_out);
     /* The header's counts must also be backed by the file's bytes (2 per
      * value at least), so a hostile header cannot make us allocate GiBs. */
     if ((n * (n_in + n_out)) > (size_t)(c->end - c->p))
-        return rf_errf(err, RF_EINVAL, "%s:1: header declares %zu pairs of %zu+%zu values "
+        return rf_errf(err, RF_ECORRUPT, "%s:1: header declares %zu pairs of %zu+%zu values "
                        "but the file is too short", c->path, n, n_in, n_out);
     d->X = malloc(n * n_in * sizeof(float));
     float *Y = malloc(n * n_out * sizeof(float));
@@ -234,7 +234,7 @@ static int fann_parse(cursor *c, rf_dataset *d, rf_err *err)
     }
     const char *s, *e;
     if (next_token(c, &s, &e)) {
-        rf_errf(err, RF_EINVAL, "%s:%zu: trailing data after %zu pairs", c->path, c->line, n);
+        rf_errf(err, RF_ECORRUPT, "%s:%zu: trailing data after %zu pairs", c->path, c->line, n);
         goto fail;
     }
     int is_class = 1;
@@ -362,7 +362,7 @@ static int csv_row(csv_state *s, char *line, size_t lineno, rf_err *err)
 {
     size_t n = csv_split(line, &s->cells, &s->cap);
     if (n != s->ncol)
-        return rf_errf(err, RF_EINVAL, "%s:%zu: expected %zu cells, got %zu", s->path,
+        return rf_errf(err, RF_ECORRUPT, "%s:%zu: expected %zu cells, got %zu", s->path,
                        lineno, s->ncol, n);
     for (size_t j = 0; j < n; j++) {
         char *cell = trim(s->cells[j]);
@@ -370,7 +370,7 @@ static int csv_row(csv_state *s, char *line, size_t lineno, rf_err *err)
         if (j == s->level_col) {
             int lv = rf_level_parse(cell);
             if (lv < 0)
-                return rf_errf(err, RF_EINVAL, "%s:%zu: unknown level \"%s\" (expected "
+                return rf_errf(err, RF_ECORRUPT, "%s:%zu: unknown level \"%s\" (expected "
                                "trivial, easy, medium, hard or expert)", s->path, lineno, cell);
             uint8_t b = (uint8_t)lv;
             rf_buf_add(&s->lvl, &b, 1);
@@ -379,24 +379,51 @@ static int csv_row(csv_state *s, char *line, size_t lineno, rf_err *err)
                 s->target_numeric = parse_cell(cell, cell + strlen(cell), &v) == 0;
             if (s->target_numeric) {
                 if (parse_cell(cell, cell + strlen(cell), &v) != 0)
-                    return rf_errf(err, RF_EINVAL, "%s:%zu: target \"%s\" is not a finite "
+                    return rf_errf(err, RF_ECORRUPT, "%s:%zu: target \"%s\" is not a finite "
                                    "number (earlier rows are numeric)", s->path, lineno, cell);
                 rf_buf_add(&s->yv, &v, sizeof v);
             } else {
                 if (!*cell)
-                    return rf_errf(err, RF_EINVAL, "%s:%zu: empty label", s->path, lineno);
+                    return rf_errf(err, RF_ECORRUPT, "%s:%zu: empty label", s->path, lineno);
                 int32_t k = str_table_index(&s->labels, cell);
                 rf_buf_add(&s->ylab, &k, sizeof k);
             }
         } else {
             if (parse_cell(cell, cell + strlen(cell), &v) != 0)
-                return rf_errf(err, RF_EINVAL, "%s:%zu: column \"%s\": \"%.40s\" is not a "
+                return rf_errf(err, RF_ECORRUPT, "%s:%zu: column \"%s\": \"%.40s\" is not a "
                                "finite number", s->path, lineno, s->hdr[j], cell);
             rf_buf_add(&s->X, &v, sizeof v);
         }
     }
     s->rows++;
     return 0;
+}
+
+/* Header names are compared by index so the error can name both columns. */
+static int cmp_col(const void *a, const void *b, void *hdr)
+{
+    const char *const *h = hdr;
+    int c = strcmp(h[*(const size_t *)a], h[*(const size_t *)b]);
+    if (c)
+        return c;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* A repeated column name would make target= and the feature names
+ * ambiguous: refuse it, naming both columns (1-based, as spreadsheets do). */
+static int csv_unique_names(const csv_state *s, rf_err *err)
+{
+    size_t *ix = rf_xmalloc((s->ncol ? s->ncol : 1) * sizeof *ix);
+    for (size_t j = 0; j < s->ncol; j++)
+        ix[j] = j;
+    qsort_r(ix, s->ncol, sizeof *ix, cmp_col, s->hdr);
+    int rc = 0;
+    for (size_t j = 1; j < s->ncol && rc == 0; j++)
+        if (!strcmp(s->hdr[ix[j - 1]], s->hdr[ix[j]]))
+            rc = rf_errf(err, RF_ECORRUPT, "%s:1: column %zu repeats the name \"%s\" of "
+                         "column %zu", s->path, ix[j] + 1, s->hdr[ix[j]], ix[j - 1] + 1);
+    free(ix);
+    return rc;
 }
 
 static int csv_header(csv_state *s, char *line, const char *target, rf_err *err)
@@ -420,10 +447,12 @@ static int csv_header(csv_state *s, char *line, const char *target, rf_err *err)
     /* the default target is the last column that is not the level */
     if (!target && s->level_col == n - 1)
         s->target_col = n - 2;
+    if (csv_unique_names(s, err) != 0)
+        return -1;
     if (!found)
         return rf_errf(err, RF_EINVAL, "%s:1: no column named \"%s\"", s->path, target);
     if (n - 1 - (s->level_col < n) == 0)
-        return rf_errf(err, RF_EINVAL, "%s:1: no feature columns", s->path);
+        return rf_errf(err, RF_ECORRUPT, "%s:1: no feature columns", s->path);
     return 0;
 }
 
@@ -491,7 +520,7 @@ int rf_dataset_load_csv(const char *path, const char *target, rf_dataset *d, rf_
         return -1;
     if (memchr(text, 0, len)) {
         free(text);
-        return rf_errf(err, RF_EINVAL, "%s: binary data in a CSV file", path);
+        return rf_errf(err, RF_ECORRUPT, "%s: binary data in a CSV file", path);
     }
     csv_state s = {.path = path};
     int rc = csv_parse(&s, text, target, d, err);

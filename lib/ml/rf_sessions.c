@@ -93,7 +93,8 @@ static int read_dir_sorted(const char *dir, name_list *out, rf_err *err)
         out->v[out->n++] = rf_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_str);
     return 0;
 }
 
@@ -203,6 +204,7 @@ struct rf_lines {
     ZSTD_DStream *zs;
     char *zin;                 /* compressed input for zstd */
     ZSTD_inBuffer zbuf;
+    size_t zneed;              /* ZSTD_decompressStream's last hint: 0 = frame done */
     int eof;                   /* no more decompressed bytes */
     char *buf;                 /* [start, end) unread data */
     size_t cap, start, end, scan;
@@ -263,7 +265,19 @@ int rf_lines_open(const char *path, size_t max_line, rf_lines **out, rf_err *err
     return 0;
 }
 
-/* Append up to room decompressed bytes at dst; returns bytes, 0 at EOF. */
+/* zlib names a gzdopen'ed file "<fd:N>: "; the caller names the path. */
+static const char *gz_msg(const char *m)
+{
+    if (strncmp(m, "<fd:", 4) == 0) {
+        const char *c = strstr(m, ">: ");
+        if (c)
+            return c + 3;
+    }
+    return m;
+}
+
+/* Append up to room decompressed bytes at dst; returns bytes, 0 at EOF.
+ * Errors name no path: rf_lines_next adds "path:line". */
 static ssize_t fill_raw(rf_lines *r, char *dst, size_t room, rf_err *err)
 {
     if (r->comp == RF_COMP_NONE) {
@@ -272,7 +286,7 @@ static ssize_t fill_raw(rf_lines *r, char *dst, size_t room, rf_err *err)
             if (n >= 0)
                 return n;
             if (errno != EINTR)
-                return rf_err_errno(err, "read %s", r->path);
+                return rf_err_errno(err, "read");
         }
     }
     if (r->comp == RF_COMP_GZIP) {
@@ -282,13 +296,16 @@ static ssize_t fill_raw(rf_lines *r, char *dst, size_t room, rf_err *err)
         if (n < 0) {
             int zerr;
             const char *m = gzerror(r->gz, &zerr);
-            return rf_errf(err, RF_ECORRUPT, "%s: gzip: %s", r->path, m);
+            return rf_errf(err, RF_ECORRUPT, "gzip: %s", gz_msg(m));
         }
-        if (n == 0 && !gzeof(r->gz)) {
+        if (n == 0) {
+            /* zlib reports a cut stream as Z_BUF_ERROR "unexpected end of
+             * file" and still returns 0, as at a clean end. */
             int zerr;
             const char *m = gzerror(r->gz, &zerr);
             if (zerr != Z_OK)
-                return rf_errf(err, RF_ECORRUPT, "%s: gzip: %s", r->path, m);
+                return rf_errf(err, RF_ECORRUPT, "gzip: %s (the file is "
+                               "damaged or truncated)", gz_msg(m));
         }
         return n;
     }
@@ -300,17 +317,21 @@ static ssize_t fill_raw(rf_lines *r, char *dst, size_t room, rf_err *err)
                 n = read(r->fd, r->zin, ZSTD_DStreamInSize());
             while (n < 0 && errno == EINTR);
             if (n < 0)
-                return rf_err_errno(err, "read %s", r->path);
-            if (n == 0)
-                return 0;   /* a truncated frame ends like the file does */
+                return rf_err_errno(err, "read");
+            if (n == 0) {
+                if (r->zneed != 0)
+                    return rf_errf(err, RF_ECORRUPT, "zstd: premature end "
+                                   "of frame (the file is truncated)");
+                return 0;
+            }
             r->zbuf.src = r->zin;
             r->zbuf.size = (size_t)n;
             r->zbuf.pos = 0;
         }
         size_t rc = ZSTD_decompressStream(r->zs, &ob, &r->zbuf);
         if (ZSTD_isError(rc))
-            return rf_errf(err, RF_ECORRUPT, "%s: zstd: %s", r->path,
-                           ZSTD_getErrorName(rc));
+            return rf_errf(err, RF_ECORRUPT, "zstd: %s", ZSTD_getErrorName(rc));
+        r->zneed = rc;
     }
     return (ssize_t)ob.pos;
 }
@@ -380,8 +401,10 @@ int rf_lines_next(rf_lines *r, char **line, size_t *len, int *flags, rf_err *err
             room = r->cap;
         }
         ssize_t n = fill_raw(r, r->buf + r->end, room, err);
-        if (n < 0)
+        if (n < 0) {
+            rf_err_prefix(err, "%s:%llu", r->path, (unsigned long long)r->lineno + 1);
             return -1;
+        }
         if (n == 0)
             r->eof = 1;
         r->end += (size_t)n;

@@ -73,16 +73,47 @@ run --input sessions="$T/4d5611e5-241a-462a-8d15-5122611a9569.jsonl" \
 check_eq "separate subagent input: one session, linked" '{"sessions":1,"subagents_linked":1}' \
   "$(jq -c '.total | {sessions, subagents_linked}' "$TMP/sep/summary.json")"
 
-# Nothing usable: clear reason, exit status 2, summary.json still written.
+# Nothing usable: clear reason with the counts, exit status 2, and no
+# output at all (a failed task leaves nothing half-written); allow_empty
+# keeps the summary of logs without rows.
 printf 'hello\nworld\n' > "$TMP/noise.jsonl"
 run --input sessions="$TMP/noise.jsonl" --out "$TMP/n1"
 check_eq "noise only: exit 2" 2 "$?"
-if grep -q "nothing usable: no JSON lines" "$TMP/err.log"; then ok "noise only: reason"; else not_ok "noise only: reason: $(cat "$TMP/err.log")"; fi
-check_eq "noise only: summary counts" 2 "$(jq '.total.skipped_lines' "$TMP/n1/summary.json")"
+if grep -q "nothing usable: no JSON lines in 1 input file(s) (2 lines, 2 skipped)" "$TMP/err.log"; then ok "noise only: reason with counts"; else not_ok "noise only: reason: $(cat "$TMP/err.log")"; fi
+check_eq "noise only: no output left" "" "$(ls -A "$TMP/n1" 2>/dev/null)"
+run --input sessions="$TMP/noise.jsonl" --with allow_empty=true --out "$TMP/n1e"
+check_eq "noise only, allow_empty: exit 0" 0 "$?"
+check_eq "noise only, allow_empty: summary counts" 2 "$(jq '.total.skipped_lines' "$TMP/n1e/summary.json")"
+check "noise only, allow_empty: no dataset" test ! -e "$TMP/n1e/dataset.art"
 echo '{"type":"file-history-snapshot","snapshot":{}}' > "$TMP/nosession.jsonl"
 run --input sessions="$TMP/nosession.jsonl" --out "$TMP/n2"
 check_eq "no sessions: exit 2" 2 "$?"
-check_eq "no sessions: counted" 0 "$(jq '.total.sessions' "$TMP/n2/summary.json")"
+check "no sessions: no summary.json left" test ! -e "$TMP/n2/summary.json"
+run --input sessions="$TMP/nosession.jsonl" --with allow_empty=true --out "$TMP/n2e"
+check_eq "no sessions, allow_empty: counted" 0 "$(jq '.total.sessions' "$TMP/n2e/summary.json")"
+
+# An earlier run's outputs survive a later failed run in the same folder.
+run --input sessions="$SRC" --out "$TMP/keep"
+before=$(sha256sum "$TMP/keep/summary.json")
+run --input sessions="$TMP/noise.jsonl" --out "$TMP/keep"
+check_eq "failed rerun: exit 2" 2 "$?"
+check_eq "failed rerun: earlier summary untouched" "$before" "$(sha256sum "$TMP/keep/summary.json")"
+check "failed rerun: no .partial left" test ! -e "$TMP/keep/.partial"
+
+# Damaged compressed logs (cut at 60%) are errors naming the file, not a
+# short read: zstd -t and gzip -t say "premature end" / "unexpected end".
+for z in zst gz; do
+  case $z in zst) zstd -q -c "$SRC" >"$TMP/whole.jsonl.$z" ;; gz) gzip -c "$SRC" >"$TMP/whole.jsonl.$z" ;; esac
+  sz=$(stat -c %s "$TMP/whole.jsonl.$z")
+  head -c $((sz * 6 / 10)) "$TMP/whole.jsonl.$z" >"$TMP/cut.jsonl.$z"
+  run --input sessions="$TMP/cut.jsonl.$z" --out "$TMP/cut$z"
+  rc=$?
+  check_eq "truncated .$z: exit 4 (corrupt)" 4 "$rc"
+  if grep -q "cut.jsonl.$z:[0-9]*: .*truncated" "$TMP/err.log"; then ok "truncated .$z: the file is named"; else not_ok "truncated .$z: message: $(cat "$TMP/err.log")"; fi
+  check_eq "truncated .$z: no output left" "" "$(ls -A "$TMP/cut$z" 2>/dev/null)"
+  run --input sessions="$TMP/whole.jsonl.$z" --out "$TMP/whole$z"
+  check_eq "whole .$z: still reads" 0 "$?"
+done
 mkdir -p "$TMP/empty"
 check_fails "folder without logs fails" run --input sessions="$TMP/empty" --out "$TMP/n3"
 check_fails "missing input fails" run --input sessions="$TMP/does-not-exist" --out "$TMP/n4"
@@ -101,10 +132,14 @@ check "tabular CSV" run --with task=tabular --with target=label --input data="$T
 check_eq "tabular CSV rows" 7 "$(jq '.total.rows.tabular.total' "$TMP/t2/summary.json")"
 printf 'a,b,label\n1,2,x\n3,y\n' > "$TMP/ragged.csv"
 run --with task=tabular --with target=label --input data="$TMP/ragged.csv" --out "$TMP/t3"
-check_eq "ragged CSV: exit 2" 2 "$?"
+check_eq "ragged CSV: exit 4" 4 "$?"
 if grep -q "ragged.csv:3" "$TMP/err.log"; then ok "ragged CSV: file:line"; else not_ok "ragged CSV: file:line: $(cat "$TMP/err.log")"; fi
 printf 'a,b,label\n1,2,x\n3,zz,y\n' > "$TMP/nonnum.csv"
 run --with task=tabular --with target=label --input data="$TMP/nonnum.csv" --out "$TMP/t4"
-check_eq "non-numeric CSV: exit 2" 2 "$?"
+check_eq "non-numeric CSV: exit 4" 4 "$?"
 if grep -q "nonnum.csv:3" "$TMP/err.log"; then ok "non-numeric CSV: file:line"; else not_ok "non-numeric CSV: file:line: $(cat "$TMP/err.log")"; fi
+printf 'a,b,a,y\n1,2,3,0\n4,5,6,1\n' >"$TMP/dup.csv"
+run --input data="$TMP/dup.csv" --with task=tabular --out "$TMP/dup"
+check_eq "duplicate CSV column names: exit 4" 4 "$?"
+if grep -q 'dup.csv:1: column 3 repeats the name "a" of column 1' "$TMP/err.log"; then ok "duplicate CSV column: both named"; else not_ok "duplicate CSV column: $(cat "$TMP/err.log")"; fi
 finish

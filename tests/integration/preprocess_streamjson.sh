@@ -41,10 +41,9 @@ while IFS= read -r f; do
   n=$((n + 1))
   name=${f#$DATA/}
   out=$TMP/f$n
-  if ! "$BIN" run --input sessions="$f" --out "$out" >"$TMP/log" 2>&1; then
-    # a file without tool calls has nothing for the dataset: the task must
-    # say so, and summary.json is still written
-    grep -q "nothing usable" "$TMP/log" || { not_ok "$name: run failed: $(tail -1 "$TMP/log")"; continue; }
+  # allow_empty: a file without tool calls still gets its summary counted
+  if ! "$BIN" run --input sessions="$f" --with allow_empty=true --out "$out" >"$TMP/log" 2>&1; then
+    not_ok "$name: run failed: $(tail -1 "$TMP/log")"; continue
   fi
   s=$out/summary.json
   [ -f "$s" ] || { not_ok "$name: no summary.json"; continue; }
@@ -58,8 +57,8 @@ done < <(find "$DATA" -type f \( -name '*.jsonl' -o -name '*.json' -o -name '*.n
 # Folders: files grouped with their subagent files; totals match jq too.
 for d in "$DATA"/*/; do
   d=${d%/}; name=$(basename "$d"); n=$((n + 1)); out=$TMP/d$n
-  "$BIN" run --input sessions="$d" --out "$out" >"$TMP/log" 2>&1 \
-    || grep -q "nothing usable" "$TMP/log" || { not_ok "$name/: run failed: $(tail -1 "$TMP/log")"; continue; }
+  "$BIN" run --input sessions="$d" --with allow_empty=true --out "$out" >"$TMP/log" 2>&1 \
+    || { not_ok "$name/: run failed: $(tail -1 "$TMP/log")"; continue; }
   s=$out/summary.json
   mapfile -t files < <(jq -r '.files[].path' "$s")
   check_eq "$name/: total counts match jq" "$(jq_counts "${files[@]}")" "$(jq -S -c ".total | $PICK" "$s")"

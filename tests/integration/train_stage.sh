@@ -157,7 +157,7 @@ check_eq "refit resumed == uninterrupted (test loss)" "$(metric "$T/full" test_l
 # --- bad input
 printf '2 2 1\n1 nan\n1\n0 1\n0\n' >"$T/nan.train"
 "$W" run --input train="$T/nan.train" --out "$T/bad1" >/dev/null 2>"$T/bad1.err"
-check_eq "NaN in data: exit 2" 2 $?
+check_eq "NaN in data: exit 4 (malformed data)" 4 $?
 check "NaN error names file:line" grep -q "nan.train:2:" "$T/bad1.err"
 "$W" run --input train="$F/thyroid.train" --input test="$F/diabetes.test" --out "$T/bad2" \
   >/dev/null 2>"$T/bad2.err"

@@ -324,11 +324,53 @@ static void test_expressions(void **state)
     }
 }
 
+/* A problem reached through several aliases of one node is said once; the
+ * task cap can be raised per load. */
+static void test_alias_errors_once_and_max_tasks(void **state)
+{
+    (void)state;
+    static const char aliased[] =
+        "name: al\n"
+        "steps:\n"
+        "  a: &s {worker: nope}\n"
+        "  b: *s\n"
+        "  c: *s\n";
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    assert_int_equal(rf_workflow_parse(aliased, sizeof aliased - 1, "al.yaml", NULL, 0, &wf,
+                                       &d, &err), -1);
+    size_t same = 0;
+    for (size_t k = 0; k < d.n; k++)
+        same += d.v[k].loc.line == 3 && strstr(d.v[k].msg, "nope") != NULL;
+    assert_int_equal(same, 1);
+    rf_wf_diags_free(&d);
+
+    static const char many[] =
+        "name: many\n"
+        "steps:\n"
+        "  a: {worker: noop, foreach: {range: 1500}}\n"
+        "  b: {worker: noop, foreach: {range: 1500}}\n";
+    rf_wf_diags d2 = {0};
+    d2.max_tasks = 2000;
+    assert_int_equal(rf_workflow_parse(many, sizeof many - 1, "m.yaml", NULL, 0, &wf, &d2,
+                                       &err), -1);
+    assert_non_null(strstr(d2.v[0].msg, "the workflow has 3000 tasks; at most 2000"));
+    rf_wf_diags_free(&d2);
+    rf_wf_diags d3 = {0};
+    d3.max_tasks = 3000;
+    assert_int_equal(rf_workflow_parse(many, sizeof many - 1, "m.yaml", NULL, 0, &wf, &d3,
+                                       &err), 0);
+    rf_workflow_free(wf);
+    rf_wf_diags_free(&d3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_corpus),
         cmocka_unit_test(test_shipped_workflows_valid),
+        cmocka_unit_test(test_alias_errors_once_and_max_tasks),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_local_input_canonical),
         cmocka_unit_test(test_all_errors_reported),

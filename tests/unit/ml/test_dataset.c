@@ -75,7 +75,7 @@ static void test_fann_errors(void **state)
     rf_err e = {0};
     const char *p = write_file("bad1", "2 2 1\n1 2\n1\n3 x\n0\n");
     assert_int_equal(rf_dataset_load_fann(p, &d, &e), -1);
-    assert_int_equal(e.code, RF_EINVAL);
+    assert_int_equal(e.code, RF_ECORRUPT);
     assert_non_null(strstr(e.msg, "bad1:4:"));
     p = write_file("bad2", "2 2 1\n1 2\n1\n3 4\n");
     assert_int_equal(rf_dataset_load_fann(p, &d, &e), -1);
@@ -138,6 +138,12 @@ static void test_csv_errors(void **state)
     p = write_file("nt.csv", "a,b\n1,2\n");
     assert_int_equal(rf_dataset_load_csv(p, "zz", &d, &e), -1);
     assert_non_null(strstr(e.msg, "zz"));
+    assert_int_equal(e.code, RF_EINVAL);   /* a request error, not bad data */
+    /* a repeated column name is ambiguous: refused, both columns named */
+    p = write_file("dup.csv", "x,y,b,x,label\n1,2,3,4,a\n");
+    assert_int_equal(rf_dataset_load_csv(p, NULL, &d, &e), -1);
+    assert_int_equal(e.code, RF_ECORRUPT);
+    assert_non_null(strstr(e.msg, "dup.csv:1: column 4 repeats the name \"x\" of column 1"));
 }
 
 static void test_normalize(void **state)

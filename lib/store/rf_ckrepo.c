@@ -1,0 +1,535 @@
+/* rf_ckrepo: the checkpoint repository: keys, the block cache, chunk reads,
+ * refs, versions, locks and garbage collection. Compaction itself is in
+ * rf_ckpack.c, the registry in rf_ckreg.c. */
+#include "store/rf_ckrepo_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void rf_ckrepo_opts_default(rf_ckrepo_opts *o)
+{
+    o->keyframe_every = 8;
+    o->block_bytes = RF_CHUNK_BLOCK_BYTES;
+    o->level = RF_CHUNK_LEVEL;
+    o->cache_bytes = 256u << 20;
+}
+
+int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *o,
+                   rf_ckrepo **out, rf_err *err)
+{
+    rf_ckrepo *r = rf_xcalloc(1, sizeof *r);
+    if (o)
+        r->o = *o;
+    else
+        rf_ckrepo_opts_default(&r->o);
+    if (r->o.keyframe_every < 1 || r->o.keyframe_every > 250 || r->o.block_bytes < 64) {
+        free(r);
+        return rf_errf(err, RF_EINVAL, "checkpoint repository: keyframe interval must be "
+                       "1..250 and the block size at least 64 bytes");
+    }
+    r->prefix = rf_xstrdup("");
+    r->cc = rf_chunk_ctx_new(r->o.level);
+    if (!r->cc || rf_store_open(url, cfg, &r->store, err)) {
+        if (!r->cc)
+            rf_errf(err, RF_ENOMEM, "zstd context: out of memory");
+        rf_ckrepo_close(r);
+        return rf_err_prefix(err, "checkpoint repository %s", url);
+    }
+    *out = r;
+    return 0;
+}
+
+void rf_ckrepo_url(const rf_config *cfg, const char *explicit_url, char *buf, size_t n)
+{
+    const char *env = getenv("RUVFLOW_CKPT_REPO");
+    if (explicit_url || (env && *env))
+        snprintf(buf, n, "%s", explicit_url ? explicit_url : env);
+    else
+        snprintf(buf, n, "%s/ckpt", cfg->store);
+}
+
+void rf_ckrepo_close(rf_ckrepo *r)
+{
+    if (!r)
+        return;
+    rf_ckrepo_unlock_writer(r);
+    for (rf_ckcache_ent *e = r->newest, *n; e; e = n) {
+        n = e->older;
+        free(e->raw);
+        free(e);
+    }
+    rf_chunk_ctx_free(r->cc);
+    if (r->store)
+        rf_store_close(r->store);
+    free(r->prefix);
+    free(r);
+}
+
+void rf_ckrepo_key(const rf_ckrepo *r, char *buf, size_t n, const char *fmt, ...)
+{
+    int k = snprintf(buf, n, "%s", r->prefix);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + k, n - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+void rf_ckrepo_chunk_key(const rf_ckrepo *r, char *buf, size_t n, const uint8_t *id)
+{
+    char hex[RF_SHA256_HEX];
+    rf_hex(hex, id, RF_SHA256_LEN);
+    rf_ckrepo_key(r, buf, n, "chunks/%.2s/%s", hex, hex);
+}
+
+/* ---- the raw block cache ------------------------------------------------- */
+
+static size_t bucket_of(const uint8_t *id)
+{
+    return ((size_t)id[0] << 8 | id[1]) % RF_CKCACHE_BUCKETS;
+}
+
+static rf_ckcache_ent *cache_find(rf_ckrepo *r, const uint8_t *id)
+{
+    for (rf_ckcache_ent *e = r->bucket[bucket_of(id)]; e; e = e->next)
+        if (!memcmp(e->id, id, RF_SHA256_LEN))
+            return e;
+    return NULL;
+}
+
+static void cache_evict_oldest(rf_ckrepo *r)
+{
+    rf_ckcache_ent *victim = r->oldest, *prev = NULL;
+    if (!victim)
+        return;
+    /* the FIFO is singly linked newest->older: find the one before it */
+    for (rf_ckcache_ent *e = r->newest; e && e != victim; e = e->older)
+        prev = e;
+    if (prev)
+        prev->older = NULL;
+    else
+        r->newest = NULL;
+    r->oldest = prev;
+    rf_ckcache_ent **pp = &r->bucket[bucket_of(victim->id)];
+    while (*pp != victim)
+        pp = &(*pp)->next;
+    *pp = victim->next;
+    r->cache_used -= victim->len;
+    free(victim->raw);
+    free(victim);
+}
+
+void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
+                    size_t len, int depth)
+{
+    if (len > r->o.cache_bytes || cache_find(r, id))
+        return;
+    while (r->cache_used + len > r->o.cache_bytes && r->oldest)
+        cache_evict_oldest(r);
+    rf_ckcache_ent *e = rf_xcalloc(1, sizeof *e);
+    memcpy(e->id, id, RF_SHA256_LEN);
+    e->raw = rf_xmalloc(len ? len : 1);
+    memcpy(e->raw, raw, len);
+    e->len = len;
+    e->depth = depth;
+    size_t b = bucket_of(id);
+    e->next = r->bucket[b];
+    r->bucket[b] = e;
+    e->older = r->newest;
+    r->newest = e;
+    if (!r->oldest)
+        r->oldest = e;
+    r->cache_used += len;
+}
+
+/* ---- chunks -------------------------------------------------------------- */
+
+static int head_cb(void *ud, const void *p, size_t n)
+{
+    rf_buf_add(ud, p, n);
+    return 0;
+}
+
+/* The store, not the cache, decides: gc may have deleted an object whose
+ * bytes this process still caches (the caller holds the writer lock). */
+int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *depth,
+                        rf_err *err)
+{
+    char key[256];
+    rf_ckrepo_chunk_key(r, key, sizeof key, id);
+    rf_buf b = RF_BUF_INIT;
+    int rc = rf_store_get_stream(r->store, key, 0, RF_CHUNK_HEADER, head_cb, &b, err);
+    if (rc) {
+        rf_buf_free(&b);
+        return err && err->code == RF_ENOTFOUND ? 0 : -1;
+    }
+    rf_chunk_head h;
+    rc = b.len == RF_CHUNK_HEADER && !memcmp(b.data, RF_CHUNK_MAGIC, 4) ? 0 : -1;
+    if (!rc) {
+        h.depth = (unsigned char)b.data[7];
+        if (h.depth > 250)
+            rc = -1;
+    }
+    rf_buf_free(&b);
+    if (rc)
+        return rf_errf(err, RF_ECORRUPT, "chunk %s: bad header", key);
+    *depth = h.depth;
+    return 1;
+}
+
+static int block_load(rf_ckrepo *r, const uint8_t *id, int level, rf_err *err)
+{
+    char key[256];
+    rf_ckrepo_chunk_key(r, key, sizeof key, id);
+    if (level > 255)
+        return rf_errf(err, RF_ECORRUPT, "chunk %s: delta chain loops", key);
+    rf_buf b = RF_BUF_INIT;
+    rf_chunk_head h;
+    if (rf_store_get_mem(r->store, key, &b, err) || rf_chunk_head_parse(b.data, b.len, &h, err)) {
+        rf_buf_free(&b);
+        return rf_err_prefix(err, "chunk %s", key);
+    }
+    uint8_t *base = NULL;
+    if (h.mode == RF_CHUNK_DELTA) {
+        const uint8_t *braw;
+        size_t blen;
+        int bdepth;
+        if (rf_ckrepo_block(r, h.base, &braw, &blen, &bdepth, err)) {
+            rf_buf_free(&b);
+            return rf_err_prefix(err, "base of chunk %s", key);
+        }
+        if (blen != h.raw_len) {
+            rf_buf_free(&b);
+            return rf_errf(err, RF_ECORRUPT, "chunk %s: base has %zu bytes, not %llu", key,
+                           blen, (unsigned long long)h.raw_len);
+        }
+        base = rf_xmalloc(blen ? blen : 1);   /* the cache may drop it below */
+        memcpy(base, braw, blen);
+    }
+    uint8_t *raw = rf_xmalloc(h.raw_len ? (size_t)h.raw_len : 1);
+    int rc = rf_chunk_decode(r->cc, b.data, b.len, base, id, raw, err);
+    rf_buf_free(&b);
+    free(base);
+    if (!rc)
+        rf_ckcache_put(r, id, raw, (size_t)h.raw_len, h.depth);
+    free(raw);
+    if (rc)
+        return rf_err_prefix(err, "chunk %s", key);
+    if (!cache_find(r, id))
+        return rf_errf(err, RF_ETOOBIG, "chunk %s: %llu bytes exceed the block cache", key,
+                       (unsigned long long)h.raw_len);
+    return 0;
+}
+
+int rf_ckrepo_block(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const uint8_t **raw,
+                    size_t *len, int *depth, rf_err *err)
+{
+    rf_ckcache_ent *e = cache_find(r, id);
+    if (!e) {
+        if (block_load(r, id, 0, err))
+            return -1;
+        e = cache_find(r, id);
+    }
+    *raw = e->raw;
+    *len = e->len;
+    *depth = e->depth;
+    return 0;
+}
+
+/* ---- small JSON objects, refs, versions ---------------------------------- */
+
+int rf_ckrepo_json_get(rf_ckrepo *r, const char *key, json_t **out, rf_err *err)
+{
+    rf_buf b = RF_BUF_INIT;
+    *out = NULL;
+    if (rf_store_get_mem(r->store, key, &b, err)) {
+        rf_buf_free(&b);
+        return err && err->code == RF_ENOTFOUND ? 0 : -1;
+    }
+    json_error_t je;
+    *out = json_loadb(b.data, b.len, 0, &je);
+    rf_buf_free(&b);
+    if (!*out)
+        return rf_errf(err, RF_ECORRUPT, "%s:%d:%d: %s", key, je.line, je.column, je.text);
+    return 1;
+}
+
+int rf_ckrepo_json_put(rf_ckrepo *r, const char *key, const json_t *o, rf_err *err)
+{
+    char *s = json_dumps(o, JSON_SORT_KEYS | JSON_INDENT(1));
+    if (!s)
+        return rf_errf(err, RF_ENOMEM, "%s: JSON: out of memory", key);
+    int rc = rf_store_put_mem(r->store, key, s, strlen(s), NULL, err);
+    free(s);
+    return rc;
+}
+
+static int name_valid(const char *name, rf_err *err)
+{
+    size_t n = strlen(name);
+    if (!n || n > 200 || name[0] == '.' || strchr(name, '/') || strchr(name, ':') ||
+        strchr(name, '~'))
+        return rf_errf(err, RF_EINVAL, "bad name \"%s\" (1-200 characters, no / : ~, not "
+                       "starting with '.')", name);
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x21)
+            return rf_errf(err, RF_EINVAL, "bad name \"%s\": control or space character",
+                           name);
+    return 0;
+}
+
+static int id_valid(const char *id)
+{
+    if (strlen(id) != 64)
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+int rf_ckrepo_ref_get(rf_ckrepo *r, const char *kind, const char *name,
+                      char id[RF_SHA256_HEX], rf_err *err)
+{
+    char key[512];
+    if (name_valid(name, err))
+        return -1;
+    rf_ckrepo_key(r, key, sizeof key, "refs/%s/%s", kind, name);
+    rf_buf b = RF_BUF_INIT;
+    if (rf_store_get_mem(r->store, key, &b, err)) {
+        rf_buf_free(&b);
+        return err && err->code == RF_ENOTFOUND ? 0 : -1;
+    }
+    int ok = b.len >= 64;
+    if (ok) {
+        memcpy(id, b.data, 64);
+        id[64] = 0;
+        ok = id_valid(id);
+    }
+    rf_buf_free(&b);
+    return ok ? 1 : rf_errf(err, RF_ECORRUPT, "%s: not a version id", key);
+}
+
+int rf_ckrepo_ref_set(rf_ckrepo *r, const char *kind, const char *name, const char *id,
+                      rf_err *err)
+{
+    char key[512], line[80];
+    if (name_valid(name, err))
+        return -1;
+    json_t *v;
+    if (rf_ckrepo_version(r, id, &v, err))
+        return -1;
+    json_decref(v);
+    rf_ckrepo_key(r, key, sizeof key, "refs/%s/%s", kind, name);
+    snprintf(line, sizeof line, "%s\n", id);
+    return rf_store_put_mem(r->store, key, line, strlen(line), NULL, err);
+}
+
+int rf_ckrepo_ref_delete(rf_ckrepo *r, const char *kind, const char *name, rf_err *err)
+{
+    char key[512], id[RF_SHA256_HEX];
+    int rc = rf_ckrepo_ref_get(r, kind, name, id, err);
+    if (rc <= 0)
+        return rc ? -1 : rf_errf(err, RF_ENOTFOUND, "no %s \"%s\"",
+                                 strcmp(kind, "tags") ? "branch" : "tag", name);
+    rf_ckrepo_key(r, key, sizeof key, "refs/%s/%s", kind, name);
+    return rf_store_delete(r->store, key, err);
+}
+
+int rf_ckrepo_list(rf_cklist *x, const char *folder, rf_list_fn fn, rf_err *err)
+{
+    char pfx[256];
+    rf_ckrepo_key(x->r, pfx, sizeof pfx, "%s", folder);
+    x->skip = strlen(pfx);
+    if (rf_store_list(x->r->store, pfx, 1, fn, x, err) && err->code != RF_ENOTFOUND) {
+        json_decref(x->out);
+        x->out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int ref_cb(void *ud, const char *key, const rf_store_meta *m)
+{
+    rf_cklist *x = ud;
+    (void)m;
+    char id[RF_SHA256_HEX];
+    const char *name = key + x->skip;
+    if (!*name || strchr(name, '/'))
+        return 0;
+    if (rf_ckrepo_ref_get(x->r, x->kind, name, id, x->err) == 1)
+        json_object_set_new(x->out, name, json_string(id));
+    return 0;
+}
+
+int rf_ckrepo_refs(rf_ckrepo *r, const char *kind, json_t **out, rf_err *err)
+{
+    char folder[64];
+    snprintf(folder, sizeof folder, "refs/%s/", kind);
+    rf_cklist x = {r, kind, json_object(), 0, err};
+    int rc = rf_ckrepo_list(&x, folder, ref_cb, err);
+    *out = x.out;
+    return rc;
+}
+
+static int version_cb(void *ud, const char *key, const rf_store_meta *m)
+{
+    rf_cklist *x = ud;
+    (void)m;
+    const char *name = key + x->skip;
+    if (strlen(name) == 69 && !strcmp(name + 64, ".json"))
+        json_array_append_new(x->out, json_stringn(name, 64));
+    return 0;
+}
+
+int rf_ckrepo_versions(rf_ckrepo *r, json_t **out, rf_err *err)
+{
+    rf_cklist x = {r, NULL, json_array(), 0, err};
+    int rc = rf_ckrepo_list(&x, "versions/", version_cb, err);
+    *out = x.out;
+    return rc;
+}
+
+int rf_ckrepo_version(rf_ckrepo *r, const char *id, json_t **out, rf_err *err)
+{
+    char key[256];
+    if (!id_valid(id))
+        return rf_errf(err, RF_EINVAL, "\"%s\" is not a version id", id);
+    rf_ckrepo_key(r, key, sizeof key, "versions/%s.json", id);
+    rf_buf b = RF_BUF_INIT;
+    if (rf_store_get_mem(r->store, key, &b, err)) {
+        rf_buf_free(&b);
+        if (err && err->code == RF_ENOTFOUND)
+            return rf_errf(err, RF_ENOTFOUND, "no version %.12s in the repository", id);
+        return -1;
+    }
+    uint8_t sum[RF_SHA256_LEN];
+    char hex[RF_SHA256_HEX];
+    rf_sha256(b.data, b.len, sum);
+    rf_hex(hex, sum, RF_SHA256_LEN);
+    json_error_t je;
+    *out = strcmp(hex, id) ? NULL : json_loadb(b.data, b.len, 0, &je);
+    rf_buf_free(&b);
+    if (!*out)
+        return rf_errf(err, RF_ECORRUPT, "%s: damaged (content does not match its name)", key);
+    return 0;
+}
+
+/* ---- resolving REF ------------------------------------------------------- */
+
+static int by_prefix(rf_ckrepo *r, const char *p, char id[RF_SHA256_HEX], rf_err *err)
+{
+    json_t *all;
+    if (rf_ckrepo_versions(r, &all, err))
+        return -1;
+    size_t i, hits = 0, n = strlen(p);
+    json_t *v;
+    json_array_foreach(all, i, v) {
+        if (!strncmp(json_string_value(v), p, n)) {
+            if (!hits++)
+                snprintf(id, RF_SHA256_HEX, "%s", json_string_value(v));
+        }
+    }
+    json_decref(all);
+    if (hits > 1)
+        return rf_errf(err, RF_EINVAL, "version prefix \"%s\" is ambiguous (%zu versions)", p,
+                       hits);
+    return hits ? 1 : 0;
+}
+
+static int is_hex(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int resolve_base(rf_ckrepo *r, const char *ref, char id[RF_SHA256_HEX], rf_err *err)
+{
+    if (id_valid(ref)) {
+        memcpy(id, ref, 64);
+        id[64] = 0;
+        return 1;
+    }
+    if (!strncmp(ref, "channel:", 8)) {
+        json_t *ch;
+        int rc = rf_ckrepo_channel(r, ref + 8, &ch, err);
+        if (rc <= 0)
+            return rc;
+        const char *cur = json_string_value(json_object_get(ch, "current"));
+        if (cur)
+            snprintf(id, RF_SHA256_HEX, "%s", cur);
+        json_decref(ch);
+        return cur ? 1 : 0;
+    }
+    if (!strncmp(ref, "tag:", 4))
+        return rf_ckrepo_ref_get(r, "tags", ref + 4, id, err);
+    int rc = strchr(ref, ':') ? 0 : rf_ckrepo_ref_get(r, "heads", ref, id, err);
+    if (rc == 0 && !strchr(ref, ':'))
+        rc = rf_ckrepo_ref_get(r, "tags", ref, id, err);
+    if (rc == 0 && strlen(ref) >= 6 && is_hex(ref))
+        rc = by_prefix(r, ref, id, err);
+    return rc;
+}
+
+int rf_ckrepo_resolve(rf_ckrepo *r, const char *ref, char id[RF_SHA256_HEX], rf_err *err)
+{
+    char base[512];
+    snprintf(base, sizeof base, "%s", ref);
+    long back = 0;
+    char *tilde = strchr(base, '~');
+    if (tilde) {
+        char *end;
+        back = tilde[1] ? strtol(tilde + 1, &end, 10) : 1;
+        if (back < 0 || (tilde[1] && *end))
+            return rf_errf(err, RF_EINVAL, "bad reference \"%s\"", ref);
+        *tilde = 0;
+    }
+    int rc = resolve_base(r, base, id, err);
+    if (rc < 0)
+        return rf_err_prefix(err, "resolving \"%s\"", ref);
+    if (rc == 0)
+        return rf_errf(err, RF_ENOTFOUND, "unknown version \"%s\" (not an id, branch, tag "
+                       "or channel)", ref);
+    for (long i = 0; i < back; i++) {
+        json_t *v;
+        if (rf_ckrepo_version(r, id, &v, err))
+            return -1;
+        const char *p = json_string_value(json_array_get(json_object_get(v, "parents"), 0));
+        if (!p) {
+            json_decref(v);
+            return rf_errf(err, RF_ENOTFOUND, "%s: history has only %ld versions", ref, i + 1);
+        }
+        snprintf(id, RF_SHA256_HEX, "%s", p);
+        json_decref(v);
+    }
+    return 0;
+}
+
+int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err)
+{
+    static const char *const kinds[2] = {"heads", "tags"};
+    for (int k = 0; k < 2; k++) {
+        json_t *refs;
+        if (rf_ckrepo_refs(r, kinds[k], &refs, err))
+            return -1;
+        const char *name;
+        json_t *v;
+        json_object_foreach(refs, name, v) {
+            if (!strcmp(json_string_value(v), id)) {
+                rf_errf(err, RF_ECONFLICT, "version %.12s is the %s \"%s\"", id,
+                        k ? "tag" : "branch", name);
+                json_decref(refs);
+                return -1;
+            }
+        }
+        json_decref(refs);
+    }
+    char key[256];
+    rf_ckrepo_key(r, key, sizeof key, "versions/%s.json", id);
+    return rf_store_delete(r->store, key, err);
+}

@@ -1,0 +1,66 @@
+/* rf_ckrepo_impl: what rf_ckrepo.c, rf_ckpack.c and rf_ckreg.c share. */
+#ifndef RF_CKREPO_IMPL_H
+#define RF_CKREPO_IMPL_H
+
+#include "store/rf_ckrepo.h"
+
+typedef struct rf_ckcache_ent {
+    uint8_t id[RF_SHA256_LEN];
+    uint8_t *raw;
+    size_t len;
+    int depth;
+    struct rf_ckcache_ent *next;    /* bucket chain */
+    struct rf_ckcache_ent *older;   /* FIFO, oldest evicted first */
+} rf_ckcache_ent;
+
+#define RF_CKCACHE_BUCKETS 4096
+
+struct rf_ckrepo {
+    rf_store *store;
+    char *prefix;                    /* key prefix inside store, "" or "x/" */
+    rf_ckrepo_opts o;
+    rf_chunk_ctx *cc;
+    rf_ckcache_ent *bucket[RF_CKCACHE_BUCKETS];
+    rf_ckcache_ent *newest, *oldest;
+    size_t cache_used;
+    char lock_key[512];              /* the writer lock held, or "" */
+};
+
+/* "<prefix><rest>" into buf. */
+void rf_ckrepo_key(const rf_ckrepo *r, char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void rf_ckrepo_chunk_key(const rf_ckrepo *r, char *buf, size_t n, const uint8_t *id);
+
+/* A block's raw bytes by id (cache, else the store, recursively through
+ * delta bases). *raw is borrowed from the cache: valid until the next call
+ * that adds to it. */
+int rf_ckrepo_block(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const uint8_t **raw,
+                    size_t *len, int *depth, rf_err *err);
+/* 1 if the chunk is stored (cache or store), 0 if not, -1. */
+int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *depth,
+                        rf_err *err);
+void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
+                    size_t len, int depth);
+
+/* Writer lock: taken before the first chunk, released after the ref. */
+int rf_ckrepo_lock_writer(rf_ckrepo *r, rf_err *err);
+void rf_ckrepo_unlock_writer(rf_ckrepo *r);
+
+/* Listing a folder of the repository into a JSON value: fn sees each key
+ * with skip = the length of the folder's full prefix. */
+typedef struct rf_cklist {
+    rf_ckrepo *r;
+    const char *kind;
+    json_t *out;
+    size_t skip;
+    rf_err *err;
+} rf_cklist;
+/* x->r, kind, out, err set by the caller; a missing folder lists nothing.
+ * On failure x->out is released. */
+int rf_ckrepo_list(rf_cklist *x, const char *folder, rf_list_fn fn, rf_err *err);
+
+/* Load / store a small JSON object under a key. get: 1, 0 missing, -1. */
+int rf_ckrepo_json_get(rf_ckrepo *r, const char *key, json_t **out, rf_err *err);
+int rf_ckrepo_json_put(rf_ckrepo *r, const char *key, const json_t *o, rf_err *err);
+
+#endif
