@@ -78,7 +78,7 @@ int plot_tune_step(const char *run, const char *step, json_t *arr, rf_err *err)
     engine e;
     rf_sched_opts so;
     rf_sched_opts_default(&so);
-    if (engine_open(&e, engine_redis_url(NULL), engine_prefix(NULL), 0, &so, err) < 0)
+    if (engine_open(&e, engine_redis_url(NULL), engine_prefix(NULL), 0, &so, NULL, err) < 0)
         return -1;
     char *text = NULL;
     int rc = rf_sched_results(e.s, run, step, &text, err);
