@@ -34,6 +34,7 @@ struct rf_redis {
 
 void rf_redis_opts_default(rf_redis_opts *o)
 {
+    memset(o, 0, sizeof *o);
     o->connect_timeout_ms = 2000;
     o->command_timeout_ms = 10000;
     o->retry_ms = 30000;
