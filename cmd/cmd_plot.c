@@ -29,6 +29,8 @@
 #include "base/rf_config.h"
 #include "base/rf_err.h"
 #include "ml/rf_plot.h"
+#include "ml/rf_plot_tune.h"
+#include "cmd_plot_tune.h"
 #include "engine/rf_redis.h"
 
 typedef struct curve {
@@ -39,7 +41,8 @@ typedef struct curve {
 static void usage(FILE *f)
 {
     fputs("usage: ruvflow plot RUN STEP -o FILE.svg|FILE.png [--config FILE] [--title T]\n"
-          "       ruvflow plot --progress DIR|progress.jsonl -o FILE [--title T]\n", f);
+          "       ruvflow plot --progress DIR|progress.jsonl -o FILE [--title T]\n"
+          "       ruvflow plot --trials trials.jsonl|trial.json [--trials ...] -o FILE\n", f);
 }
 
 /* Set one field of the point for `epoch` (created NaN-filled on demand). */
@@ -332,20 +335,20 @@ static int svg_to_png(const char *svg, const char *png, rf_err *err)
     return 0;
 }
 
-/* Write svg to out, as SVG or, for a .png name, PNG. */
-static int emit(rf_buf *svg_doc, const char *out, rf_err *err)
+/* Write svg to out, as SVG or, for a .png name, PNG. svg stays the
+ * caller's. */
+static int emit(const rf_buf *svg, const char *out, rf_err *err)
 {
-    const rf_buf svg = *svg_doc;
     int rc;
     if (ends_with(out, ".png")) {
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s.%d.svg", out, (int)getpid());
-        rc = write_file(tmp, &svg, err);
+        rc = write_file(tmp, svg, err);
         if (!rc)
             rc = svg_to_png(tmp, out, err);
         unlink(tmp);
     } else {
-        rc = write_file(out, &svg, err);
+        rc = write_file(out, svg, err);
     }
     return rc;
 }
@@ -383,17 +386,32 @@ static int draw_tasks(const task_curves *tc, size_t nc, int chain, const char *t
     return rc;
 }
 
+/* A search: best so far per trial and, for two objectives, the front. */
+static int draw_tune(const json_t *trials, const char *title, const char *out,
+                     rf_err *err)
+{
+    rf_buf svg = RF_BUF_INIT;
+    int rc = rf_plot_tune_svg(&svg, title, trials, err);
+    if (rc == 0)
+        rc = emit(&svg, out, err);
+    rf_buf_free(&svg);
+    return rc;
+}
+
 RF_CMD(plot)
 {
     const char *out = NULL, *progress = NULL, *config = NULL, *title = NULL;
     const char *pos[2] = {NULL, NULL};
-    size_t npos = 0;
+    char *tfiles[256];
+    size_t npos = 0, ntf = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && v)
             out = v, i++;
         else if (!strcmp(a, "--progress") && v)
             progress = v, i++;
+        else if (!strcmp(a, "--trials") && v && ntf < 256)
+            tfiles[ntf++] = (char *)v, i++;
         else if (!strcmp(a, "--config") && v)
             config = v, i++;
         else if (!strcmp(a, "--title") && v)
@@ -409,12 +427,34 @@ RF_CMD(plot)
             return 2;
         }
     }
-    if (!out || (progress ? npos != 0 : npos != 2)) {
+    if (!out || (progress || ntf ? npos != 0 : npos != 2)) {
         usage(stderr);
         return 2;
     }
     curve c = {0};
     rf_err err = {0};
+    json_t *trials = json_array();
+    int trc = ntf ? plot_tune_files(tfiles, ntf, trials, &err)
+                  : progress ? 0 : plot_tune_step(pos[0], pos[1], trials, &err);
+    if (trc < 0 && !ntf && err.code == RF_ENOTFOUND)
+        trc = 0;   /* no such run or step in the plan: maybe curves exist */
+    if (trc == 0 && json_array_size(trials) > 0) {
+        char tt[600];
+        snprintf(tt, sizeof tt, "%s%s%s", ntf ? "search" : pos[0], ntf ? "" : " / ",
+                 ntf ? "" : pos[1]);
+        trc = draw_tune(trials, title ? title : tt, out, &err);
+    } else if (trc == 0 && ntf) {
+        trc = rf_errf(&err, RF_ENOTFOUND, "%s: no trial documents", tfiles[0]);
+    }
+    size_t ntrials = json_array_size(trials);
+    json_decref(trials);
+    if (trc < 0 || ntf || ntrials > 0) {
+        if (trc < 0) {
+            fprintf(stderr, "ruvflow plot: %s\n", err.msg);
+            return rf_err_exit_status(&err);
+        }
+        return 0;
+    }
     char deftitle[600];
     snprintf(deftitle, sizeof deftitle, "%s%s%s", progress ? "training curves" : pos[0],
              progress ? "" : " / ", progress ? "" : pos[1]);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handlers/rf_tune_lint.h"
 #include "cmd.h"
 #include "cmd_engine.h"
 #include "base/rf_buf.h"
@@ -470,6 +471,11 @@ RF_CMD(submit)
     rf_err err;
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
+    if (rc == 0 && rf_tune_lint(wf, &d) > 0) {   /* tune-trial spaces */
+        rf_workflow_free(wf);
+        rf_errf(&err, RF_EINVAL, "%s: %zu problem%s", file, d.n, d.n == 1 ? "" : "s");
+        rc = -1;
+    }
     if (rc < 0) {
         rf_wf_diags_print(&d, file, stderr);
         rf_wf_diags_free(&d);

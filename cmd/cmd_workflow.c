@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "handlers/rf_tune_lint.h"
 #include "engine/rf_workflow.h"
 
 static const char lint_usage[] =
@@ -100,6 +101,11 @@ RF_CMD(lint)
     rf_err err;
     int rc = rf_workflow_load(file, ov, nov, &wf, &d, &err);
     free(ov);
+    if (rc == 0 && rf_tune_lint(wf, &d) > 0) {   /* tune-trial spaces */
+        rf_workflow_free(wf);
+        rf_errf(&err, RF_EINVAL, "%s: %zu problem%s", file, d.n, d.n == 1 ? "" : "s");
+        rc = -1;
+    }
     if (rc < 0) {
         if (json)
             print_json(file, NULL, &d, &err);
