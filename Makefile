@@ -15,7 +15,8 @@ BUILD    ?= build
 SANITIZE ?= 0
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 
-PKGS     := libcurl hiredis msgpack libzstd yaml-0.1 libcrypto jansson zlib openblas
+PKGS     := libcurl hiredis msgpack libzstd yaml-0.1 libcrypto jansson zlib openblas \
+            libmicrohttpd
 CFLAGS_PKG := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS_PKG   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
