@@ -961,7 +961,8 @@ RF_CMD(scheduler)
             engine_close(&e);
             return fail("scheduler", &err);
         }
-        rf_log_info(&lg, "metrics on http://%s/metrics", a.metrics);
+        rf_log_info(&lg, "metrics on %s (port %d), path /metrics", a.metrics,
+                    rf_monitor_port(mon));
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;

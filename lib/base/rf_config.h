@@ -54,4 +54,10 @@ int rf_tier_parse(const char *s);       /* -1 if unknown */
 /* Print the effective configuration, secrets redacted. */
 void rf_config_print(const rf_config *c, FILE *f);
 
+/* Every environment variable ruvflow reads: the RUVFLOW_* of the key table,
+ * the AWS_* it maps, and those of the CLI, scheduler and systemd units. */
+int rf_config_env_known(const char *name);
+/* The known name closest to name (a typo: edit distance <= 3), or NULL. */
+const char *rf_config_env_suggest(const char *name);
+
 #endif
