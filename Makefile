@@ -11,11 +11,17 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+SYSCONFDIR ?= /etc
+# systemd looks in /usr/local/lib/systemd/system too; distributions set
+# UNITDIR=/usr/lib/systemd/system with PREFIX=/usr.
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+UNITS    := $(patsubst infra/systemd/%.in,%,$(wildcard infra/systemd/*.service.in))
 BUILD    ?= build
 SANITIZE ?= 0
 NPROC    := $(shell nproc 2>/dev/null || echo 2)
 
-PKGS     := libcurl hiredis msgpack libzstd yaml-0.1 libcrypto jansson zlib openblas
+PKGS     := libcurl hiredis msgpack libzstd yaml-0.1 libcrypto jansson zlib openblas \
+            libmicrohttpd
 CFLAGS_PKG := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS_PKG   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -136,16 +142,23 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BUILD=$(BUILD) bash tests/bench/run.sh
 
+# DESTDIR is honoured everywhere; the units name $(PREFIX)/bin and
+# $(SYSCONFDIR)/ruvflow/ruvflow.env (an example lands in the doc folder).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 	  $(foreach l,$(LAYERS),$(DESTDIR)$(PREFIX)/include/ruvflow/$(l)) \
-	  $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(PREFIX)/share/doc/ruvflow
 	install -m 755 $(CLI) $(WRK_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
 	for l in $(LAYERS); do install -m 644 lib/$$l/*.h \
 	  $(DESTDIR)$(PREFIX)/include/ruvflow/$$l/; done
 	if [ -f docs/ruvflow.1 ]; then install -m 644 docs/ruvflow.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	for u in $(UNITS); do sed -e 's|@BINDIR@|$(PREFIX)/bin|g' \
+	  -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' infra/systemd/$$u.in \
+	  >$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u; done
+	install -m 644 infra/systemd/ruvflow.env.example $(DESTDIR)$(PREFIX)/share/doc/ruvflow/
 
 clean:
 	rm -rf build build-san

@@ -1,17 +1,124 @@
 /* cmd_config: `ruvflow config show`, the effective configuration with its
- * secrets redacted (docs/configuration.md). */
+ * secrets redacted (docs/configuration.md), and `ruvflow config check-env`,
+ * which the systemd units run before starting: an EnvironmentFile with an
+ * unknown key or a bad value fails the unit with the key's name. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "base/rf_buf.h"
 #include "base/rf_config.h"
+#include "base/rf_envfile.h"
 
 static void usage(FILE *f)
 {
-    fputs("usage: ruvflow config show [--config FILE]\n\n"
-          "Print the effective configuration (defaults, config file, AWS_* and\n"
+    fputs("usage: ruvflow config show [--config FILE]\n"
+          "       ruvflow config check-env FILE...\n\n"
+          "show: print the effective configuration (defaults, config file, AWS_* and\n"
           "RUVFLOW_* environment), secrets redacted. The output is itself a valid\n"
-          "config file. See docs/configuration.md.\n", f);
+          "config file. See docs/configuration.md.\n"
+          "check-env: check systemd EnvironmentFile(s): KEY=VALUE syntax, every key\n"
+          "one ruvflow reads, every value valid. Errors name FILE:LINE:COL; exit 2.\n",
+          f);
+}
+
+static int read_file(const char *path, rf_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rf_buf_add(b, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    return bad ? -1 : 0;
+}
+
+/* Values the config loader does not see: the units' own variables. */
+static int check_unit_value(const char *path, const rf_env_entry *e)
+{
+    static const struct { const char *key; long lo, hi; } nums[] = {
+        {"RUVFLOW_CONCURRENCY", 1, 1024}, {"RUVFLOW_GRACE_S", 0, 86400},
+        {"RUVFLOW_RETRY_S", 0, 86400},    {"RUVFLOW_SCALE_MIN", 0, 1000000},
+        {"RUVFLOW_SCALE_MAX", 1, 1000000},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (strcmp(e->key, nums[i].key) != 0)
+            continue;
+        char *end;
+        long v = strtol(e->value, &end, 10);
+        if (!*e->value || *end || v < nums[i].lo || v > nums[i].hi) {
+            fprintf(stderr, "ruvflow: config: %s:%d:1: %s=\"%s\": want an integer in %ld..%ld\n",
+                    path, e->line, e->key, e->value, nums[i].lo, nums[i].hi);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_entries(const char *path, const rf_env_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!rf_config_env_known(e[i].key)) {
+            const char *hint = rf_config_env_suggest(e[i].key);
+            fprintf(stderr, "ruvflow: config: %s:%d:1: unknown key %s%s%s%s\n", path,
+                    e[i].line, e[i].key, hint ? " (did you mean " : "", hint ? hint : "",
+                    hint ? "?)" : "");
+            return -1;
+        }
+        if (check_unit_value(path, &e[i]) != 0)
+            return -1;
+        setenv(e[i].key, e[i].value, 1);
+    }
+    return 0;
+}
+
+/* Every file is checked in order, its values then loaded as the daemons
+ * would load them (later files win, as with several EnvironmentFile=). */
+static int check_env(int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "ruvflow: config check-env: name at least one file\n");
+        return 2;
+    }
+    size_t total = 0;
+    for (int i = 0; i < argc; i++) {
+        rf_buf b = {0};
+        rf_err err = {0};
+        rf_env_entry *e;
+        size_t n;
+        if (read_file(argv[i], &b) != 0) {
+            fprintf(stderr, "ruvflow: config: %s: cannot read: %s\n", argv[i], strerror(errno));
+            rf_buf_free(&b);
+            return 2;
+        }
+        int rc = rf_envfile_parse(argv[i], (const char *)b.data, b.len, &e, &n, &err);
+        rf_buf_free(&b);
+        if (rc != 0) {
+            fprintf(stderr, "ruvflow: config: %s\n", err.msg);
+            return 2;
+        }
+        rc = check_entries(argv[i], e, n);
+        rf_env_free(e, n);
+        if (rc != 0)
+            return 2;
+        total += n;
+    }
+    rf_config cfg;
+    rf_err err = {0};
+    if (rf_config_load(&cfg, NULL, &err)) {
+        fprintf(stderr, "ruvflow: config: %s (set by %s%s)\n", err.msg, argv[0],
+                argc > 1 ? " or a later file" : "");
+        return 2;
+    }
+    rf_config_free(&cfg);
+    printf("ruvflow: config: %zu key%s in %d file%s ok\n", total, total == 1 ? "" : "s", argc,
+           argc == 1 ? "" : "s");
+    return 0;
 }
 
 RF_CMD(config)
@@ -22,6 +129,8 @@ RF_CMD(config)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(argv[i], "check-env") && !show) {
+            return check_env(argc - i - 1, argv + i + 1);
         } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             path = argv[++i];
         } else if (!strcmp(argv[i], "show") && !show) {

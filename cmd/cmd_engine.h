@@ -8,6 +8,7 @@
 
 #include "base/rf_log.h"
 #include "base/rf_stackdir.h"
+#include "engine/rf_poolstat.h"
 #include "engine/rf_queue.h"
 #include "engine/rf_redis.h"
 #include "engine/rf_sched.h"
@@ -46,5 +47,16 @@ long engine_retention_s(void);
  * `mode: incremental`): drift, the gate's decision, the version in
  * production (cmd_watch.c). */
 void cmd_online_status(rf_sched *s, const rf_run_status *st, FILE *f);
+/* Autoscaling options (cmd_scale.c): defaults from $RUVFLOW_SCALE_SLOTS,
+ * $RUVFLOW_SCALE_MIN, $RUVFLOW_SCALE_MAX; scale_opt consumes --slots SPEC,
+ * --min-workers N, --max-workers N at argv[*i] (1 if it was one, -1 if
+ * incomplete or not a number, 0 if not one of them). */
+void scale_opts_from_env(rf_scale_opts *o);
+int scale_opt(rf_scale_opts *o, int argc, char **argv, int *i);
+#define SCALE_HELP \
+    "  --slots SPEC       tasks one worker runs at once: N, or POOL=N,... (others 1);\n" \
+    "                     default $RUVFLOW_SCALE_SLOTS or 1\n" \
+    "  --min-workers N    lower bound of desired workers ($RUVFLOW_SCALE_MIN, 0)\n" \
+    "  --max-workers N    upper bound of desired workers ($RUVFLOW_SCALE_MAX, 100)\n"
 
 #endif

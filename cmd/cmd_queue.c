@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "cmd_engine.h"
 #include "base/rf_config.h"
+#include "engine/rf_poolstat.h"
 #include "engine/rf_queue.h"
 #include "engine/rf_redis.h"
 #include "engine/rf_runtime.h"
@@ -20,6 +21,7 @@ typedef struct qopts {
     const char *redis, *prefix, *pool, *type;
     int json;
     long limit;
+    rf_scale_opts scale;
     const char **ids;
     int nids;
 } qopts;
@@ -36,8 +38,16 @@ static int parse(int argc, char **argv, int first, qopts *o, const char *verb)
     o->redis = engine_redis_url(NULL);  /* as the run verbs: finds `ruvflow up`'s */
     o->prefix = rf_runtime_default_prefix();
     o->limit = 100;
+    scale_opts_from_env(&o->scale);
     for (int i = first; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = scale_opt(&o->scale, argc, argv, &i);
+        if (k < 0) {
+            fprintf(stderr, "ruvflow: %s: incomplete or non-numeric option \"%s\"\n", verb, a);
+            return -1;
+        }
+        if (k > 0)
+            continue;
         if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--redis") && v)
@@ -114,12 +124,68 @@ static void ago(char *out, size_t n, int64_t ms)
         snprintf(out, n, "%lldh ago", (long long)(d / 3600000));
 }
 
+static json_t *queues_json(const rf_poolstat *ps)
+{
+    json_t *qa = json_array(), *pa = json_array();
+    for (size_t i = 0; i < ps->nqueues; i++) {
+        const rf_qstat *s = &ps->queues[i];
+        json_array_append_new(
+            qa, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:f}", "pool", s->pool, "type", s->type,
+                          "ready", (json_int_t)s->ready, "delayed", (json_int_t)s->delayed,
+                          "in_flight", (json_int_t)s->leased, "dead", (json_int_t)s->dead,
+                          "oldest_age_s",
+                          s->head_age_ms < 0 ? 0.0 : (double)s->head_age_ms / 1000.0));
+    }
+    for (size_t i = 0; i < ps->npools; i++) {
+        const rf_pstat *p = &ps->pools[i];
+        json_array_append_new(
+            pa, json_pack("{s:s,s:I,s:I,s:I,s:i,s:I}", "pool", p->pool, "waiting",
+                          (json_int_t)p->waiting, "in_flight", (json_int_t)p->in_flight,
+                          "workers", (json_int_t)p->workers, "slots", (int)p->slots,
+                          "desired_workers", (json_int_t)p->desired));
+    }
+    return json_pack("{s:o,s:o}", "queues", qa, "pools", pa);
+}
+
+static void queues_table(const rf_poolstat *ps)
+{
+    printf("%-16s %-20s %9s %9s %9s %9s %10s\n", "POOL", "TYPE", "READY", "DELAYED",
+           "IN-FLIGHT", "DEAD", "OLDEST");
+    for (size_t i = 0; i < ps->nqueues; i++) {
+        const rf_qstat *s = &ps->queues[i];
+        char age[32] = "-";
+        if (s->head_age_ms >= 0)
+            snprintf(age, sizeof age, "%.1fs", (double)s->head_age_ms / 1000.0);
+        printf("%-16s %-20s %9lld %9lld %9lld %9lld %10s\n", s->pool, s->type,
+               (long long)s->ready, (long long)s->delayed, (long long)s->leased,
+               (long long)s->dead, age);
+    }
+    if (ps->nqueues == 0) {
+        printf("(no queues yet)\n");
+        return;
+    }
+    printf("\n%-16s %9s %9s %9s %9s %9s\n", "POOL", "WAITING", "IN-FLIGHT", "WORKERS",
+           "SLOTS", "DESIRED");
+    for (size_t i = 0; i < ps->npools; i++) {
+        const rf_pstat *p = &ps->pools[i];
+        printf("%-16s %9lld %9lld %9lld %9ld %9lld\n", p->pool, (long long)p->waiting,
+               (long long)p->in_flight, (long long)p->workers, p->slots,
+               (long long)p->desired);
+    }
+}
+
 RF_CMD(queues)
 {
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        printf("usage: ruvflow queues [--json] [--redis URL] [--prefix P]\n\n"
+        printf("usage: ruvflow queues [--json] [--redis URL] [--prefix P]\n"
+               "                      [--slots SPEC] [--min-workers N] [--max-workers N]\n\n"
                "Per queue (pool/type): ready, delayed (retry backoff), leased (in flight)\n"
-               "and dead-lettered task counts.\n");
+               "and dead-lettered task counts, and how long the task at the head of the\n"
+               "queue has waited. Per pool: tasks waiting (ready + delayed), in flight,\n"
+               "live workers and desired workers = ceil((waiting + in flight) / slots),\n"
+               "within the bounds: the autoscaling signal (docs/operations.md).\n"
+               "--json prints {\"queues\": [...], \"pools\": [...]}.\n"
+               SCALE_HELP);
         return 0;
     }
     qopts o = {0};
@@ -130,37 +196,28 @@ RF_CMD(queues)
         qopts_free(&o);
         return 2;
     }
+    if (rf_scale_opts_check(&o.scale, &err) != 0) {
+        qopts_free(&o);
+        fprintf(stderr, "ruvflow: queues: %s\n", err.msg);
+        return 2;
+    }
     int rc = open_queue(&o, &r, &q, &err);
-    qopts_free(&o); /* o's strings are not used past this point */
-    if (rc != 0)
+    if (rc != 0) {
+        qopts_free(&o);
         return fail("queues", &err);
-    rf_queue_stat *s;
-    size_t n;
-    rc = rf_queue_stats(q, &s, &n, &err);
+    }
+    rf_poolstat ps;
+    rc = rf_poolstat_read(r, o.prefix, &o.scale, &ps, &err);
     rf_queue_close(q);
     rf_redis_close(r);
+    qopts_free(&o);
     if (rc != 0)
         return fail("queues", &err);
-    if (o.json) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "pool", s[i].pool,
-                                               "type", s[i].type, "ready", (json_int_t)s[i].ready,
-                                               "delayed", (json_int_t)s[i].delayed,
-                                               "in_flight", (json_int_t)s[i].leased,
-                                               "dead", (json_int_t)s[i].dead));
-        print_json(a);
-    } else {
-        printf("%-16s %-20s %10s %10s %10s %10s\n", "POOL", "TYPE", "READY", "DELAYED",
-               "IN-FLIGHT", "DEAD");
-        for (size_t i = 0; i < n; i++)
-            printf("%-16s %-20s %10lld %10lld %10lld %10lld\n", s[i].pool, s[i].type,
-                   (long long)s[i].ready, (long long)s[i].delayed, (long long)s[i].leased,
-                   (long long)s[i].dead);
-        if (n == 0)
-            printf("(no queues yet)\n");
-    }
-    free(s);
+    if (o.json)
+        print_json(queues_json(&ps));
+    else
+        queues_table(&ps);
+    rf_poolstat_free(&ps);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "base/rf_json.h"
 #include "base/rf_log.h"
 #include "engine/rf_dag.h"
+#include "engine/rf_monitor.h"
 #include "engine/rf_workflow.h"
 #include "store/rf_tier.h"
 #include "base/rf_time.h"
@@ -1191,13 +1192,20 @@ RF_CMD(outputs)
 /* ----------------------------------------------------------- scheduler */
 
 static const char scheduler_usage[] =
-    "usage: ruvflow scheduler [--redis URL] [--prefix P]\n"
+    "usage: ruvflow scheduler [--redis URL] [--prefix P] [--metrics ADDR] [--retry S]\n"
+    "                         [--slots SPEC] [--min-workers N] [--max-workers N]\n"
     "\n"
     "The scheduler daemon: dispatches ready tasks, reacts to completions and\n"
     "failures, reuses cached results, grows dynamic steps, trims old runs. Any\n"
     "number may run at once; all state is in Redis, so a restarted scheduler\n"
     "continues where the last one stopped. SIGTERM/SIGINT stop it cleanly.\n"
-    "Logging: RUVFLOW_LOG=error|warn|info|debug (default info).\n"
+    "Logging: RUVFLOW_LOG=error|warn|info|debug (default info),\n"
+    "RUVFLOW_LOG_FORMAT=json for one JSON object per line.\n"
+    "  --metrics ADDR     serve Prometheus /metrics on HOST:PORT (default\n"
+    "                     $RUVFLOW_METRICS_ADDR; empty = off)\n"
+    "  --retry S          give up after S seconds if Redis is unreachable at start\n"
+    "                     (default $RUVFLOW_RETRY_S or 300; exit status 6)\n"
+    SCALE_HELP
     COMMON_HELP;
 
 static volatile sig_atomic_t sched_stop;
@@ -1208,15 +1216,44 @@ static void on_signal(int sig)
     sched_stop = 1;
 }
 
+typedef struct sched_args {
+    common c;
+    const char *metrics;
+    long retry_s;
+    rf_scale_opts scale;
+} sched_args;
+
+static int sched_parse(int argc, char **argv, sched_args *a)
+{
+    const char *env = getenv("RUVFLOW_METRICS_ADDR");
+    a->metrics = env && *env ? env : NULL;
+    env = getenv("RUVFLOW_RETRY_S");
+    a->retry_s = env && *env ? atol(env) : 300;
+    scale_opts_from_env(&a->scale);
+    for (int i = 1; i < argc; i++) {
+        int k = common_opt(&a->c, argc, argv, &i);
+        if (k == 0)
+            k = scale_opt(&a->scale, argc, argv, &i);
+        if (k == 0 && i + 1 < argc && !strcmp(argv[i], "--metrics"))
+            a->metrics = *argv[++i] ? argv[i] : NULL, k = 1;
+        else if (k == 0 && i + 1 < argc && !strcmp(argv[i], "--retry"))
+            a->retry_s = atol(argv[++i]), k = 1;
+        if (k <= 0)
+            return -1;
+    }
+    if (a->retry_s < 0 || a->retry_s > 86400) {
+        fprintf(stderr, "ruvflow: scheduler: --retry must be in 0..86400 seconds\n");
+        return -1;
+    }
+    return 0;
+}
+
 RF_CMD(scheduler)
 {
-    common c = {0};
-    for (int i = 1; i < argc; i++) {
-        int k = common_opt(&c, argc, argv, &i);
-        if (k <= 0)
-            return usage_error(scheduler_usage);
-    }
-    if (c.help)
+    sched_args a = {0};
+    if (sched_parse(argc, argv, &a) != 0)
+        return usage_error(scheduler_usage);
+    if (a.c.help)
         return fputs(scheduler_usage, stdout), 0;
     rf_log lg = *rf_log_default();
     lg.tag = "scheduler";
@@ -1228,21 +1265,33 @@ RF_CMD(scheduler)
     so.retention_s = engine_retention_s();
     engine e;
     rf_err err;
-    /* A daemon waits for Redis (rf_redis retries with backoff) for minutes,
-     * but stops waiting at SIGTERM/SIGINT. */
+    const char *url = engine_redis_url(a.c.redis), *prefix = engine_prefix(a.c.prefix);
+    /* A daemon waits for Redis (rf_redis retries with backoff) up to --retry,
+     * then exits so that systemd restarts it (Restart=on-failure); it stops
+     * waiting at SIGTERM/SIGINT. */
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (engine_open(&e, engine_redis_url(c.redis), engine_prefix(c.prefix), 300000, &so,
-                    &sched_stop, &err) < 0)
+    if (engine_open(&e, url, prefix, a.retry_s * 1000, &so, &sched_stop, &err) < 0)
         return fail("scheduler", &err);
+    rf_monitor *mon = NULL;
+    if (a.metrics) {
+        rf_monitor_opts mo = {prefix, a.scale, e.r, &lg};
+        if (rf_monitor_start(url, a.metrics, &mo, &mon, &err) != 0) {
+            engine_close(&e);
+            return fail("scheduler", &err);
+        }
+        rf_log_info(&lg, "metrics on %s (port %d), path /metrics", a.metrics,
+                    rf_monitor_port(mon));
+    }
     rf_log_info(&lg, "started on %s", rf_redis_url(e.r));
     int rc = rf_sched_serve(e.s, &sched_stop, &err);
     if (rc < 0)
         rf_log_error(&lg, "%s", err.msg);
     else
         rf_log_info(&lg, "stopped");
+    rf_monitor_stop(mon);
     engine_close(&e);
     return rc < 0 ? 1 : 0;
 }

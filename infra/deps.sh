@@ -9,11 +9,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # Build and runtime libraries (see docs/dependencies.md for why each one).
 pkgs_build="build-essential pkg-config libcurl4-openssl-dev libhiredis-dev
   libopenblas-dev libmsgpack-dev libzstd-dev libyaml-dev libssl-dev
-  libjansson-dev libcmocka-dev zlib1g-dev"
+  libjansson-dev libcmocka-dev zlib1g-dev libmicrohttpd-dev"
 # Servers and peers used by the tests, the demo and the benchmarks.
 pkgs_test="redis-server python3 python3-botocore awscli jq zstd
   python3-sklearn python3-numpy python3-optuna libfann-dev clang
-  libclang-rt-14-dev"
+  libclang-rt-14-dev python3-prometheus-client systemd iproute2 curl"
 
 missing=()
 # Node.js may come from another apt source that bundles npm (and conflicts

@@ -408,21 +408,89 @@ static int set_from_env(rf_config *c, const key_def *k, const char *var, const c
     return rc;
 }
 
+/* Variables read outside the key table: by the CLI, the worker runtime,
+ * the scheduler and the systemd units (infra/systemd). */
+static const char *const other_env[] = {
+    "RUVFLOW_CONFIG", "RUVFLOW_REDIS_PREFIX", "RUVFLOW_LOG", "RUVFLOW_LOG_FORMAT",
+    "RUVFLOW_METRICS_ADDR", "RUVFLOW_RETRY_S", "RUVFLOW_SCALE_SLOTS", "RUVFLOW_SCALE_MIN",
+    "RUVFLOW_SCALE_MAX", "RUVFLOW_POOL", "RUVFLOW_CONCURRENCY", "RUVFLOW_GRACE_S",
+    "RUVFLOW_WORKER_ARGS", "TMPDIR", "OPENBLAS_NUM_THREADS",
+};
+
+static const struct { const char *var, *key; } aws_env[] = {
+    {"AWS_ACCESS_KEY_ID", "s3.access_key_id"},
+    {"AWS_SECRET_ACCESS_KEY", "s3.secret_access_key"},
+    {"AWS_SESSION_TOKEN", "s3.session_token"},
+    {"AWS_DEFAULT_REGION", "s3.region"},
+    {"AWS_REGION", "s3.region"},
+    {"AWS_ENDPOINT_URL", "s3.endpoint"},
+    {"AWS_ENDPOINT_URL_S3", "s3.endpoint"},
+};
+#define NAWS (sizeof aws_env / sizeof aws_env[0])
+#define NOTHER (sizeof other_env / sizeof other_env[0])
+
+/* The i-th known variable name, NULL past the end. */
+static const char *env_name_at(size_t i)
+{
+    if (i < NKEYS)
+        return keys[i].env;
+    if ((i -= NKEYS) < NAWS)
+        return aws_env[i].var;
+    if ((i -= NAWS) < NOTHER)
+        return other_env[i];
+    return NULL;
+}
+
+int rf_config_env_known(const char *name)
+{
+    for (size_t i = 0; env_name_at(i); i++)
+        if (env_name_at(i) && !strcmp(env_name_at(i), name))
+            return 1;
+    return 0;
+}
+
+/* Levenshtein distance, capped: names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[65];
+    if (la > 64 || lb > 64)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+const char *rf_config_env_suggest(const char *name)
+{
+    const char *best = NULL;
+    size_t bd = 4;
+    for (size_t i = 0; env_name_at(i); i++) {
+        size_t d = edit_distance(name, env_name_at(i));
+        if (d < bd)
+            bd = d, best = env_name_at(i);
+    }
+    return best;
+}
+
 /* The AWS SDKs' variables; the S3-specific endpoint and AWS_REGION win. */
 static int load_aws_env(rf_config *c, rf_err *err)
 {
-    static const struct { const char *var, *key; } map[] = {
-        {"AWS_ACCESS_KEY_ID", "s3.access_key_id"},
-        {"AWS_SECRET_ACCESS_KEY", "s3.secret_access_key"},
-        {"AWS_SESSION_TOKEN", "s3.session_token"},
-        {"AWS_DEFAULT_REGION", "s3.region"},
-        {"AWS_REGION", "s3.region"},
-        {"AWS_ENDPOINT_URL", "s3.endpoint"},
-        {"AWS_ENDPOINT_URL_S3", "s3.endpoint"},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        const char *v = env(map[i].var);
-        if (v && set_from_env(c, find_key(map[i].key), map[i].var, v, err))
+    for (size_t i = 0; i < NAWS; i++) {
+        const char *v = env(aws_env[i].var);
+        if (v && set_from_env(c, find_key(aws_env[i].key), aws_env[i].var, v, err))
             return -1;
     }
     return 0;

@@ -68,4 +68,10 @@ const char *rf_config_source(const rf_config *c, const char *key);
  * The output is itself a valid config file. */
 void rf_config_print(const rf_config *c, FILE *f);
 
+/* Every environment variable ruvflow reads: the RUVFLOW_* of the key table,
+ * the AWS_* it maps, and those of the CLI, scheduler and systemd units. */
+int rf_config_env_known(const char *name);
+/* The known name closest to name (a typo: edit distance <= 3), or NULL. */
+const char *rf_config_env_suggest(const char *name);
+
 #endif

@@ -30,7 +30,22 @@ struct rf_redis {
     redisContext *c;           /* NULL while disconnected */
     sha_slot shas[MAX_SCRIPTS];
     size_t nshas;
+    rf_redis_stats stats;      /* bumped by the owner, read by any thread */
 };
+
+/* Counters are written by the connection's owner and may be read by a
+ * metrics thread: relaxed atomics, no lock. */
+static void count(uint64_t *c)
+{
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+void rf_redis_stats_get(const rf_redis *r, rf_redis_stats *out)
+{
+    out->round_trips = __atomic_load_n(&r->stats.round_trips, __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&r->stats.errors, __ATOMIC_RELAXED);
+    out->reconnects = __atomic_load_n(&r->stats.reconnects, __ATOMIC_RELAXED);
+}
 
 void rf_redis_opts_default(rf_redis_opts *o)
 {
@@ -219,6 +234,8 @@ static int ensure_connected(rf_redis *r, rf_err *err)
     long delay = BACKOFF_FIRST_MS;
     for (int tries = 1;; tries++) {
         if (connect_once(r, &e) == 0) {
+            if (r->stats.round_trips > 0 || tries > 1)
+                count(&r->stats.reconnects);
             if (tries > 1 && r->opts.log)
                 rf_log_info(r->opts.log, "redis %s: reconnected", r->safe_url);
             return 0;
@@ -312,7 +329,9 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
         if (ensure_connected(r, err) != 0)
             return -1;
         redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
+        count(&r->stats.round_trips);
         if (!rep) {
+            count(&r->stats.errors);
             rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->c->errstr);
             if (r->opts.log)
                 rf_log_warn(r->opts.log, "%s; reconnecting", err ? err->msg : "redis lost");
@@ -350,7 +369,9 @@ int rf_redis_cmd(rf_redis *r, redisReply **reply, rf_err *err, const char *fmt, 
         va_start(ap, fmt);
         redisReply *rep = redisvCommand(r->c, fmt, ap);
         va_end(ap);
+        count(&r->stats.round_trips);
         if (!rep) {
+            count(&r->stats.errors);
             rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->c->errstr);
             drop(r);
             if (!backoff_again(r, start, &delay))
@@ -436,6 +457,7 @@ static int append_call(rf_redis *r, rf_redis_call *c)
 static int pipeline(rf_redis *r, rf_redis_call *calls, size_t n, const char *todo,
                     rf_err *err)
 {
+    count(&r->stats.round_trips);
     for (size_t i = 0; i < n; i++)
         if (todo[i] && append_call(r, &calls[i]) != 0)
             goto lost;
@@ -449,6 +471,7 @@ static int pipeline(rf_redis *r, rf_redis_call *calls, size_t n, const char *tod
     }
     return 0;
 lost:
+    count(&r->stats.errors);
     rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->c->errstr);
     if (r->opts.log)
         rf_log_warn(r->opts.log, "%s; reconnecting", err ? err->msg : "redis lost");

@@ -19,6 +19,7 @@
 #define RF_REDIS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis/hiredis.h>
 
@@ -49,6 +50,14 @@ void rf_redis_opts_default(rf_redis_opts *o);
 int rf_redis_connect(const char *url, const rf_redis_opts *o, rf_redis **out,
                      rf_err *err);
 void rf_redis_close(rf_redis *r);
+
+/* What the connection has done, for /metrics: round trips (one per command
+ * or pipeline sent), connections lost, and reconnects. Safe to call from
+ * another thread than the connection's owner. */
+typedef struct rf_redis_stats {
+    uint64_t round_trips, errors, reconnects;
+} rf_redis_stats;
+void rf_redis_stats_get(const rf_redis *r, rf_redis_stats *out);
 
 /* The URL with the password masked, for messages. */
 const char *rf_redis_url(const rf_redis *r);

@@ -9,7 +9,7 @@ export RUVFLOW_REDIS_URL=$RF_TEST_REDIS_URL RUVFLOW_REDIS_PREFIX="cli$$:"
 P=$RUVFLOW_REDIS_PREFIX
 rcli() { redis-cli -p "$RF_REDIS_PORT" "$@"; }
 
-check_eq "no queues yet" "[]" "$($RF queues --json | tr -d ' \n')"
+check_eq "no queues yet" '{"queues":[],"pools":[]}' "$($RF queues --json | tr -d ' \n')"
 
 # Two hand-written records: one good, one whose params are not JSON.
 for id in good bad; do
@@ -34,7 +34,7 @@ kill -TERM $W; wait $W
 check_eq "worker exits 0 on SIGTERM" 0 $?
 
 q=$($RF queues --json | tr -d ' \n')
-check_eq "queues counts" '[{"pool":"default","type":"sleep","ready":0,"delayed":0,"in_flight":0,"dead":1}]' "$q"
+check_eq "queues counts" '{"queues":[{"pool":"default","type":"sleep","ready":0,"delayed":0,"in_flight":0,"dead":1,"oldest_age_s":0.0}],"pools":[{"pool":"default","waiting":0,"in_flight":0,"workers":0,"slots":1,"desired_workers":0}]}' "$q"
 ls=$($RF dlq ls --json)
 check "dlq ls names the task" grep -q '"id": "bad"' <<<"$ls"
 check "dlq ls gives the reason" grep -q 'malformed record: params is not a JSON object' <<<"$ls"
