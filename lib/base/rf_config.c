@@ -20,6 +20,7 @@
 #include "base/rf_buf.h"
 #include "base/rf_log.h"
 #include "base/rf_stackdir.h"
+#include "base/rf_str.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -449,36 +450,12 @@ int rf_config_env_known(const char *name)
     return 0;
 }
 
-/* Levenshtein distance, capped: names are short. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
 const char *rf_config_env_suggest(const char *name)
 {
     const char *best = NULL;
     size_t bd = 4;
     for (size_t i = 0; env_name_at(i); i++) {
-        size_t d = edit_distance(name, env_name_at(i));
+        size_t d = rf_edit_distance(name, env_name_at(i));
         if (d < bd)
             bd = d, best = env_name_at(i);
     }

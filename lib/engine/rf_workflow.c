@@ -115,31 +115,6 @@ int rf_workflow_expect_mapping(parser *p, const yaml_node_t *n, const char *what
     return -1;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32)
-        return 99;
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 int rf_workflow_in_list(const char *const *list, const char *s)
 {
     for (size_t i = 0; list[i]; i++)
@@ -161,7 +136,7 @@ void rf_workflow_unknown_word(parser *p, const yaml_node_t *n, const char *what,
     const char *best = NULL;
     size_t bestd = 3;
     for (size_t i = 0; known[i]; i++) {
-        size_t dd = edit_distance(word, known[i]);
+        size_t dd = rf_edit_distance(word, known[i]);
         if (dd < bestd)
             bestd = dd, best = known[i];
     }

@@ -20,6 +20,7 @@
 #include "engine/rf_workflow.h"
 #include "base/rf_buf.h"
 #include "base/rf_config.h"
+#include "base/rf_str.h"
 #include "engine/rf_template.h"
 
 typedef struct parser {
