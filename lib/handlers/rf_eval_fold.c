@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/rf_buf.h"
+#include "ml/rf_baseline.h"
 #include "ml/rf_checkpoint.h"
 #include "ml/rf_cv.h"
 #include "ml/rf_dataset.h"
@@ -530,6 +531,78 @@ static json_t *fold_header(fold_run *r)
     return o;
 }
 
+/* One baseline's predictions on the test rows, as metrics in doc's
+ * "baselines" and as flat baseline_<name>_<metric> metrics. */
+static int baseline_metrics(fold_run *r, const rf_preds *truth, int kind, json_t *flat,
+                            json_t *bases, double *score, rf_err *err)
+{
+    rf_preds p = *truth;
+    int32_t *pred = NULL;
+    float *y_hat = NULL;
+    rf_baseline_rows rows = {r->d.y_class, r->d.n_classes, r->d.prev_row, r->train,
+                             r->n_train, r->test, r->n_test};
+    int rc;
+    if (r->d.kind == RF_CLASSIFICATION) {
+        pred = rf_xmalloc((r->n_test ? r->n_test : 1) * sizeof *pred);
+        rc = rf_baseline_predict(&rows, kind, pred, err);
+        p.prob = NULL;
+        p.pred = pred;
+    } else {
+        y_hat = rf_xmalloc((r->n_test ? r->n_test : 1) * r->d.n_targets * sizeof *y_hat);
+        rc = rf_baseline_mean(r->d.y_reg, r->d.n_targets, r->train, r->n_train, r->n_test,
+                              y_hat, err);
+        p.y_hat = y_hat;
+    }
+    rf_metrics m;
+    if (rc == 0 && (rc = rf_metrics_compute(&p, 0, &m, err)) == 0) {
+        const char *name = r->d.kind == RF_CLASSIFICATION ? rf_baseline_name(kind) : "mean";
+        const char *metric = r->d.kind == RF_CLASSIFICATION ? "accuracy" : "rmse";
+        *score = r->d.kind == RF_CLASSIFICATION ? m.cls.accuracy : m.reg.rmse;
+        json_t *o = flat_metrics(&m, NULL);
+        json_object_set_new(o, "description", json_string(
+            r->d.kind == RF_CLASSIFICATION ? rf_baseline_description(kind) : "training mean"));
+        json_object_set_new(bases, name, o);
+        char key[64];
+        snprintf(key, sizeof key, "baseline_%s_%s", name, metric);
+        put_metric(flat, r->t, key, *score);
+        rf_metrics_free(&m);
+    }
+    free(pred);
+    free(y_hat);
+    return rc;
+}
+
+/* The trivial baselines on the same training and test rows as the model
+ * (rf_baseline.h), and the model's lift over the best of them on this
+ * fold: accuracy above it, or for regression RMSE below it. */
+static int baselines(fold_run *r, const rf_preds *truth, double model, json_t *doc,
+                     json_t *flat, rf_err *err)
+{
+    int cls = r->d.kind == RF_CLASSIFICATION;
+    rf_baseline_rows rows = {.prev_row = r->d.prev_row};
+    json_t *bases = json_object();
+    double best = NAN;
+    int best_kind = -1;
+    for (int k = 0; k < (cls ? RF_BASELINE_COUNT : 1); k++) {
+        double v = NAN;
+        if (!rf_baseline_applies(&rows, k))
+            continue;
+        if (baseline_metrics(r, truth, k, flat, bases, &v, err) < 0) {
+            json_decref(bases);
+            return rf_err_prefix(err, "fold %zu: baseline %s", r->fold, rf_baseline_name(k));
+        }
+        if (best_kind < 0 || (cls ? v > best : v < best))
+            best = v, best_kind = k;
+    }
+    json_object_set_new(doc, "baselines", bases);
+    double lift = cls ? model - best : best - model;
+    put_metric(flat, r->t, "lift", lift);
+    rf_task_logf(r->t, "fold %zu: model %s %.4f, best baseline (%s) %.4f: lift %+.4f",
+                 r->fold, cls ? "accuracy" : "rmse", model,
+                 cls ? rf_baseline_description(best_kind) : "training mean", best, lift);
+    return 0;
+}
+
 static int evaluate(fold_run *r, rf_err *err)
 {
     rf_preds p;
@@ -545,6 +618,12 @@ static int evaluate(fold_run *r, rf_err *err)
     put_metric(flat, r->t, "inference_us_per_sample", r->infer_us);
     put_metric(flat, r->t, "model_bytes", (double)(r->tr.net.n_params * sizeof(float)));
     json_object_set_new(doc, "metrics", flat);
+    if (baselines(r, &p, m.kind == RF_CLASSIFICATION ? m.cls.accuracy : m.reg.rmse, doc, flat,
+                  err) < 0) {
+        rf_metrics_free(&m);
+        json_decref(doc);
+        return -1;
+    }
     if (m.kind == RF_CLASSIFICATION) {
         json_object_set_new(doc, "per_class", per_class(&r->d, &m.cls));
         json_object_set_new(doc, "confusion", confusion(&m.cls));

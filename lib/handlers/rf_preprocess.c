@@ -450,6 +450,8 @@ static int build_dataset(const rf_extract_out *o, int error_task, uint32_t hash_
     }
     d->group = rf_xmalloc((r->n ? r->n : 1) * sizeof *d->group);
     memcpy(d->group, r->group, r->n * sizeof *d->group);
+    d->prev_row = rf_xmalloc((r->n ? r->n : 1) * sizeof *d->prev_row);
+    memcpy(d->prev_row, r->prev_row, r->n * sizeof *d->prev_row);
     d->level = rf_xmalloc(r->n ? r->n : 1);
     d->category = rf_xmalloc((r->n ? r->n : 1) * sizeof *d->category);
     for (size_t i = 0; i < r->n; i++) {

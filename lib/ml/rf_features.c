@@ -156,6 +156,7 @@ size_t rf_rows_begin(rf_rows *r, int32_t label, int32_t group, int32_t file)
         r->num = rf_xrealloc(r->num, r->cap * RF_NF_COUNT * sizeof *r->num);
         r->label = rf_xrealloc(r->label, r->cap * sizeof *r->label);
         r->group = rf_xrealloc(r->group, r->cap * sizeof *r->group);
+        r->prev_row = rf_xrealloc(r->prev_row, r->cap * sizeof *r->prev_row);
         r->file = rf_xrealloc(r->file, r->cap * sizeof *r->file);
     }
     size_t i = r->n++;
@@ -163,6 +164,7 @@ size_t rf_rows_begin(rf_rows *r, int32_t label, int32_t group, int32_t file)
     r->nz_off[i + 1] = r->nnz;
     r->label[i] = label;
     r->group[i] = group;
+    r->prev_row[i] = -1;
     r->file[i] = file;
     memset(r->num + i * RF_NF_COUNT, 0, RF_NF_COUNT * sizeof *r->num);
     return i;
@@ -194,6 +196,7 @@ void rf_rows_free(rf_rows *r)
     free(r->num);
     free(r->label);
     free(r->group);
+    free(r->prev_row);
     free(r->file);
     memset(r, 0, sizeof *r);
 }

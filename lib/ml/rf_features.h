@@ -61,6 +61,7 @@ typedef struct rf_rows {
     float *num;          /* n * RF_NF_COUNT */
     int32_t *label;
     int32_t *group;      /* session index */
+    int32_t *prev_row;   /* the row before it in its thread, -1 (rf_rows_begin) */
     int32_t *file;       /* rf_file_stats.index of the file it came from */
 } rf_rows;
 
