@@ -595,8 +595,8 @@ static int baselines(fold_run *r, const rf_preds *truth, double model, json_t *d
             best = v, best_kind = k;
     }
     json_object_set_new(doc, "baselines", bases);
+    /* the aggregate picks the best baseline over all folds (rf_eval_agg) */
     double lift = cls ? model - best : best - model;
-    put_metric(flat, r->t, "lift", lift);
     rf_task_logf(r->t, "fold %zu: model %s %.4f, best baseline (%s) %.4f: lift %+.4f",
                  r->fold, cls ? "accuracy" : "rmse", model,
                  cls ? rf_baseline_description(best_kind) : "training mean", best, lift);
