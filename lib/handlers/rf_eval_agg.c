@@ -191,6 +191,56 @@ json_t *rf_eval_aggregate_docs(json_t *const *docs, size_t n, rf_err *err)
     return agg;
 }
 
+/* The headline metric of fold documents: accuracy, else RMSE. */
+static const char *headline(json_t *const *docs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(fold_metrics(docs[i]), "accuracy"))
+            return "accuracy";
+    return "rmse";
+}
+
+json_t *rf_eval_versus_docs(json_t *const *docs, json_t *const *other, size_t n, rf_err *err)
+{
+    const char *metric = headline(docs, n);
+    int higher = !strcmp(metric, "accuracy");
+    double *a = rf_xmalloc(n * sizeof *a), *b = rf_xmalloc(n * sizeof *b);
+    fold_values(docs, n, metric, a);
+    fold_values(other, n, metric, b);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *fa = json_object_get(docs[i], "fold"), *fb = json_object_get(other[i], "fold");
+        if (fa && fb && !json_equal((json_t *)fa, (json_t *)fb)) {
+            free(a);
+            free(b);
+            rf_errf(err, RF_EINVAL, "versus[%zu] is fold %lld, folds[%zu] is fold %lld: the "
+                    "comparison must pair the same folds", i,
+                    (long long)json_integer_value(fb), i, (long long)json_integer_value(fa));
+            return NULL;
+        }
+    }
+    rf_agg ma, mb, diff;
+    rf_metrics_aggregate(a, n, 0.95, &ma);
+    rf_metrics_aggregate(b, n, 0.95, &mb);
+    for (size_t i = 0; i < n; i++)
+        a[i] = higher ? a[i] - b[i] : b[i] - a[i];
+    rf_metrics_aggregate(a, n, 0.95, &diff);
+    json_t *o = json_object();
+    json_object_set_new(o, "metric", json_string(metric));
+    const char *mine = json_string_value(json_object_get(docs[0], "training"));
+    const char *theirs = json_string_value(json_object_get(other[0], "training"));
+    json_object_set_new(o, "training", json_string(mine ? mine : "?"));
+    json_object_set_new(o, "versus_training", json_string(theirs ? theirs : "?"));
+    json_object_set_new(o, "mean", agg_json(&ma));
+    json_object_set_new(o, "versus_mean", agg_json(&mb));
+    json_object_set_new(o, "gain", agg_json(&diff));
+    json_object_set_new(o, "verdict", json_string(diff.ci_low > 0 ? "better"
+                                                  : diff.ci_high < 0 ? "worse"
+                                                  : "no significant difference"));
+    free(a);
+    free(b);
+    return o;
+}
+
 /* A readable table for the task log: one line per metric. */
 static void log_table(rf_task *t, const json_t *agg)
 {
@@ -232,6 +282,35 @@ static void report_metrics(rf_task *t, const json_t *agg)
     rf_task_metric(t, "beats_baseline", json_is_true(json_object_get(vs, "beats_baseline")));
 }
 
+static void report_versus(rf_task *t, const json_t *v)
+{
+    const json_t *g = json_object_get(v, "gain");
+    static const char *const parts[] = {"mean", "ci95_low", "ci95_high"};
+    static const char *const names[] = {"versus_gain", "versus_gain_ci95_low",
+                                        "versus_gain_ci95_high"};
+    for (int i = 0; i < 3; i++)
+        rf_task_metric(t, names[i], rf_json_double(json_object_get(g, parts[i])));
+    rf_task_logf(t, "%s %s %.3f vs %s %.3f: %+.3f [%.3f, %.3f], %s",
+                 json_string_value(json_object_get(v, "training")),
+                 json_string_value(json_object_get(v, "metric")),
+                 rf_json_double(json_object_get(json_object_get(v, "mean"), "mean")),
+                 json_string_value(json_object_get(v, "versus_training")),
+                 rf_json_double(json_object_get(json_object_get(v, "versus_mean"), "mean")),
+                 rf_json_double(json_object_get(g, "mean")),
+                 rf_json_double(json_object_get(g, "ci95_low")),
+                 rf_json_double(json_object_get(g, "ci95_high")),
+                 json_string_value(json_object_get(v, "verdict")));
+}
+
+/* Loads the n documents of input `name` into docs. */
+static int load_docs(rf_task *t, const char *name, json_t **docs, size_t n, rf_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rf_json_load(rf_task_input(t, name, i), &docs[i], err) < 0)
+            return rf_err_prefix(err, "%s[%zu]", name, i);
+    return 0;
+}
+
 /* One line a user reads: the model against its best baseline. */
 static void log_verdict(rf_task *t, const json_t *agg)
 {
@@ -256,17 +335,24 @@ int rf_eval_aggregate(rf_task *t, rf_err *err)
     if (n == 0)
         return rf_errf(err, RF_EINVAL,
                        "aggregate needs the input `folds` (the fold.json of every fold)");
-    json_t **docs = rf_xcalloc(n, sizeof *docs);
+    size_t nv = rf_task_input_count(t, "versus");
+    if (nv && nv != n)
+        return rf_errf(err, RF_EINVAL, "input `versus` has %zu folds, `folds` %zu: the "
+                       "comparison pairs the same folds", nv, n);
+    json_t **docs = rf_xcalloc(n, sizeof *docs), **other = rf_xcalloc(n, sizeof *other);
     int rc = -1;
     json_t *agg = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (rf_json_load(rf_task_input(t, "folds", i), &docs[i], err) < 0) {
-            rf_err_prefix(err, "folds[%zu]", i);
-            goto out;
-        }
+    if (load_docs(t, "folds", docs, n, err) < 0 || load_docs(t, "versus", other, nv, err) < 0)
+        goto out;
     agg = rf_eval_aggregate_docs(docs, n, err);
     if (!agg)
         goto out;
+    if (nv) {
+        json_t *v = rf_eval_versus_docs(docs, other, n, err);
+        if (!v)
+            goto out;
+        json_object_set_new(agg, "versus", v);
+    }
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/aggregate.json", rf_task_outdir(t));
     if (rf_json_write(path, agg, 1, err) < 0 ||
@@ -275,11 +361,16 @@ int rf_eval_aggregate(rf_task *t, rf_err *err)
     report_metrics(t, agg);
     log_table(t, agg);
     log_verdict(t, agg);
+    if (nv)
+        report_versus(t, json_object_get(agg, "versus"));
     rc = 0;
 out:
     json_decref(agg);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         json_decref(docs[i]);
+        json_decref(other[i]);
+    }
     free(docs);
+    free(other);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "base/rf_buf.h"
 #include "ml/rf_baseline.h"
 #include "ml/rf_checkpoint.h"
+#include "ml/rf_curriculum.h"
 #include "ml/rf_cv.h"
 #include "ml/rf_dataset.h"
 #include "handlers/rf_eval_agg.h"
@@ -31,6 +32,7 @@ const char rf_eval_fold_help[] =
     "  momentum\n"
     "  schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"
     "  on_diverge=stop|lower_lr\n"
+    "  curriculum=false: train in stages by difficulty level, easiest first (same epochs)\n"
     "Outputs: fold (fold.json), split (split.json), model (checkpoint artifact).\n"
     "Fan-in: aggregate=true with inputs folds=FOLD.json (one per fold, in order);\n"
     "output aggregate (aggregate.json). See docs/evaluation.md.\n";
@@ -43,6 +45,9 @@ typedef struct fold_run {
     size_t fold;
     double val_fraction;
     int normalize;
+    int curriculum;                      /* with.curriculum: stages by level */
+    rf_curriculum_stage stages[RF_CURRICULUM_MAX_STAGES];
+    size_t n_stages;
     rf_cv_split split;
     uint32_t *train, *val, *test;        /* row indices for rf_train */
     size_t n_train, n_val, n_test;
@@ -100,8 +105,11 @@ static int cv_params(fold_run *r, rf_err *err)
         param_size(t, "gap", 0, 0, &s->gap, err) < 0 ||
         rf_task_param_bool(t, "expanding", 1, &s->expanding, err) < 0 ||
         rf_task_param_double(t, "val_fraction", 0.1, &r->val_fraction, err) < 0 ||
-        rf_task_param_bool(t, "normalize", 1, &r->normalize, err) < 0)
+        rf_task_param_bool(t, "normalize", 1, &r->normalize, err) < 0 ||
+        rf_task_param_bool(t, "curriculum", 0, &r->curriculum, err) < 0)
         return -1;
+    if (r->curriculum && !r->d.level)
+        return rf_errf(err, RF_EINVAL, "with.curriculum: the dataset has no difficulty levels");
     s->seed = (uint64_t)seed;
     if (r->fold >= s->folds)
         return rf_errf(err, RF_EINVAL, "with.fold: %zu is outside [0, %zu)", r->fold, s->folds);
@@ -115,7 +123,8 @@ static int cv_params(fold_run *r, rf_err *err)
  * misspelt key would silently train with a default: refuse it. */
 static const char *const fold_keys[] = {
     "aggregate", "fold", "folds", "scheme", "seed", "shuffle", "fallback", "val_fraction",
-    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize", NULL
+    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize",
+    "curriculum", NULL
 };
 
 /* The training options under train-stage's names and with its defaults for
@@ -263,8 +272,12 @@ static int train(fold_run *r, rf_err *err)
         return -1;
     r->trainer_ready = 1;
     double t0 = now();
-    if (rf_train_run(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val, on_epoch, r,
-                     err) < 0)
+    int rc = r->curriculum
+                 ? rf_train_curriculum(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val,
+                                       on_epoch, r, r->stages, &r->n_stages, err)
+                 : rf_train_run(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val,
+                                on_epoch, r, err);
+    if (rc < 0)
         return rf_err_prefix(err, "fold %zu: train", r->fold);
     if (want_refit && r->n_val && r->tr.best_epoch > 0 && refit(r, err) < 0)
         return -1;
@@ -528,6 +541,22 @@ static json_t *fold_header(fold_run *r)
     json_object_set_new(o, "n_val", json_integer((json_int_t)r->n_val));
     json_object_set_new(o, "n_test", json_integer((json_int_t)r->n_test));
     json_object_set_new(o, "stop_reason", json_string(rf_stop_reason_name(r->tr.stop_reason)));
+    json_object_set_new(o, "training", json_string(r->curriculum ? "curriculum" : "shuffled"));
+    if (r->curriculum) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < r->n_stages; i++) {
+            const rf_curriculum_stage *st = &r->stages[i];
+            json_t *e = json_object();
+            json_object_set_new(e, "level", json_string(rf_level_name(st->level)));
+            json_object_set_new(e, "train_rows", json_integer((json_int_t)st->n_rows));
+            json_object_set_new(e, "epochs", json_integer((json_int_t)st->epochs));
+            json_object_set_new(e, "stop_reason",
+                                json_string(rf_stop_reason_name(st->stop_reason)));
+            json_object_set_new(e, "val_accuracy", rf_json_num(st->val_acc));
+            json_array_append_new(a, e);
+        }
+        json_object_set_new(o, "curriculum", a);
+    }
     return o;
 }
 
