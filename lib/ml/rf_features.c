@@ -231,11 +231,13 @@ void rf_rows_densify(const rf_rows *r, size_t i, float *out)
 {
     size_t nf = rf_rows_n_features(r);
     memset(out, 0, nf * sizeof *out);
-    for (uint64_t j = r->nz_off[i]; j < r->nz_off[i + 1]; j++) {
-        uint32_t k = r->nz_idx[j];
-        /* word counts are damped; tool slots are 0/1 */
-        out[k] = k < r->hash_dim ? log1pf(r->nz_val[j]) : r->nz_val[j];
-    }
+    /* the sources of one row's words (context, user message, assistant
+     * text) may share a bucket: counts add up, then are damped; tool and
+     * outcome slots are 0/1 */
+    for (uint64_t j = r->nz_off[i]; j < r->nz_off[i + 1]; j++)
+        out[r->nz_idx[j]] += r->nz_val[j];
+    for (uint32_t k = 0; k < r->hash_dim; k++)
+        out[k] = log1pf(out[k]);
     memcpy(out + nf - RF_NF_COUNT, r->num + i * RF_NF_COUNT,
            RF_NF_COUNT * sizeof *out);
 }
