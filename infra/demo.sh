@@ -68,8 +68,14 @@ for k in sorted(prep["m"]):
 print("curriculum (one stage per line, each from the previous checkpoint)")
 for i, t in enumerate(load("curriculum")):
     m = t.get("m", {})
-    cols = [f"{k}={num(m[k])}" for k in ("epochs", "val_accuracy", "test_accuracy",
-                                          "graduated", "seconds") if m.get(k) is not None]
+    cols = [f"{k}={num(m[k])}" for k in ("epochs", "best_val_accuracy", "test_accuracy",
+                                          "graduated", "graduate_threshold", "seconds")
+            if m.get(k) is not None]
+    if m.get("graduate_threshold") is None:
+        cols.append("(no validation rows: nothing to graduate on)")
+    elif not m.get("graduated"):
+        cols.append("(best validation accuracy below the threshold: the best trivial "
+                    "baseline on its validation rows)")
     print(f"  stage {i}{how(t)}: " + "  ".join(cols))
 
 print("cross-validation folds")

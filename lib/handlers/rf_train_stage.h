@@ -42,7 +42,8 @@ extern const char *const rf_train_opt_keys[];
  * optimizer, lr, batch, epochs, patience, accum, dropout, clip, l1, l2,
  * weight_decay, momentum, schedule, warmup, step_every, gamma, on_diverge,
  * refit (auto|true|false: the worker decides what auto means).
- * opts.graduate is the level's threshold; seed and freeze are the caller's.
+ * opts.graduate is 0: a stage derives its threshold (rf_train_graduate.h);
+ * seed and freeze are the caller's.
  * RF_EINVAL naming the key on a bad value. */
 int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *s, rf_err *err);
 
