@@ -27,7 +27,7 @@ const char rf_eval_fold_help[] =
     "  scheme=auto|kfold|stratified|group|stratified-group|timeseries  shuffle=true\n"
     "  fallback=false  target=COLUMN (CSV)  group=COLUMN (CSV: group ids, not a feature)\n"
     "  timeseries (rows, 0 = derive): window horizon step gap=0  expanding=true\n"
-    "  training, as train-stage: hidden=64,32 activation=relu optimizer=adam lr=3e-3\n"
+    "  training, as train-stage: hidden=512 activation=relu optimizer=adam lr=3e-3\n"
     "  batch=32 epochs=200 patience=20 dropout=0.2 l2=1e-4 l1 weight_decay clip accum\n"
     "  momentum\n"
     "  schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"

@@ -21,7 +21,7 @@
 
 const char rf_train_stage_help[] =
     "inputs:  dataset=ARTIFACT | train=FILE test=FILE (FANN or CSV)  [checkpoint=ARTIFACT]\n"
-    "with:    hidden=64,32 activation=relu optimizer=adam|adamw|sgd|nesterov|rprop\n"
+    "with:    hidden=512 activation=relu optimizer=adam|adamw|sgd|nesterov|rprop\n"
     "         lr batch epochs patience l1 l2 weight_decay dropout clip accum momentum\n"
     "         schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"
     "         seed level=trivial|easy|medium|hard|expert retain graduate freeze=K\n"
@@ -140,7 +140,7 @@ int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *c, rf_err *
     memset(c, 0, sizeof *c);
     rf_train_opts *o = &c->opts;
     rf_train_opts_default(o);
-    if (parse_hidden(rf_task_param_or(t, "hidden", "64,32"), c, err) ||
+    if (parse_hidden(rf_task_param_or(t, "hidden", "512"), c, err) ||
         parse_enum(t, "activation", "relu", rf_act_parse, &c->act, err))
         return -1;
     const rf_level_defaults *L = rf_level_defaults_for(level);
