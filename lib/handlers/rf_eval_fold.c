@@ -19,6 +19,7 @@
 #include "base/rf_json.h"
 #include "ml/rf_metrics.h"
 #include "ml/rf_train.h"
+#include "ml/rf_train_select.h"
 #include "handlers/rf_train_stage.h"
 
 const char rf_eval_fold_help[] =
@@ -130,7 +131,8 @@ static const char *const fold_keys[] = {
 /* The training options under train-stage's names and with its defaults for
  * plain (non-curriculum) training. */
 static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_t seed,
-                        rf_mlp_spec *spec, rf_train_opts *o, int *refit, rf_err *err)
+                        rf_mlp_spec *spec, rf_train_opts *o, int *refit, int *l2_auto,
+                        rf_err *err)
 {
     rf_train_setup s;
     if (rf_train_stage_parse_opts(t, -1, &s, err) < 0 ||
@@ -141,6 +143,7 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
     *o = s.opts;
     o->seed = seed;
     *refit = s.refit == RF_REFIT_ON;   /* auto: off, the fold's estimate is as trained */
+    *l2_auto = s.l2_auto;
     rf_train_schedule_in_steps(o, n_train);
     return 0;
 }
@@ -236,11 +239,12 @@ static int refit(fold_run *r, rf_err *err)
 {
     rf_mlp_spec spec;
     rf_train_opts o;
-    int on;
+    int on, l2_auto;
     size_t n = r->n_train + r->n_val;
     int64_t epochs = r->tr.best_epoch;
-    if (train_params(r->t, &r->d, n, r->cv.seed, &spec, &o, &on, err) < 0)
+    if (train_params(r->t, &r->d, n, r->cv.seed, &spec, &o, &on, &l2_auto, err) < 0)
         return -1;
+    o.optim.l2 = r->tr.opts.optim.l2;   /* as chosen for the first run */
     o.max_epochs = epochs;
     o.patience = 0;
     o.graduate = 0;
@@ -266,10 +270,16 @@ static int train(fold_run *r, rf_err *err)
 {
     rf_mlp_spec spec;
     rf_train_opts o;
-    int want_refit;
-    if (train_params(r->t, &r->d, r->n_train, r->cv.seed, &spec, &o, &want_refit, err) < 0 ||
+    int want_refit, l2_auto;
+    if (train_params(r->t, &r->d, r->n_train, r->cv.seed, &spec, &o, &want_refit, &l2_auto,
+                     err) < 0 ||
+        (l2_auto && rf_train_select_l2(&spec, &o, &r->d, r->train, r->n_train, r->val, r->n_val,
+                                       &o.optim.l2, NULL, err) < 0) ||
         rf_trainer_init(&r->tr, &spec, &o, err) < 0)
         return -1;
+    if (l2_auto && r->n_val)
+        rf_task_logf(r->t, "fold %zu: l2=auto chose %g on the validation rows", r->fold,
+                     o.optim.l2);
     r->trainer_ready = 1;
     double t0 = now();
     int rc = r->curriculum
