@@ -13,7 +13,7 @@ workflow="$root/workflows/quickstart.yaml"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 
 [ -x "$R" ] || { echo "demo: $R not built; run make" >&2; exit 1; }
-demo="$root/$BUILD/demo"
+demo=${RF_DEMO_DIR:-$root/$BUILD/demo}   # tests run it in a folder of their own
 mkdir -p "$demo"
 cd "$demo"
 
@@ -45,6 +45,9 @@ echo "== summary of run $run"
 for step in prep curriculum folds aggregate; do
   "$R" outputs "$run" "$step" --json >"$demo/$step.json"
 done
+agg_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["o"]["aggregate"])' \
+  "$demo/aggregate.json")
+"$R" store get "$agg_url" "$demo/aggregate-doc.json" >/dev/null
 python3 - "$demo" <<'PY'
 import json, os, sys
 d = sys.argv[1]
@@ -69,8 +72,14 @@ for k in sorted(prep["metrics"]):
 print("curriculum (one stage per line, each from the previous checkpoint)")
 for i, t in enumerate(load("curriculum")):
     m = t.get("metrics", {})
-    cols = [f"{k}={num(m[k])}" for k in ("epochs", "val_accuracy", "test_accuracy",
-                                          "graduated", "seconds") if m.get(k) is not None]
+    cols = [f"{k}={num(m[k])}" for k in ("epochs", "best_val_accuracy", "test_accuracy",
+                                          "graduated", "graduate_threshold", "seconds")
+            if m.get(k) is not None]
+    if m.get("graduate_threshold") is None:
+        cols.append("(no validation rows: nothing to graduate on)")
+    elif not m.get("graduated"):
+        cols.append("(best validation accuracy below the threshold: the best trivial "
+                    "baseline on its validation rows)")
     print(f"  stage {i}{how(t)}: " + "  ".join(cols))
 
 print("cross-validation folds")
@@ -91,6 +100,25 @@ for k in sorted(m):
     print(f"  {k:26} {num(m[k]):>10} +- {num(m[k + '_std']):<10} {ci}")
 for k, v in agg.get("outputs", {}).items():
     print(f"  {k:10} {v}")
+
+# The one line that says whether the model learned anything: its accuracy
+# against the best trivial baseline on the same folds (docs/evaluation.md).
+vs = load("aggregate-doc").get("vs_baseline")
+if vs:
+    what = {"previous": "previous tool", "markov": "bigram on the previous tool",
+            "majority": "most common tool"}.get(vs["baseline"], vs["description"])
+    lift = vs["lift"]
+    ci = lambda v: "nan" if v is None else f"{v:+.2f}"
+    print(f"model {vs['model']:.2f} vs best baseline ({what}) {vs['baseline_mean']:.2f}: "
+          f"{lift['mean']:+.2f} [{ci(lift['ci95_low'])}, {ci(lift['ci95_high'])}]")
+    if vs["beats_baseline"]:
+        print("  the model beats the best baseline (the 95% CI of the lift is above 0)")
+    elif vs["verdict"] == "is worse than":
+        print("  the model does NOT beat the best baseline: it is worse "
+              "(the 95% CI of the lift is below 0)")
+    else:
+        print("  the model does NOT beat the best baseline "
+              "(the 95% CI of the lift includes 0)")
 PY
 echo
 echo "== the same workflow again: every task is satisfied from the cache"

@@ -3,7 +3,9 @@
  * metric the mean, sample standard deviation, a 95% Student-t confidence
  * interval and the number of folds that reported it, plus a per-fold table.
  * The means (and std, ci95_low, ci95_high as <name>_std ...) become the
- * task's metrics. Runs as the eval-fold worker with `aggregate: true`. */
+ * task's metrics. Runs as the eval-fold worker with `aggregate: true`.
+ * With a second input `versus` (another variant's fold.json, same folds in
+ * the same order) it adds the paired comparison of the two. */
 #ifndef RF_EVAL_AGG_H
 #define RF_EVAL_AGG_H
 
@@ -19,5 +21,12 @@ int rf_eval_aggregate(rf_task *t, rf_err *err);
  * object with a "metrics" object, or a flat object of numbers). Returns a
  * new aggregate.json object, or NULL with *err set. */
 json_t *rf_eval_aggregate_docs(json_t *const *docs, size_t n, rf_err *err);
+
+/* Two variants on the same folds (docs[i] and other[i] are fold i of
+ * each): both means and the paired per-fold gain of docs over other in
+ * the headline metric (accuracy up, or RMSE down), with its 95% interval.
+ * Fails when the documents name different folds. */
+json_t *rf_eval_versus_docs(json_t *const *docs, json_t *const *other, size_t n,
+                            rf_err *err);
 
 #endif

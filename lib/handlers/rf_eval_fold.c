@@ -10,13 +10,16 @@
 #include <time.h>
 
 #include "base/rf_buf.h"
+#include "ml/rf_baseline.h"
 #include "ml/rf_checkpoint.h"
+#include "ml/rf_curriculum.h"
 #include "ml/rf_cv.h"
 #include "ml/rf_dataset.h"
 #include "handlers/rf_eval_agg.h"
 #include "base/rf_json.h"
 #include "ml/rf_metrics.h"
 #include "ml/rf_train.h"
+#include "ml/rf_train_select.h"
 #include "handlers/rf_train_stage.h"
 
 const char rf_eval_fold_help[] =
@@ -25,11 +28,12 @@ const char rf_eval_fold_help[] =
     "  scheme=auto|kfold|stratified|group|stratified-group|timeseries  shuffle=true\n"
     "  fallback=false  target=COLUMN (CSV)  group=COLUMN (CSV: group ids, not a feature)\n"
     "  timeseries (rows, 0 = derive): window horizon step gap=0  expanding=true\n"
-    "  training, as train-stage: hidden=64,32 activation=relu optimizer=adam lr=3e-3\n"
+    "  training, as train-stage: hidden=512 activation=relu optimizer=adam lr=3e-3\n"
     "  batch=32 epochs=200 patience=20 dropout=0.2 l2=1e-4 l1 weight_decay clip accum\n"
     "  momentum\n"
     "  schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"
     "  on_diverge=stop|lower_lr\n"
+    "  curriculum=false: train in stages by difficulty level, easiest first (same epochs)\n"
     "Outputs: fold (fold.json), split (split.json), model (checkpoint artifact).\n"
     "Fan-in: aggregate=true with inputs folds=FOLD.json (one per fold, in order);\n"
     "output aggregate (aggregate.json). See docs/evaluation.md.\n";
@@ -42,6 +46,9 @@ typedef struct fold_run {
     size_t fold;
     double val_fraction;
     int normalize;
+    int curriculum;                      /* with.curriculum: stages by level */
+    rf_curriculum_stage stages[RF_CURRICULUM_MAX_STAGES];
+    size_t n_stages;
     rf_cv_split split;
     uint32_t *train, *val, *test;        /* row indices for rf_train */
     size_t n_train, n_val, n_test;
@@ -99,8 +106,11 @@ static int cv_params(fold_run *r, rf_err *err)
         param_size(t, "gap", 0, 0, &s->gap, err) < 0 ||
         rf_task_param_bool(t, "expanding", 1, &s->expanding, err) < 0 ||
         rf_task_param_double(t, "val_fraction", 0.1, &r->val_fraction, err) < 0 ||
-        rf_task_param_bool(t, "normalize", 1, &r->normalize, err) < 0)
+        rf_task_param_bool(t, "normalize", 1, &r->normalize, err) < 0 ||
+        rf_task_param_bool(t, "curriculum", 0, &r->curriculum, err) < 0)
         return -1;
+    if (r->curriculum && !r->d.level)
+        return rf_errf(err, RF_EINVAL, "with.curriculum: the dataset has no difficulty levels");
     s->seed = (uint64_t)seed;
     if (r->fold >= s->folds)
         return rf_errf(err, RF_EINVAL, "with.fold: %zu is outside [0, %zu)", r->fold, s->folds);
@@ -114,13 +124,15 @@ static int cv_params(fold_run *r, rf_err *err)
  * misspelt key would silently train with a default: refuse it. */
 static const char *const fold_keys[] = {
     "aggregate", "fold", "folds", "scheme", "seed", "shuffle", "fallback", "val_fraction",
-    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize", NULL
+    "window", "horizon", "step", "gap", "expanding", "target", "group", "normalize",
+    "curriculum", NULL
 };
 
 /* The training options under train-stage's names and with its defaults for
  * plain (non-curriculum) training. */
 static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_t seed,
-                        rf_mlp_spec *spec, rf_train_opts *o, int *refit, rf_err *err)
+                        rf_mlp_spec *spec, rf_train_opts *o, int *refit, int *l2_auto,
+                        rf_err *err)
 {
     rf_train_setup s;
     if (rf_train_stage_parse_opts(t, -1, &s, err) < 0 ||
@@ -131,6 +143,7 @@ static int train_params(rf_task *t, const rf_dataset *d, size_t n_train, uint64_
     *o = s.opts;
     o->seed = seed;
     *refit = s.refit == RF_REFIT_ON;   /* auto: off, the fold's estimate is as trained */
+    *l2_auto = s.l2_auto;
     rf_train_schedule_in_steps(o, n_train);
     return 0;
 }
@@ -226,11 +239,12 @@ static int refit(fold_run *r, rf_err *err)
 {
     rf_mlp_spec spec;
     rf_train_opts o;
-    int on;
+    int on, l2_auto;
     size_t n = r->n_train + r->n_val;
     int64_t epochs = r->tr.best_epoch;
-    if (train_params(r->t, &r->d, n, r->cv.seed, &spec, &o, &on, err) < 0)
+    if (train_params(r->t, &r->d, n, r->cv.seed, &spec, &o, &on, &l2_auto, err) < 0)
         return -1;
+    o.optim.l2 = r->tr.opts.optim.l2;   /* as chosen for the first run */
     o.max_epochs = epochs;
     o.patience = 0;
     o.graduate = 0;
@@ -256,14 +270,24 @@ static int train(fold_run *r, rf_err *err)
 {
     rf_mlp_spec spec;
     rf_train_opts o;
-    int want_refit;
-    if (train_params(r->t, &r->d, r->n_train, r->cv.seed, &spec, &o, &want_refit, err) < 0 ||
+    int want_refit, l2_auto;
+    if (train_params(r->t, &r->d, r->n_train, r->cv.seed, &spec, &o, &want_refit, &l2_auto,
+                     err) < 0 ||
+        (l2_auto && rf_train_select_l2(&spec, &o, &r->d, r->train, r->n_train, r->val, r->n_val,
+                                       &o.optim.l2, NULL, err) < 0) ||
         rf_trainer_init(&r->tr, &spec, &o, err) < 0)
         return -1;
+    if (l2_auto && r->n_val)
+        rf_task_logf(r->t, "fold %zu: l2=auto chose %g on the validation rows", r->fold,
+                     o.optim.l2);
     r->trainer_ready = 1;
     double t0 = now();
-    if (rf_train_run(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val, on_epoch, r,
-                     err) < 0)
+    int rc = r->curriculum
+                 ? rf_train_curriculum(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val,
+                                       on_epoch, r, r->stages, &r->n_stages, err)
+                 : rf_train_run(&r->tr, &r->d, r->train, r->n_train, r->val, r->n_val,
+                                on_epoch, r, err);
+    if (rc < 0)
         return rf_err_prefix(err, "fold %zu: train", r->fold);
     if (want_refit && r->n_val && r->tr.best_epoch > 0 && refit(r, err) < 0)
         return -1;
@@ -527,7 +551,95 @@ static json_t *fold_header(fold_run *r)
     json_object_set_new(o, "n_val", json_integer((json_int_t)r->n_val));
     json_object_set_new(o, "n_test", json_integer((json_int_t)r->n_test));
     json_object_set_new(o, "stop_reason", json_string(rf_stop_reason_name(r->tr.stop_reason)));
+    json_object_set_new(o, "training", json_string(r->curriculum ? "curriculum" : "shuffled"));
+    if (r->curriculum) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < r->n_stages; i++) {
+            const rf_curriculum_stage *st = &r->stages[i];
+            json_t *e = json_object();
+            json_object_set_new(e, "level", json_string(rf_level_name(st->level)));
+            json_object_set_new(e, "train_rows", json_integer((json_int_t)st->n_rows));
+            json_object_set_new(e, "epochs", json_integer((json_int_t)st->epochs));
+            json_object_set_new(e, "stop_reason",
+                                json_string(rf_stop_reason_name(st->stop_reason)));
+            json_object_set_new(e, "val_accuracy", rf_json_num(st->val_acc));
+            json_array_append_new(a, e);
+        }
+        json_object_set_new(o, "curriculum", a);
+    }
     return o;
+}
+
+/* One baseline's predictions on the test rows, as metrics in doc's
+ * "baselines" and as flat baseline_<name>_<metric> metrics. */
+static int baseline_metrics(fold_run *r, const rf_preds *truth, int kind, json_t *flat,
+                            json_t *bases, double *score, rf_err *err)
+{
+    rf_preds p = *truth;
+    int32_t *pred = NULL;
+    float *y_hat = NULL;
+    rf_baseline_rows rows = {r->d.y_class, r->d.n_classes, r->d.prev_row, r->train,
+                             r->n_train, r->test, r->n_test};
+    int rc;
+    if (r->d.kind == RF_CLASSIFICATION) {
+        pred = rf_xmalloc((r->n_test ? r->n_test : 1) * sizeof *pred);
+        rc = rf_baseline_predict(&rows, kind, pred, err);
+        p.prob = NULL;
+        p.pred = pred;
+    } else {
+        y_hat = rf_xmalloc((r->n_test ? r->n_test : 1) * r->d.n_targets * sizeof *y_hat);
+        rc = rf_baseline_mean(r->d.y_reg, r->d.n_targets, r->train, r->n_train, r->n_test,
+                              y_hat, err);
+        p.y_hat = y_hat;
+    }
+    rf_metrics m;
+    if (rc == 0 && (rc = rf_metrics_compute(&p, 0, &m, err)) == 0) {
+        const char *name = r->d.kind == RF_CLASSIFICATION ? rf_baseline_name(kind) : "mean";
+        const char *metric = r->d.kind == RF_CLASSIFICATION ? "accuracy" : "rmse";
+        *score = r->d.kind == RF_CLASSIFICATION ? m.cls.accuracy : m.reg.rmse;
+        json_t *o = flat_metrics(&m, NULL);
+        json_object_set_new(o, "description", json_string(
+            r->d.kind == RF_CLASSIFICATION ? rf_baseline_description(kind) : "training mean"));
+        json_object_set_new(bases, name, o);
+        char key[64];
+        snprintf(key, sizeof key, "baseline_%s_%s", name, metric);
+        put_metric(flat, r->t, key, *score);
+        rf_metrics_free(&m);
+    }
+    free(pred);
+    free(y_hat);
+    return rc;
+}
+
+/* The trivial baselines on the same training and test rows as the model
+ * (rf_baseline.h), and the model's lift over the best of them on this
+ * fold: accuracy above it, or for regression RMSE below it. */
+static int baselines(fold_run *r, const rf_preds *truth, double model, json_t *doc,
+                     json_t *flat, rf_err *err)
+{
+    int cls = r->d.kind == RF_CLASSIFICATION;
+    rf_baseline_rows rows = {.prev_row = r->d.prev_row};
+    json_t *bases = json_object();
+    double best = NAN;
+    int best_kind = -1;
+    for (int k = 0; k < (cls ? RF_BASELINE_COUNT : 1); k++) {
+        double v = NAN;
+        if (!rf_baseline_applies(&rows, k))
+            continue;
+        if (baseline_metrics(r, truth, k, flat, bases, &v, err) < 0) {
+            json_decref(bases);
+            return rf_err_prefix(err, "fold %zu: baseline %s", r->fold, rf_baseline_name(k));
+        }
+        if (best_kind < 0 || (cls ? v > best : v < best))
+            best = v, best_kind = k;
+    }
+    json_object_set_new(doc, "baselines", bases);
+    /* the aggregate picks the best baseline over all folds (rf_eval_agg) */
+    double lift = cls ? model - best : best - model;
+    rf_task_logf(r->t, "fold %zu: model %s %.4f, best baseline (%s) %.4f: lift %+.4f",
+                 r->fold, cls ? "accuracy" : "rmse", model,
+                 cls ? rf_baseline_description(best_kind) : "training mean", best, lift);
+    return 0;
 }
 
 static int evaluate(fold_run *r, rf_err *err)
@@ -545,6 +657,12 @@ static int evaluate(fold_run *r, rf_err *err)
     put_metric(flat, r->t, "inference_us_per_sample", r->infer_us);
     put_metric(flat, r->t, "model_bytes", (double)(r->tr.net.n_params * sizeof(float)));
     json_object_set_new(doc, "metrics", flat);
+    if (baselines(r, &p, m.kind == RF_CLASSIFICATION ? m.cls.accuracy : m.reg.rmse, doc, flat,
+                  err) < 0) {
+        rf_metrics_free(&m);
+        json_decref(doc);
+        return -1;
+    }
     if (m.kind == RF_CLASSIFICATION) {
         json_object_set_new(doc, "per_class", per_class(&r->d, &m.cls));
         json_object_set_new(doc, "confusion", confusion(&m.cls));

@@ -451,6 +451,8 @@ static int build_dataset(const rf_extract_out *o, int error_task, uint32_t hash_
     }
     d->group = rf_xmalloc((r->n ? r->n : 1) * sizeof *d->group);
     memcpy(d->group, r->group, r->n * sizeof *d->group);
+    d->prev_row = rf_xmalloc((r->n ? r->n : 1) * sizeof *d->prev_row);
+    memcpy(d->prev_row, r->prev_row, r->n * sizeof *d->prev_row);
     d->level = rf_xmalloc(r->n ? r->n : 1);
     d->category = rf_xmalloc((r->n ? r->n : 1) * sizeof *d->category);
     for (size_t i = 0; i < r->n; i++) {
@@ -466,13 +468,24 @@ static int build_dataset(const rf_extract_out *o, int error_task, uint32_t hash_
         snprintf(name, sizeof name, "%s_%u", error_task ? "error_word" : "ctx_word", i);
         d->feature_names[i] = rf_xstrdup(name);
     }
-    for (int k = 0; k < k_prev; k++)
-        for (int b = 0; b < RF_TOOL_SLOTS; b++) {
-            snprintf(name, sizeof name, "%s%d_bucket%d",
-                     error_task && k == 0 ? "failed_tool" : "prev_tool",
-                     error_task ? k : k + 1, b);
-            d->feature_names[hash_dim + (size_t)k * RF_TOOL_SLOTS + b] = rf_xstrdup(name);
+    size_t tools_at = hash_dim, outcomes_at = hash_dim + (size_t)k_prev * RF_TOOL_SLOTS;
+    for (int k = 0; k < k_prev; k++) {
+        char slot[32];
+        snprintf(slot, sizeof slot, "%s%d", error_task && k == 0 ? "failed_tool" : "prev_tool",
+                 error_task ? k : k + 1);
+        for (uint32_t b = 0; b < RF_TOOL_SLOTS; b++) {
+            const char *tool = rf_tool_slot_name(b);
+            if (b < RF_TOOL_KNOWN && strcmp(tool, "unused"))
+                snprintf(name, sizeof name, "%s_%s", slot, tool);
+            else
+                snprintf(name, sizeof name, "%s_%s%u", slot, tool, b);
+            d->feature_names[tools_at + (size_t)k * RF_TOOL_SLOTS + b] = rf_xstrdup(name);
         }
+        for (int b = 0; b < RF_OUTCOME_SLOTS; b++) {
+            snprintf(name, sizeof name, "%s_%s", slot, rf_outcome_name(b));
+            d->feature_names[outcomes_at + (size_t)k * RF_OUTCOME_SLOTS + b] = rf_xstrdup(name);
+        }
+    }
     for (int i = 0; i < RF_NF_COUNT; i++)
         d->feature_names[d->n_features - RF_NF_COUNT + i] = rf_xstrdup(rf_num_feature_name(i));
     char desc[160];

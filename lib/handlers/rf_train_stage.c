@@ -19,10 +19,12 @@
 #include "ml/rf_checkpoint.h"
 #include "ml/rf_dataset.h"
 #include "ml/rf_train.h"
+#include "ml/rf_train_select.h"
+#include "handlers/rf_train_graduate.h"
 
 const char rf_train_stage_help[] =
     "inputs:  dataset=ARTIFACT | train=FILE test=FILE (FANN or CSV)  [checkpoint=ARTIFACT]\n"
-    "with:    hidden=64,32 activation=relu optimizer=adam|adamw|sgd|nesterov|rprop\n"
+    "with:    hidden=512 activation=relu optimizer=adam|adamw|sgd|nesterov|rprop\n"
     "         lr batch epochs patience l1 l2 weight_decay dropout clip accum momentum\n"
     "         schedule=constant|step|cosine warmup=EPOCHS step_every=EPOCHS gamma\n"
     "         seed level=trivial|easy|medium|hard|expert retain graduate freeze=K\n"
@@ -32,39 +34,16 @@ const char rf_train_stage_help[] =
     "metrics: epochs seconds train_loss val_loss val_accuracy best_epoch\n"
     "         test_accuracy | test_mse, graduated, train_rows, refit_epochs\n";
 
-/* The training keys, shared with eval-fold (rf_train_stage_parse_opts)... */
-const char *const rf_train_opt_keys[] = {
-    "hidden", "activation", "optimizer", "lr", "batch", "epochs", "patience", "l1", "l2",
-    "weight_decay", "dropout", "clip", "accum", "momentum", "schedule", "warmup",
-    "step_every", "gamma", "on_diverge", "refit", NULL
-};
-
 /* ... and those of a curriculum stage alone. */
 static const char *const stage_keys[] = {
     "seed", "level", "retain", "graduate", "freeze", "transfer", "checkpoint_every",
     "val_fraction", "target", "normalize", "mode", NULL
 };
 
-/* The table; graduation thresholds are ours (docs/training.md). */
-static const rf_level_defaults level_table[RF_LEVEL_COUNT] = {
-    {1e-3, 64, 10, 3, 0.0, 0.0, 1, 0.98},
-    {5e-4, 32, 20, 5, 0.0, 0.0, 1, 0.95},
-    {1e-4, 16, 30, 7, 1.0, 0.0, 1, 0.92},
-    {5e-5, 8, 50, 10, 0.5, 0.3, 1, 0.90},
-    {1e-5, 4, 100, 15, 0.1, 0.5, 4, 0.85},
-};
-/* Without a level: plain supervised training, tuned on the FANN sets
- * (tests/bench/bench_train.sh; docs/training.md). */
-static const rf_level_defaults plain_defaults = {3e-3, 32, 200, 20, 0.0, 0.2, 1, 0.0};
-
-const rf_level_defaults *rf_level_defaults_for(int level)
-{
-    return level >= 0 && level < RF_LEVEL_COUNT ? &level_table[level] : &plain_defaults;
-}
-
 typedef struct stage_cfg {
     rf_train_setup net;
     int level;                /* -1: all rows */
+    rf_graduate grad;         /* when the stage ends early (with.graduate) */
     double retain, val_fraction;
     int normalize;            /* -1 auto */
     long checkpoint_every;
@@ -78,128 +57,6 @@ typedef struct row_set {
 } row_set;
 
 /* ---- configuration ------------------------------------------------------- */
-
-static int listed(const char *const *keys, const char *k)
-{
-    while (*keys && strcmp(*keys, k))
-        keys++;
-    return *keys != NULL;
-}
-
-int rf_train_check_keys(rf_task *t, const char *const *own, rf_err *err)
-{
-    const char *k;
-    for (size_t i = 0; (k = rf_task_param_key(t, i)); i++)
-        if (!listed(rf_train_opt_keys, k) && !listed(own, k))
-            return rf_errf(err, RF_EINVAL, "with.%s: unknown key (see --help)", k);
-    return 0;
-}
-
-static int parse_hidden(const char *s, rf_train_setup *c, rf_err *err)
-{
-    c->n_hidden = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v <= 0 || v > (1 << 16) || c->n_hidden == RF_MLP_MAXLAYERS - 1 ||
-            (*end && *end != ','))
-            return rf_errf(err, RF_EINVAL, "with.hidden: expected widths like 64,32, got "
-                           "\"%s\"", s);
-        c->hidden[c->n_hidden++] = (size_t)v;
-        p = *end ? end + 1 : end;
-    }
-    return 0;
-}
-
-static int parse_enum(rf_task *t, const char *key, const char *def, int (*parse)(const char *),
-                      int *out, rf_err *err)
-{
-    const char *v = rf_task_param_or(t, key, def);
-    *out = parse(v);
-    if (*out < 0)
-        return rf_errf(err, RF_EINVAL, "with.%s: unknown value \"%s\"", key, v);
-    return 0;
-}
-
-static int parse_refit(const char *s)
-{
-    return !strcmp(s, "auto") ? RF_REFIT_AUTO : !strcmp(s, "true") || !strcmp(s, "1")
-           ? RF_REFIT_ON : !strcmp(s, "false") || !strcmp(s, "0") ? RF_REFIT_OFF : -2;
-}
-
-static int parse_diverge(const char *s)
-{
-    return !strcmp(s, "stop") ? RF_DIVERGE_STOP : !strcmp(s, "lower_lr") ? RF_DIVERGE_LOWER_LR
-                                                                            : -1;
-}
-
-int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *c, rf_err *err)
-{
-    memset(c, 0, sizeof *c);
-    rf_train_opts *o = &c->opts;
-    rf_train_opts_default(o);
-    if (parse_hidden(rf_task_param_or(t, "hidden", "64,32"), c, err) ||
-        parse_enum(t, "activation", "relu", rf_act_parse, &c->act, err))
-        return -1;
-    const rf_level_defaults *L = rf_level_defaults_for(level);
-    const char *optname = rf_task_param_or(t, "optimizer", "adam");
-    int kind = rf_opt_parse(optname);
-    if (kind < 0)
-        return rf_errf(err, RF_EINVAL, "with.optimizer: unknown value \"%s\"", optname);
-    rf_optim_cfg_default(&o->optim, kind);
-    o->optim.nesterov = !strcmp(optname, "nesterov");
-    long batch, epochs, patience, accum, warmup, step_every;
-    double lr, dropout;
-    if (rf_task_param_double(t, "lr", L->lr, &lr, err) ||
-        rf_task_param_long(t, "batch", L->batch, &batch, err) ||
-        rf_task_param_long(t, "epochs", L->epochs, &epochs, err) ||
-        rf_task_param_long(t, "patience", L->patience, &patience, err) ||
-        rf_task_param_long(t, "accum", L->accum, &accum, err) ||
-        rf_task_param_double(t, "dropout", L->dropout, &dropout, err) ||
-        rf_task_param_double(t, "clip", L->clip, &o->optim.clip, err) ||
-        rf_task_param_double(t, "l1", 0, &o->optim.l1, err) ||
-        rf_task_param_double(t, "l2", 1e-4, &o->optim.l2, err) ||
-        rf_task_param_double(t, "weight_decay", 0, &o->optim.weight_decay, err) ||
-        rf_task_param_double(t, "momentum", 0.9, &o->optim.momentum, err) ||
-        rf_task_param_double(t, "gamma", 0.1, &o->sched.gamma, err) ||
-        rf_task_param_long(t, "warmup", 0, &warmup, err) ||
-        rf_task_param_long(t, "step_every", 0, &step_every, err) ||
-        parse_enum(t, "schedule", "constant", rf_sched_parse, &o->sched.kind, err) ||
-        parse_enum(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err))
-        return -1;
-    const char *refit = rf_task_param_or(t, "refit", "auto");
-    if ((c->refit = parse_refit(refit)) == -2)
-        return rf_errf(err, RF_EINVAL, "with.refit: expected auto, true or false, got \"%s\"",
-                       refit);
-    if (batch <= 0 || epochs < 0 || patience < 0 || accum <= 0 || warmup < 0 ||
-        step_every < 0 || !(lr > 0) || dropout < 0 || dropout >= 1 || o->optim.clip < 0 ||
-        o->optim.l1 < 0 || o->optim.l2 < 0 || o->optim.weight_decay < 0)
-        return rf_errf(err, RF_EINVAL, "with: a training value is out of range (batch, accum "
-                       "and lr must be positive; epochs, patience, clip, l1, l2, weight_decay "
-                       "not negative; dropout in [0,1))");
-    o->sched.lr = lr;
-    o->batch = (size_t)batch;
-    o->max_epochs = epochs;
-    o->patience = (int)patience;
-    o->accum = (int)accum;
-    o->dropout = (float)dropout;
-    o->graduate = L->graduate;
-    /* warm-up and step decay are given in epochs; rf_train_schedule_in_steps
-     * converts them once the number of training rows is known */
-    o->sched.warmup = warmup;
-    o->sched.step_every = step_every;
-    return 0;
-}
-
-void rf_train_schedule_in_steps(rf_train_opts *o, size_t n_train)
-{
-    size_t B = o->optim.kind == RF_OPT_RPROP || o->batch > n_train ? n_train : o->batch;
-    int64_t per_epoch = (int64_t)(((n_train + B - 1) / B + (size_t)o->accum - 1) /
-                                  (size_t)o->accum);
-    o->sched.warmup *= per_epoch;
-    o->sched.step_every *= per_epoch;
-}
 
 static int parse_transfer(const char *s)
 {
@@ -234,13 +91,13 @@ static int parse_cfg(rf_task *t, stage_cfg *c, rf_err *err)
     long freeze, seed;
     if (rf_train_check_keys(t, stage_keys, err) || parse_level(t, &c->level, err) ||
         rf_train_stage_parse_opts(t, c->level, &c->net, err) ||
-        rf_task_param_double(t, "graduate", o->graduate, &o->graduate, err) ||
+        rf_graduate_parse(t, c->level, &c->grad, err) ||
         rf_task_param_long(t, "freeze", 0, &freeze, err) ||
         rf_task_param_long(t, "seed", 1, &seed, err) ||
         rf_task_param_long(t, "checkpoint_every", 5, &c->checkpoint_every, err) ||
         rf_task_param_double(t, "retain", 0.2, &c->retain, err) ||
         rf_task_param_double(t, "val_fraction", 0.1, &c->val_fraction, err) ||
-        parse_enum(t, "transfer", "none", parse_transfer, &c->transfer, err))
+        rf_train_param_enum(t, "transfer", "none", parse_transfer, &c->transfer, err))
         return -1;
     c->normalize = parse_normalize(rf_task_param_or(t, "normalize", "auto"));
     if (c->normalize == -2)
@@ -652,6 +509,7 @@ static void report_metrics(stage_ctx *x, rf_trainer *tr, rf_trainer *fin, size_t
         }
     }
     rf_task_metric(t, "graduated", tr->stop_reason == RF_STOP_GRADUATED);
+    rf_graduate_report(t, &x->c->grad, tr);
     if (te->n) {
         double loss, acc;
         rf_trainer_use_best(fin);
@@ -748,6 +606,24 @@ static int train_and_report(stage_ctx *x, rf_trainer *first, const rf_train_opts
     return rc;
 }
 
+/* l2=auto: the candidate that does best on the validation rows. */
+static int pick_l2(stage_ctx *x, const rf_dataset *d, rf_train_setup *net, const row_set *tr,
+                   const row_set *va, rf_err *err)
+{
+    rf_mlp_spec spec;
+    double score[RF_L2_CANDIDATES];
+    if (rf_train_spec_for(d, net->hidden, net->n_hidden, net->act, &spec, err) ||
+        rf_train_select_l2(&spec, &net->opts, d, tr->v, tr->n, va->v, va->n,
+                           &net->opts.optim.l2, score, err))
+        return -1;
+    if (va->n)
+        rf_task_logf(x->t, "l2=auto: %g (best validation metric %g with %g, %g with %g)",
+                     net->opts.optim.l2, score[0], rf_l2_candidates[0], score[1],
+                     rf_l2_candidates[1]);
+    rf_task_metric(x->t, "l2", net->opts.optim.l2);
+    return 0;
+}
+
 /* Rows are selected (and validation carved) before normalizing, so the
  * statistics come from training rows only. */
 static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, int normalized, rf_err *err)
@@ -759,8 +635,19 @@ static int run_stage(stage_ctx *x, rf_dataset *d, stage_cfg *c, int normalized, 
     }
     if (c->normalize == 1 || (c->normalize == -1 && !normalized))
         rf_dataset_normalize(d);
+    if (rf_graduate_derive(&c->grad, d, tr.v, tr.n, va.v, va.n, err)) {
+        free(tr.v), free(va.v), free(te.v);
+        return -1;
+    }
+    c->net.opts.graduate = c->grad.basis == RF_GRAD_OFF ? 0 : fmax(c->grad.threshold, 1e-9);
     rf_train_opts epoch_opts = c->net.opts;   /* the refit converts for its own rows */
     rf_train_schedule_in_steps(&c->net.opts, tr.n);
+    if (c->net.l2_auto && !rf_task_input(x->t, "checkpoint", 0) &&
+        pick_l2(x, d, &c->net, &tr, &va, err)) {
+        free(tr.v), free(va.v), free(te.v);
+        return -1;
+    }
+    epoch_opts.optim.l2 = c->net.opts.optim.l2;
     rf_trainer trainer;
     int resumed, rc = build_trainer(x, &trainer, &c->net.opts, &resumed, err);
     if (!rc) {

@@ -28,11 +28,17 @@ typedef struct rf_train_setup {
     int act;                  /* enum rf_act of the hidden layers */
     rf_train_opts opts;       /* sched.warmup and step_every still in epochs */
     int refit;                /* enum rf_refit */
+    int l2_auto;              /* l2=auto: chosen on the validation rows (rf_train_select.h) */
 } rf_train_setup;
 
 /* with.refit: after early stopping on the validation rows found the best
  * epoch E, train afresh on training plus validation rows for E epochs. */
 enum rf_refit { RF_REFIT_AUTO = -1, RF_REFIT_OFF = 0, RF_REFIT_ON = 1 };
+
+/* with.KEY through parse (a name -> enum value, -1 if unknown), def when
+ * absent; RF_EINVAL "with.KEY: unknown value" otherwise. */
+int rf_train_param_enum(rf_task *t, const char *key, const char *def,
+                        int (*parse)(const char *), int *out, rf_err *err);
 
 /* The training keys rf_train_stage_parse_opts reads (NULL-terminated). */
 extern const char *const rf_train_opt_keys[];
@@ -42,7 +48,8 @@ extern const char *const rf_train_opt_keys[];
  * optimizer, lr, batch, epochs, patience, accum, dropout, clip, l1, l2,
  * weight_decay, momentum, schedule, warmup, step_every, gamma, on_diverge,
  * refit (auto|true|false: the worker decides what auto means).
- * opts.graduate is the level's threshold; seed and freeze are the caller's.
+ * opts.graduate is 0: a stage derives its threshold (rf_train_graduate.h);
+ * seed and freeze are the caller's.
  * RF_EINVAL naming the key on a bad value. */
 int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *s, rf_err *err);
 

@@ -54,6 +54,7 @@ void rf_dataset_free(rf_dataset *d)
     free(d->group);
     free(d->level);
     free(d->category);
+    free(d->prev_row);
     free_strs(d->categories, d->n_categories);
     free_strs(d->feature_names, d->n_features);
     free(d->mean);

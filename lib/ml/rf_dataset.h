@@ -5,7 +5,8 @@
  * labels[]) or regression (y_reg: n_rows x n_targets f32). Optional per-row
  * columns: split (RF_SPLIT_*), group (e.g. session index, for grouped
  * splits), level (difficulty, RF_LEVEL_*, or RF_LEVEL_NONE), category
- * (index into categories[], or -1). Normalization statistics (mean, std per
+ * (index into categories[], or -1), prev_row (sequence tasks: index of the
+ * previous row of the same sequence, -1 at its start). Normalization statistics (mean, std per
  * feature) are computed on the training split only.
  *
  * Stored as an artifact with content type "ruvflow/dataset" (rf_codec.h).
@@ -41,6 +42,8 @@ typedef struct rf_dataset {
     int32_t *group;           /* group id per row */
     uint8_t *level;           /* enum rf_level */
     int32_t *category;        /* index into categories or -1 */
+    int32_t *prev_row;        /* sequences: the row before it in its sequence
+                                 (same group), -1 at a start (rf_baseline.h) */
     char **categories;        /* n_categories names */
     size_t n_categories;
     char **feature_names;     /* n_features names, optional */

@@ -10,6 +10,8 @@
  *   y_reg         f32 [n_rows, n_targets] regression
  *   split level   u8  [n_rows]            optional
  *   group category i32 [n_rows]           optional (category: -1 = none)
+ *   prev          i32 [n_rows]            optional: previous row of the same
+ *                                         sequence and group, -1 at a start
  *   categories    [str]                   optional
  *   feature_names [str] n_features        optional
  *   mean std      f32 [n_features]        optional
@@ -77,6 +79,7 @@ int rf_dataset_write(const char *path, const rf_dataset *d, rf_err *err)
     put_tensor(m, "level", RF_U8, d->level, n, 0);
     put_tensor(m, "group", RF_I32, d->group, n, 0);
     put_tensor(m, "category", RF_I32, d->category, n, 0);
+    put_tensor(m, "prev", RF_I32, d->prev_row, n, 0);
     put_strs(m, "categories", d->categories, d->n_categories);
     put_strs(m, "feature_names", d->feature_names, d->n_features);
     put_tensor(m, "mean", RF_F32, d->mean, d->n_features, 0);
@@ -158,6 +161,22 @@ static int check_range_i32(const int32_t *v, size_t n, int32_t lo, int32_t hi,
     return 0;
 }
 
+/* A predecessor comes before its row and, with groups, in the same group
+ * (so a grouped split never separates a row from it). */
+static int check_prev(const rf_dataset *d, rf_err *err)
+{
+    for (size_t i = 0; d->prev_row && i < d->n_rows; i++) {
+        int32_t p = d->prev_row[i];
+        if (p < -1 || (p >= 0 && (size_t)p >= i))
+            return rf_errf(err, RF_ECORRUPT, "\"prev\"[%zu] = %d is not an earlier row", i,
+                           (int)p);
+        if (p >= 0 && d->group && d->group[p] != d->group[i])
+            return rf_errf(err, RF_ECORRUPT, "\"prev\"[%zu] = %d is in another group", i,
+                           (int)p);
+    }
+    return 0;
+}
+
 static int from_obj(const rf_obj *m, rf_dataset *d, rf_err *err)
 {
     if (!m || m->type != RF_MAP)
@@ -194,6 +213,7 @@ static int from_obj(const rf_obj *m, rf_dataset *d, rf_err *err)
         get_tensor(m, "level", RF_U8, n, &zero, 0, (void **)&d->level, err) ||
         get_tensor(m, "group", RF_I32, n, &zero, 0, (void **)&d->group, err) ||
         get_tensor(m, "category", RF_I32, n, &zero, 0, (void **)&d->category, err) ||
+        get_tensor(m, "prev", RF_I32, n, &zero, 0, (void **)&d->prev_row, err) ||
         get_strs(m, "categories", SIZE_MAX, 0, &d->categories, &d->n_categories, err) ||
         get_strs(m, "feature_names", d->n_features, 0, &d->feature_names, NULL, err) ||
         get_tensor(m, "mean", RF_F32, d->n_features, &zero, 0, (void **)&d->mean, err) ||
@@ -207,7 +227,8 @@ static int from_obj(const rf_obj *m, rf_dataset *d, rf_err *err)
         if (d->level[i] >= RF_LEVEL_COUNT && d->level[i] != RF_LEVEL_NONE)
             return rf_errf(err, RF_ECORRUPT, "\"level\"[%zu] = %d is out of range", i,
                            d->level[i]);
-    if (check_range_i32(d->category, n, -1, (int32_t)d->n_categories, "category", err))
+    if (check_range_i32(d->category, n, -1, (int32_t)d->n_categories, "category", err) ||
+        check_prev(d, err))
         return -1;
     const char *name = rf_obj_get_str(m, "name");
     if (name)

@@ -94,6 +94,8 @@ static uint32_t thread_get(rf_extractor *x, sess *s, uint64_t key)
     rf_fhash_init(&t->ctx, x->o.hash_dim);
     for (int k = 0; k < 8; k++)
         t->prev[k] = -1;
+    t->last_row = t->last_err_row = -1;
+    rf_toolfeat_init(&t->tf, x->o.hash_dim);
     rf_u64map_put(&s->th_ix, key, (uint32_t)s->nth);
     return (uint32_t)s->nth++;
 }
@@ -130,6 +132,7 @@ static sess *sess_find(rf_extractor *x, uint64_t key)
 static void thread_free(thread *t)
 {
     rf_fhash_free(&t->ctx);
+    rf_toolfeat_free(&t->tf);
     free(t->pend);
 }
 
@@ -424,8 +427,13 @@ void rf_extract_line(rf_extractor *x, rf_jspan obj, uint64_t lineno)
         break;
     }
 
-    if (li.kind == RF_LK_ASSISTANT || li.kind == RF_LK_USER) {
+    if (li.kind == RF_LK_ASSISTANT || li.kind == RF_LK_USER)
         c.ti = thread_of(x, s, &li);
+    static const char *const wd_keys[] = {"cwd", "gitBranch"};
+    rf_jspan wd[2];
+    rf_jobj_get_many(li.obj, wd_keys, wd, 2);
+    rf_toolfeat_line(&s->th[c.ti].tf, wd[0], wd[1]);
+    if (li.kind == RF_LK_ASSISTANT || li.kind == RF_LK_USER) {
         if (li.kind == RF_LK_ASSISTANT) {
             uint32_t mi = rf_extract_msg_of(&c, &li);
             rf_jspan u[2];

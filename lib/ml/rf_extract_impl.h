@@ -16,6 +16,7 @@
 
 #include "base/rf_buf.h"
 #include "ml/rf_extract.h"
+#include "ml/rf_toolfeat.h"
 
 /* Hash of a span's raw bytes; never 0 (0 marks empty slots and "none"). */
 static inline uint64_t span_hash(rf_jspan v, uint64_t salt)
@@ -62,6 +63,9 @@ typedef struct thread {
     int32_t seq_thinking, seq_text;
     int64_t seq_chars, seq_line;
     int32_t prev[8];      /* previous tools, most recent first; -1 none */
+    int64_t last_row;     /* its latest tool-selection row, -1 none */
+    int64_t last_err_row; /* its latest error-recovery row, -1 none */
+    rf_toolfeat tf;       /* what its tool-selection rows know (rf_toolfeat.h) */
     int64_t calls, errors, results;
     int last_failed;
     pend_failure *pend;

@@ -17,7 +17,7 @@ static void row_context(rf_extractor *x, rf_rows *r, size_t row, sess *s,
     for (int k = 0; k < nprev && k < r->k_prev; k++)
         if (prev[k] >= 0) {
             const char *name = tools->names[prev[k]];
-            uint32_t b = rf_fhash_index(name, strlen(name), RF_TOOL_SLOTS);
+            uint32_t b = rf_tool_slot(name, strlen(name));
             rf_rows_add(r, r->hash_dim + (uint32_t)k * RF_TOOL_SLOTS + b, 1.0f);
         }
     rf_rows_end(r, row);
@@ -81,9 +81,13 @@ void rf_extract_on_tool_use(line_ctx *c, const rf_line_info *li, const rf_event 
     /* the row: context before this call */
     rf_rows *r = &x->out.tool_rows;
     size_t row = rf_rows_begin(r, tool, s->group, x->stats->index);
+    r->prev_row[row] = (int32_t)t->last_row;
+    t->last_row = (int64_t)row;
     x->stats->rows[0]++;
     rows_add_fhash(r, &t->ctx);
-    row_context(x, r, row, s, t, c->ti, batch_pos, c->gap_s, t->prev, x->o.k_prev);
+    rf_toolfeat_row(&t->tf, r, r->num + row * RF_NF_COUNT);   /* its own tool slots */
+    row_context(x, r, row, s, t, c->ti, batch_pos, c->gap_s, t->prev, 0);
+    rf_toolfeat_call(&t->tf, t->calls, name.p, name.n, batch_pos, ev->input);
 
     /* redundancy: the same tool with byte-identical input again */
     uint64_t ih = span_hash(ev->input, (uint64_t)tool * 0x9e3779b97f4a7c15ULL);
@@ -139,6 +143,8 @@ static void error_row(line_ctx *c, thread *t, const call *cl, const rf_event *ev
     }
     rf_rows *r = &x->out.error_rows;
     size_t row = rf_rows_begin(r, 0, c->s->group, x->stats->index);
+    r->prev_row[row] = (int32_t)t->last_err_row;
+    t->last_err_row = (int64_t)row;
     x->stats->rows[1]++;
     rows_add_fhash(r, h);
     /* slot 0 is the failed tool, then the tools before it */
@@ -168,6 +174,10 @@ void rf_extract_on_result(line_ctx *c, const rf_event *ev)
     t->ctx_thinking_blocks = 0;
     t->results++;
     t->last_failed = ev->is_error;
+    if (cl)
+        rf_toolfeat_result(&t->tf, cl->ord, ev->is_error,
+                           rf_jspan_type(ev->text) == RF_J_STRING ? rf_jstr_raw(ev->text).n
+                                                                 : ev->text.n);
     if (cl) {
         cl->status = ev->is_error ? 2 : 1;
         if (cl->plan >= 0) {

@@ -66,6 +66,7 @@ void rf_extract_on_thinking(line_ctx *c, const rf_event *ev)
     if (ev->block == RF_BLK_THINKING) {
         rf_fhash_break(&t->ctx);
         rf_fhash_add(&t->ctx, raw.p, raw.n);
+        rf_toolfeat_assistant_text(&t->tf, raw.p, raw.n);
     }
 }
 
@@ -95,6 +96,7 @@ void rf_extract_on_message(line_ctx *c, const rf_line_info *li, const rf_event *
         rf_fhash_break(&t->ctx);
         rf_fhash_add(&t->ctx, raw.p, raw.n);
         t->ctx_text_chars += (int64_t)raw.n;
+        rf_toolfeat_user_text(&t->tf, raw.p, raw.n);
         return;
     }
     if (!t->seq_thinking && !t->seq_text)
@@ -104,6 +106,7 @@ void rf_extract_on_message(line_ctx *c, const rf_line_info *li, const rf_event *
     t->ctx_text_chars += (int64_t)raw.n;
     rf_fhash_break(&t->ctx);
     rf_fhash_add(&t->ctx, raw.p, raw.n);
+    rf_toolfeat_assistant_text(&t->tf, raw.p, raw.n);
     if (!s->first_text && c->ti == 0)
         s->first_text = decode_head(ev->text, 4096);
     comm_add(c->x, s, c->ti, c->line, raw);

@@ -35,6 +35,12 @@ void rf_fhash_init(rf_fhash *h, uint32_t dim)
     h->touched = rf_xmalloc(dim * sizeof *h->touched);
 }
 
+void rf_fhash_init_salted(rf_fhash *h, uint32_t dim, uint64_t salt)
+{
+    rf_fhash_init(h, dim);
+    h->salt = salt;
+}
+
 void rf_fhash_free(rf_fhash *h)
 {
     free(h->v);
@@ -44,7 +50,7 @@ void rf_fhash_free(rf_fhash *h)
 
 static void fh_bump(rf_fhash *h, uint64_t x)
 {
-    uint32_t i = (uint32_t)(rf_mix64(x) % h->dim);
+    uint32_t i = (uint32_t)(rf_mix64(h->salt ? x ^ rf_mix64(h->salt) : x) % h->dim);
     if (h->v[i] == 0.0f)
         h->touched[h->ntouched++] = i;
     h->v[i] += 1.0f;
@@ -110,13 +116,59 @@ void rf_fhash_reset(rf_fhash *h)
     h->prev = 0;
 }
 
+/* ---- tool slots and outcomes ---- */
+
+/* Claude Code's built-in tools, in a fixed order: never reorder, only
+ * append (up to RF_TOOL_KNOWN), or old datasets change meaning. */
+static const char *const known_tools[] = {
+    "Bash", "Read", "Edit", "Write", "Grep", "Glob", "TodoWrite", "Task", "Agent",
+    "WebFetch", "WebSearch", "MultiEdit", "NotebookEdit", "NotebookRead", "LS",
+    "BashOutput", "KillBash", "KillShell", "ExitPlanMode", "EnterPlanMode",
+    "AskUserQuestion", "TaskOutput", "TaskStop", "Skill", "SlashCommand", "TodoRead",
+    "ListMcpResourcesTool", "ReadMcpResourceTool", "ToolSearch", "LSP",
+};
+#define N_KNOWN (sizeof known_tools / sizeof *known_tools)
+_Static_assert(N_KNOWN <= RF_TOOL_KNOWN, "known tools must fit their slots");
+
+uint32_t rf_tool_slot(const char *name, size_t n)
+{
+    for (uint32_t i = 0; i < N_KNOWN; i++)
+        if (strlen(known_tools[i]) == n && memcmp(known_tools[i], name, n) == 0)
+            return i;
+    return RF_TOOL_KNOWN + rf_fhash_index(name, n, RF_TOOL_SLOTS - RF_TOOL_KNOWN);
+}
+
+const char *rf_tool_slot_name(uint32_t slot)
+{
+    return slot < N_KNOWN ? known_tools[slot] : slot < RF_TOOL_KNOWN ? "unused" : "hashed";
+}
+
+static const char *const outcome_names[RF_OUTCOME_SLOTS] = {
+    "ok", "error", "pending", "size_le100", "size_le1k", "size_le10k", "size_le100k",
+    "size_gt100k"
+};
+
+const char *rf_outcome_name(int i)
+{
+    return i >= 0 && i < RF_OUTCOME_SLOTS ? outcome_names[i] : "?";
+}
+
+int rf_outcome_size_bucket(uint64_t bytes)
+{
+    return bytes <= 100 ? RF_OUT_SIZE_100 : bytes <= 1000 ? RF_OUT_SIZE_1K
+           : bytes <= 10000 ? RF_OUT_SIZE_10K : bytes <= 100000 ? RF_OUT_SIZE_100K
+                            : RF_OUT_SIZE_MORE;
+}
+
 /* ---- rows ---- */
 
 static const char *const nf_names[RF_NF_COUNT] = {
     "log_call_index", "log_thread_call_index", "log_errors_so_far",
     "last_result_failed", "in_subagent", "log_ctx_thinking_chars",
     "log_ctx_text_chars", "ctx_thinking_blocks", "batch_position",
-    "log_seconds_since_prev", "error_rate_so_far", "log_event_index"
+    "log_seconds_since_prev", "error_rate_so_far", "log_event_index",
+    "prev_in_batch", "log_todo_total", "todo_done_frac", "todo_active_pos",
+    "log_calls_since_todo", "cwd_changed", "on_git_branch"
 };
 
 const char *rf_num_feature_name(int i)
@@ -126,7 +178,7 @@ const char *rf_num_feature_name(int i)
 
 size_t rf_rows_n_features(const rf_rows *r)
 {
-    return r->hash_dim + (size_t)r->k_prev * RF_TOOL_SLOTS + RF_NF_COUNT;
+    return r->hash_dim + (size_t)r->k_prev * (RF_TOOL_SLOTS + RF_OUTCOME_SLOTS) + RF_NF_COUNT;
 }
 
 void rf_rows_init(rf_rows *r, uint32_t dim, int k_prev)
@@ -156,6 +208,7 @@ size_t rf_rows_begin(rf_rows *r, int32_t label, int32_t group, int32_t file)
         r->num = rf_xrealloc(r->num, r->cap * RF_NF_COUNT * sizeof *r->num);
         r->label = rf_xrealloc(r->label, r->cap * sizeof *r->label);
         r->group = rf_xrealloc(r->group, r->cap * sizeof *r->group);
+        r->prev_row = rf_xrealloc(r->prev_row, r->cap * sizeof *r->prev_row);
         r->file = rf_xrealloc(r->file, r->cap * sizeof *r->file);
     }
     size_t i = r->n++;
@@ -163,6 +216,7 @@ size_t rf_rows_begin(rf_rows *r, int32_t label, int32_t group, int32_t file)
     r->nz_off[i + 1] = r->nnz;
     r->label[i] = label;
     r->group[i] = group;
+    r->prev_row[i] = -1;
     r->file[i] = file;
     memset(r->num + i * RF_NF_COUNT, 0, RF_NF_COUNT * sizeof *r->num);
     return i;
@@ -177,11 +231,13 @@ void rf_rows_densify(const rf_rows *r, size_t i, float *out)
 {
     size_t nf = rf_rows_n_features(r);
     memset(out, 0, nf * sizeof *out);
-    for (uint64_t j = r->nz_off[i]; j < r->nz_off[i + 1]; j++) {
-        uint32_t k = r->nz_idx[j];
-        /* word counts are damped; tool slots are 0/1 */
-        out[k] = k < r->hash_dim ? log1pf(r->nz_val[j]) : r->nz_val[j];
-    }
+    /* the sources of one row's words (context, user message, assistant
+     * text) may share a bucket: counts add up, then are damped; tool and
+     * outcome slots are 0/1 */
+    for (uint64_t j = r->nz_off[i]; j < r->nz_off[i + 1]; j++)
+        out[r->nz_idx[j]] += r->nz_val[j];
+    for (uint32_t k = 0; k < r->hash_dim; k++)
+        out[k] = log1pf(out[k]);
     memcpy(out + nf - RF_NF_COUNT, r->num + i * RF_NF_COUNT,
            RF_NF_COUNT * sizeof *out);
 }
@@ -194,6 +250,7 @@ void rf_rows_free(rf_rows *r)
     free(r->num);
     free(r->label);
     free(r->group);
+    free(r->prev_row);
     free(r->file);
     memset(r, 0, sizeof *r);
 }

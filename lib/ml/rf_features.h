@@ -27,9 +27,13 @@ typedef struct rf_fhash {
     uint32_t *touched;   /* indices with v != 0, for sparse export and reset */
     uint32_t ntouched;
     uint64_t prev;       /* hash of the previous token, 0 at a boundary */
+    uint64_t salt;       /* 0, or a namespace: the same token lands elsewhere */
 } rf_fhash;
 
 void rf_fhash_init(rf_fhash *h, uint32_t dim);
+/* The same over a namespace (salt != 0): tokens of one source (the latest
+ * user message, say) do not share buckets with the same words elsewhere. */
+void rf_fhash_init_salted(rf_fhash *h, uint32_t dim, uint64_t salt);
 void rf_fhash_free(rf_fhash *h);
 void rf_fhash_add(rf_fhash *h, const char *s, size_t n);   /* tokens + bigrams */
 void rf_fhash_token(rf_fhash *h, const char *tok, size_t n); /* one exact token */
@@ -39,13 +43,32 @@ uint32_t rf_fhash_index(const char *tok, size_t n, uint32_t dim);
 
 /* ---- rows (sparse hashed part + dense tail) ---- */
 
-#define RF_TOOL_SLOTS 64     /* hashed buckets per previous-tool slot */
+#define RF_TOOL_SLOTS 64     /* buckets per previous-tool slot */
+#define RF_TOOL_KNOWN 40     /* of which Claude Code's own tools have their own */
+
+/* The bucket of a tool name in a previous-tool slot: Claude Code's built-in
+ * tools (Bash, Read, Edit, ...; docs/preprocess.md) each have a bucket of
+ * their own, so they never collide; any other name (MCP tools, future
+ * ones) is hashed into the remaining RF_TOOL_SLOTS - RF_TOOL_KNOWN. */
+uint32_t rf_tool_slot(const char *name, size_t n);
+const char *rf_tool_slot_name(uint32_t slot);   /* "Bash", ... or "hashed" */
+
+/* The outcome of a previous call, one-hot per slot: ok, error, no result
+ * yet, and when a result came, the bucket of its size in bytes. */
+enum rf_outcome {
+    RF_OUT_OK, RF_OUT_ERROR, RF_OUT_PENDING, RF_OUT_SIZE_100, RF_OUT_SIZE_1K,
+    RF_OUT_SIZE_10K, RF_OUT_SIZE_100K, RF_OUT_SIZE_MORE, RF_OUTCOME_SLOTS
+};
+const char *rf_outcome_name(int i);             /* "ok", "error", ... */
+int rf_outcome_size_bucket(uint64_t bytes);     /* RF_OUT_SIZE_* */
 
 enum rf_num_feature {
     RF_NF_CALL_INDEX, RF_NF_THREAD_CALL_INDEX, RF_NF_ERRORS_SO_FAR,
     RF_NF_LAST_FAILED, RF_NF_IN_SUBAGENT, RF_NF_CTX_THINKING_CHARS,
     RF_NF_CTX_TEXT_CHARS, RF_NF_CTX_THINKING_BLOCKS, RF_NF_BATCH_POS,
     RF_NF_SECONDS_SINCE_PREV, RF_NF_ERROR_RATE, RF_NF_EVENT_INDEX,
+    RF_NF_PREV_IN_BATCH, RF_NF_TODO_TOTAL, RF_NF_TODO_DONE_FRAC, RF_NF_TODO_ACTIVE_POS,
+    RF_NF_CALLS_SINCE_TODO, RF_NF_CWD_CHANGED, RF_NF_ON_BRANCH,
     RF_NF_COUNT
 };
 const char *rf_num_feature_name(int i);
@@ -61,6 +84,7 @@ typedef struct rf_rows {
     float *num;          /* n * RF_NF_COUNT */
     int32_t *label;
     int32_t *group;      /* session index */
+    int32_t *prev_row;   /* the row before it in its thread, -1 (rf_rows_begin) */
     int32_t *file;       /* rf_file_stats.index of the file it came from */
 } rf_rows;
 

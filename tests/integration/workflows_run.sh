@@ -26,7 +26,9 @@ steps_of() { # the step names of a workflow file, in file order
 
 for wf in "$here"/workflows/*.yaml; do
   name=$(basename "$wf" .yaml)
-  timeout 60 "$R" submit "$wf" --wait >"$name.out" 2>"$name.err"
+  extra=()   # a worktree need not sit beside shared/: name it (tests/run.sh)
+  [ "$name" = tool-selection ] && extra=(-p sessions="$RF_SHARED/testdata/streamjson")
+  timeout 120 "$R" submit "$wf" "${extra[@]}" --wait >"$name.out" 2>"$name.err"
   rc=$?
   check_eq "$name.yaml runs (submit --wait exit status)" 0 $rc
   [ $rc -eq 0 ] || { tail -n 20 "$name.out" "$name.err" | sed 's/^/    /'; continue; }

@@ -83,6 +83,66 @@ static void test_flat_and_bad(void **state)
     json_decref(docs[1]);
 }
 
+/* vs_baseline: the best baseline by mean over the folds (not per fold),
+ * the paired lift and its interval; versus: two variants on the same folds. */
+static void test_baseline_and_versus(void **state)
+{
+    /* fold:      0     1     2     3
+     * model     .50   .60   .55   .65
+     * majority  .30   .30   .30   .30
+     * previous  .45   .40   .50   .45   (mean .45, the best)
+     * markov    .52   .35   .40   .41   (mean .42; best on fold 0 only) */
+    double model[] = {.50, .60, .55, .65}, prev[] = {.45, .40, .50, .45},
+           mk[] = {.52, .35, .40, .41};
+    json_t *docs[4], *other[4];
+    for (int i = 0; i < 4; i++) {
+        docs[i] = fold_doc(i, model[i], NAN);
+        json_t *m = json_object_get(docs[i], "metrics");
+        json_object_set_new(m, "baseline_majority_accuracy", json_real(.30));
+        json_object_set_new(m, "baseline_previous_accuracy", json_real(prev[i]));
+        json_object_set_new(m, "baseline_markov_accuracy", json_real(mk[i]));
+        json_object_set_new(docs[i], "baselines", json_pack("{s:{s:s}}", "previous",
+                                                            "description", "same as before"));
+        json_object_set_new(docs[i], "training", json_string("curriculum"));
+        other[i] = fold_doc(i, model[i] - 0.02 * (i + 1), NAN);
+        json_object_set_new(other[i], "training", json_string("shuffled"));
+    }
+    rf_err e = {0};
+    json_t *agg = rf_eval_aggregate_docs(docs, 4, &e);
+    json_t *vs = json_object_get(agg, "vs_baseline");
+    assert_string_equal(json_string_value(json_object_get(vs, "baseline")), "previous");
+    assert_string_equal(json_string_value(json_object_get(vs, "description")), "same as before");
+    assert_true(fabs(rf_json_double(json_object_get(vs, "baseline_mean")) - .45) < 1e-12);
+    /* lift per fold .05 .20 .05 .20: mean .125, std .0866, t(3) = 3.1824 */
+    const json_t *lift = json_object_get(vs, "lift");
+    double sd = sqrt(4 * 0.075 * 0.075 / 3), half = rf_student_t_quantile(0.975, 3) * sd / 2;
+    assert_true(fabs(rf_json_double(json_object_get(lift, "mean")) - .125) < 1e-12);
+    assert_true(fabs(rf_json_double(json_object_get(lift, "ci95_low")) - (.125 - half)) < 1e-9);
+    assert_true(.125 - half < 0);   /* 0.125 - 0.138: the interval includes 0 */
+    assert_false(json_is_true(json_object_get(vs, "beats_baseline")));
+    assert_string_equal(json_string_value(json_object_get(vs, "verdict")), "does not beat");
+    json_decref(agg);
+
+    json_t *v = rf_eval_versus_docs(docs, other, 4, &e);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "training")), "curriculum");
+    assert_string_equal(json_string_value(json_object_get(v, "versus_training")), "shuffled");
+    /* gains .02 .04 .06 .08: mean .05, the interval above 0 */
+    const json_t *g = json_object_get(v, "gain");
+    assert_true(fabs(rf_json_double(json_object_get(g, "mean")) - .05) < 1e-12);
+    assert_true(rf_json_double(json_object_get(g, "ci95_low")) > 0);
+    assert_string_equal(json_string_value(json_object_get(v, "verdict")), "better");
+    json_decref(v);
+    /* folds that do not pair up are refused */
+    json_object_set_new(other[2], "fold", json_integer(3));
+    assert_null(rf_eval_versus_docs(docs, other, 4, &e));
+    assert_non_null(strstr(e.msg, "must pair the same folds"));
+    for (int i = 0; i < 4; i++) {
+        json_decref(docs[i]);
+        json_decref(other[i]);
+    }
+}
+
 static void test_task(void **state)
 {
     char dir[] = "/tmp/rf_agg_XXXXXX";
@@ -147,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_flat_and_bad),
+        cmocka_unit_test(test_baseline_and_versus),
         cmocka_unit_test(test_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

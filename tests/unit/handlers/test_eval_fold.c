@@ -218,6 +218,10 @@ static void run_grouped(const char *scheme)
     json_t *a = load(dir, "aggregate.json");
     assert_int_equal(json_integer_value(json_object_get(
                          json_object_get(json_object_get(a, "metrics"), "accuracy"), "n")), 4);
+    /* no sequence column: the majority class is the only baseline */
+    json_t *vs = json_object_get(a, "vs_baseline");
+    assert_string_equal(json_string_value(json_object_get(vs, "baseline")), "majority");
+    assert_int_equal(json_object_size(json_object_get(vs, "baselines")), 1);
     json_decref(a);
     rf_task_free(agg);
     rf_dataset_free(&d);
@@ -231,6 +235,100 @@ static void test_group_folds(void **state)
 static void test_stratified_group_folds(void **state)
 {
     run_grouped("stratified-group");
+}
+
+/* Sequences whose label repeats along each group (a new random class per
+ * group) and features that are noise: the previous-action baseline is
+ * strong, the model cannot beat it, and the aggregate must say so. The
+ * baselines' accuracies are recomputed here from split.json. */
+#define SN 400
+static void test_sequence_baselines(void **state)
+{
+    rf_dataset d = {0};
+    uint32_t s = 11;
+    d.kind = RF_CLASSIFICATION;
+    d.n_rows = SN, d.n_features = 2, d.n_classes = 3;
+    d.X = rf_xmalloc(SN * 2 * sizeof *d.X);
+    d.y_class = rf_xmalloc(SN * sizeof *d.y_class);
+    d.group = rf_xmalloc(SN * sizeof *d.group);
+    d.prev_row = rf_xmalloc(SN * sizeof *d.prev_row);
+    int32_t g = 0, cls = 0;
+    size_t left = 0;
+    for (size_t i = 0; i < SN; i++) {
+        int start = !left;
+        if (start)
+            left = 2 + lcg(&s) % 12, g++, cls = (int32_t)(lcg(&s) % 3);
+        left--;
+        d.group[i] = g;
+        d.prev_row[i] = start ? -1 : (int32_t)i - 1;
+        d.y_class[i] = cls;
+        d.X[2 * i] = (float)(lcg(&s) % 1000) / 100.0f;
+        d.X[2 * i + 1] = (float)(lcg(&s) % 1000) / 100.0f;
+    }
+    char data[PLEN], out[PLEN];
+    rf_err e = {0};
+    pathf(data, "%s/seq.art", dir);
+    assert_int_equal(rf_dataset_write(data, &d, &e), 0);
+    rf_task *agg = rf_task_new(&def, "agg", 1, dir);
+    rf_task_add_param(agg, "aggregate", "true");
+    for (int k = 0; k < 4; k++) {
+        pathf(out, "%s/seq-%d", dir, k);
+        char cmd[PLEN];
+        pathf(cmd, "mkdir -p %s", out);
+        assert_int_equal(system(cmd), 0);
+        rf_task *t = fold_task(data, "group", k, out);
+        if (rf_eval_fold_handler(t, &e) < 0)
+            fail_msg("fold %d: %s", k, e.msg);
+        rf_task_free(t);
+        json_t *split = load(out, "split.json"), *fold = load(out, "fold.json");
+        size_t count[3] = {0}, i, n = 0, hits = 0;
+        json_t *v;
+        json_array_foreach(json_object_get(split, "train"), i, v)
+            count[d.y_class[json_integer_value(v)]]++;
+        int32_t major = 0;
+        for (int c = 1; c < 3; c++)
+            if (count[c] > count[major])
+                major = c;
+        json_array_foreach(json_object_get(split, "test"), i, v) {
+            json_int_t r = json_integer_value(v);
+            int32_t pred = d.prev_row[r] >= 0 ? d.y_class[d.prev_row[r]] : major;
+            hits += pred == d.y_class[r];
+            n++;
+        }
+        json_t *b = json_object_get(fold, "baselines");
+        assert_int_equal(json_object_size(b), 3);
+        double got = rf_json_double(json_object_get(json_object_get(b, "previous"), "accuracy"));
+        assert_true(fabs(got - (double)hits / (double)n) < 1e-9);
+        assert_true(fabs(rf_json_double(json_object_get(json_object_get(fold, "metrics"),
+                                                        "baseline_previous_accuracy")) - got) < 1e-12);
+        char fj[PLEN];
+        pathf(fj, "%s/fold.json", out);
+        rf_task_add_input(agg, "folds", fj);
+        json_decref(split);
+        json_decref(fold);
+    }
+    assert_int_equal(rf_eval_fold_handler(agg, &e), 0);
+    json_t *a = load(dir, "aggregate.json");
+    json_t *vs = json_object_get(a, "vs_baseline");
+    const char *best = json_string_value(json_object_get(vs, "baseline"));
+    /* on constant runs previous and markov agree except at sequence starts */
+    assert_true(!strcmp(best, "previous") || !strcmp(best, "markov"));
+    assert_false(json_is_true(json_object_get(vs, "beats_baseline")));
+    assert_string_equal(json_string_value(json_object_get(vs, "verdict")), "is worse than");
+    /* the lift is the mean of the per-fold differences */
+    double sum = 0;
+    size_t i;
+    json_t *row;
+    char key[64];
+    snprintf(key, sizeof key, "baseline_%s_accuracy", best);
+    json_array_foreach(json_object_get(a, "folds"), i, row)
+        sum += rf_json_double(json_object_get(row, "accuracy")) -
+               rf_json_double(json_object_get(row, key));
+    double lift = rf_json_double(json_object_get(json_object_get(vs, "lift"), "mean"));
+    assert_true(fabs(lift - sum / 4) < 1e-9 && lift < 0);
+    json_decref(a);
+    rf_task_free(agg);
+    rf_dataset_free(&d);
 }
 
 static void test_timeseries_regression(void **state)
@@ -347,6 +445,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_folds),
         cmocka_unit_test(test_stratified_group_folds),
+        cmocka_unit_test(test_sequence_baselines),
         cmocka_unit_test(test_timeseries_regression),
         cmocka_unit_test(test_nan_feature),
         cmocka_unit_test(test_option_keys),

@@ -612,7 +612,8 @@ static void test_handler_sessions(void **state)
     memset(&d, 0, sizeof d);
     assert_int_equal(rf_dataset_read(path, &d, &err), 0);
     assert_int_equal(d.n_rows, 271);
-    assert_int_equal(d.n_features, 512 + 3 * RF_TOOL_SLOTS + RF_NF_COUNT);
+    assert_int_equal(d.n_features, 512 + 3 * (RF_TOOL_SLOTS + RF_OUTCOME_SLOTS) + RF_NF_COUNT);
+    assert_non_null(d.prev_row);
     assert_non_null(d.split);
     assert_non_null(d.group);
     assert_non_null(d.level);

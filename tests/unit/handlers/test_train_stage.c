@@ -167,7 +167,7 @@ static void test_shared_parser(void **state)
     assert_int_equal(s.opts.optim.kind, RF_OPT_SGD);
     assert_true(s.opts.optim.nesterov);
     assert_true(s.opts.sched.lr == 5e-5 && s.opts.patience == 10 && s.opts.max_epochs == 50);
-    assert_true(s.opts.optim.clip == 0.5 && s.opts.graduate == 0.90 && s.opts.batch == 10);
+    assert_true(s.opts.optim.clip == 0.5 && s.opts.graduate == 0 && s.opts.batch == 10);
     assert_true(fabsf(s.opts.dropout - 0.3f) < 1e-6f && s.opts.optim.l2 == 1e-4);
     assert_int_equal(s.refit, RF_REFIT_AUTO);
     rf_train_schedule_in_steps(&s.opts, 95);   /* 10 batches per epoch */

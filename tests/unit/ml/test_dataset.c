@@ -199,6 +199,8 @@ static void test_artifact_round_trip(void **state)
     d.split[2] = RF_SPLIT_TEST;
     d.group = calloc(3, sizeof(int32_t));
     d.group[1] = 7;
+    d.prev_row = malloc(3 * sizeof(int32_t));
+    d.prev_row[0] = -1, d.prev_row[1] = -1, d.prev_row[2] = 0;
     rf_dataset_normalize(&d);
     char art[512];
     snprintf(art, sizeof art, "%s/d.art", tmpdir);
@@ -213,6 +215,7 @@ static void test_artifact_round_trip(void **state)
     assert_memory_equal(back.split, d.split, 3);
     assert_memory_equal(back.level, d.level, 3);
     assert_int_equal(back.group[1], 7);
+    assert_memory_equal(back.prev_row, d.prev_row, 3 * sizeof(int32_t));
     assert_null(back.category);
     assert_string_equal(back.feature_names[0], "a");
     assert_memory_equal(back.mean, d.mean, 2 * sizeof(float));
@@ -244,6 +247,19 @@ static void test_artifact_round_trip(void **state)
     rf_dataset_free(&d);
 }
 
+/* m written as a dataset artifact is refused on reading, as corrupt, with
+ * a message containing what. */
+static void expect_refused(const char *art, const rf_obj *m, const char *what)
+{
+    rf_dataset d;
+    rf_err e = {0};
+    assert_int_equal(rf_artifact_write(art, "ruvflow/dataset", m, NULL, NULL, &e), 0);
+    assert_int_equal(rf_dataset_read(art, &d, &e), -1);
+    assert_int_equal(e.code, RF_ECORRUPT);
+    if (!strstr(e.msg, what))
+        fail_msg("\"%s\" does not say \"%s\"", e.msg, what);
+}
+
 static void test_artifact_errors(void **state)
 {
     rf_dataset d;
@@ -266,17 +282,24 @@ static void test_artifact_errors(void **state)
     rf_obj_push(labels, rf_obj_str("a"));
     rf_obj_push(labels, rf_obj_str("b"));
     rf_obj_set(m, "labels", labels);
-    assert_int_equal(rf_artifact_write(art, "ruvflow/dataset", m, NULL, NULL, &e), 0);
-    assert_int_equal(rf_dataset_read(art, &d, &e), -1);
-    assert_int_equal(e.code, RF_ECORRUPT);
-    assert_non_null(strstr(e.msg, "y_class"));
+    expect_refused(art, m, "y_class");
     /* a split tensor of the wrong length */
     ((int32_t *)y->u.t.data)[1] = 1;
     uint64_t three[1] = {3};
     rf_obj_set(m, "split", rf_obj_tensor_new(RF_U8, 1, three));
-    assert_int_equal(rf_artifact_write(art, "ruvflow/dataset", m, NULL, NULL, &e), 0);
-    assert_int_equal(rf_dataset_read(art, &d, &e), -1);
-    assert_non_null(strstr(e.msg, "split"));
+    expect_refused(art, m, "split");
+    rf_obj_set(m, "split", rf_obj_tensor_new(RF_U8, 1, shape));   /* right length */
+    /* a predecessor that is not an earlier row, or in another group */
+    rf_obj *prev = rf_obj_tensor_new(RF_I32, 1, shape);
+    ((int32_t *)prev->u.t.data)[0] = 1;
+    rf_obj_set(m, "prev", prev);
+    expect_refused(art, m, "\"prev\"[0] = 1 is not an earlier row");
+    ((int32_t *)prev->u.t.data)[0] = -1;
+    ((int32_t *)prev->u.t.data)[1] = 0;
+    rf_obj *grp = rf_obj_tensor_new(RF_I32, 1, shape);
+    ((int32_t *)grp->u.t.data)[1] = 3;
+    rf_obj_set(m, "group", grp);
+    expect_refused(art, m, "in another group");
     rf_obj_free(m);
     /* an empty dataset is not written */
     memset(&d, 0, sizeof d);
