@@ -120,9 +120,10 @@ check "refit changes the final model" test "$(metric "$T/thy" test_loss)" != "$(
 check_eq "curriculum stage: no refit by default" 0.0 "$(metric "$T/lv1r" refit_epochs)"
 
 # --- resume after kill -9: checkpoints every 2 epochs, kill mid-run (once
+# (l2 fixed: l2=auto trains its candidates before the first epoch is saved)
 # in the early-stopped run, once in the refit), rerun
 args=(--input train="$F/mushroom.train" --input test="$F/mushroom.test" --with hidden=128,128
-      --with epochs=40 --with patience=0 --with batch=16 --with checkpoint_every=2
+      --with epochs=40 --with patience=0 --with l2=1e-4 --with batch=16 --with checkpoint_every=2
       --with refit=true)
 "$W" run "${args[@]}" --out "$T/full" >/dev/null 2>&1
 "$W" run "${args[@]}" --out "$T/kill" >/dev/null 2>&1 &
