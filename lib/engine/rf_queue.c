@@ -1,7 +1,7 @@
 /* rf_queue: reliable task queues on Redis; see rf_queue.h for the model
  * and docs/redis-schema.md for the keys.
  *
- * Every state change is one Lua script (rf_queue_lua.c). The scripts build key names
+ * Every state change is one Lua script (rf_queue_*.lua). The scripts build key names
  * from the prefix (ARGV[1]) and task ids, so they need a single Redis
  * primary, not a Cluster. Numbers travel as strings both ways: Lua turns
  * returned numbers into truncated integers and formats large floats with

@@ -14,7 +14,6 @@
 #include "base/rf_buf.h"
 
 #define LEASE_MIN_MS 100
-#define REAP_BATCH "64"  /* expired leases handled per queue per take */
 
 struct rf_queue {
     rf_redis *r;
@@ -34,6 +33,22 @@ typedef struct args {
     size_t nown;
 } args;
 
+/* The Lua of the scripts, embedded from rf_queue_<name>.lua. */
+extern const char rf_lua_queue_enqueue[];
+extern const char rf_lua_queue_take[];
+extern const char rf_lua_queue_heartbeat[];
+extern const char rf_lua_queue_commit[];
+extern const char rf_lua_queue_fail[];
+extern const char rf_lua_queue_release[];
+extern const char rf_lua_queue_reap[];
+extern const char rf_lua_queue_cancel[];
+extern const char rf_lua_queue_forget[];
+extern const char rf_lua_queue_dlq_act[];
+extern const char rf_lua_queue_dlq_list[];
+extern const char rf_lua_queue_stats[];
+extern const char rf_lua_queue_worker_beat[];
+extern const char rf_lua_queue_workers[];
+/* The scripts (rf_queue_lua.c). */
 extern const rf_script rf_queue_lua_enqueue;
 extern const rf_script rf_queue_lua_take;
 extern const rf_script rf_queue_lua_heartbeat;

@@ -1,6 +1,6 @@
 /* rf_sched: run state on Redis and the scheduler's event loop. See
  * rf_sched.h for the model and docs/redis-schema.md ("Runs") for the keys.
- * Every state transition is a Lua script (rf_sched_lua.c); C code renders tasks,
+ * Every state transition is a Lua script (rf_sched_*.lua); C code renders tasks,
  * computes cache keys and talks to rf_queue. */
 #include "engine/rf_sched_impl.h"
 

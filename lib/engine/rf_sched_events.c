@@ -62,14 +62,7 @@ static int ensure_group(rf_sched *s, rf_err *err)
 }
 
 /* Record state of the tasks of done/dead events, in one script call. */
-static const rf_script lua_records = {"run records",
-    "local out = {}\n"
-    "for i = 2, #ARGV do\n"
-    "  local r = redis.call('HMGET', ARGV[1] .. 't:' .. ARGV[i], 'st', 'type', 'params',\n"
-    "    'inputs', 'out', 'met', 'err')\n"
-    "  for j = 1, 7 do out[#out + 1] = r[j] or '' end\n"
-    "end\n"
-    "return out\n"};
+static const rf_script lua_records = {"run records", rf_lua_sched_records};
 
 /* Add a run id to a small set (linear: a batch touches few runs). */
 static void note_run(char ***runs, size_t *n, const char *run)

@@ -59,6 +59,20 @@ typedef struct event {
     size_t idx;
 } event;
 
+/* The Lua of the scripts, embedded from rf_sched_<name>.lua. */
+extern const char rf_lua_sched_submit[];
+extern const char rf_lua_sched_finish[];
+extern const char rf_lua_sched_spawn[];
+extern const char rf_lua_sched_todo_done[];
+extern const char rf_lua_sched_lock[];
+extern const char rf_lua_sched_gather[];
+extern const char rf_lua_sched_status[];
+extern const char rf_lua_sched_cancel[];
+extern const char rf_lua_sched_reopen[];
+extern const char rf_lua_sched_cache_put[];
+extern const char rf_lua_sched_trim[];
+extern const char rf_lua_sched_records[];
+/* The scripts (rf_sched_lua.c; "run records" is rf_sched_events.c's). */
 extern const rf_script rf_sched_lua_submit;
 extern const rf_script rf_sched_lua_finish;
 extern const rf_script rf_sched_lua_spawn;
