@@ -45,7 +45,7 @@ echo "== summary of run $run"
 for step in prep curriculum folds aggregate; do
   "$R" outputs "$run" "$step" --json >"$demo/$step.json"
 done
-agg_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["o"]["aggregate"])' \
+agg_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["outputs"]["aggregate"])' \
   "$demo/aggregate.json")
 "$R" store get "$agg_url" "$demo/aggregate-doc.json" >/dev/null
 python3 - "$demo" <<'PY'
