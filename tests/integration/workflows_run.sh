@@ -28,6 +28,8 @@ for wf in "$here"/workflows/*.yaml; do
   name=$(basename "$wf" .yaml)
   extra=()   # a worktree need not sit beside shared/: name it (tests/run.sh)
   [ "$name" = tool-selection ] && extra=(-p sessions="$RF_SHARED/testdata/streamjson")
+  # a registry of this run's own: the default one outlives runs (it is meant to)
+  [ "$name" = online ] && extra=(-p registry="file://$work/models")
   timeout 120 "$R" submit "$wf" "${extra[@]}" --wait >"$name.out" 2>"$name.err"
   rc=$?
   check_eq "$name.yaml runs (submit --wait exit status)" 0 $rc
