@@ -38,6 +38,10 @@ static int parse_range(rf_param *p, const json_t *r, rf_err *err)
     if (integral && (p->lo != floor(p->lo) || p->hi != floor(p->hi)))
         return rf_errf(err, RF_EINVAL, "%s: %s bounds must be integers",
                        p->name, k);
+    /* Integers are exact in a double up to 2^53: beyond, a cell index
+     * would not fit (found by fuzz_tune). */
+    if (integral && (fabs(p->lo) > 9007199254740992.0 || fabs(p->hi) > 9007199254740992.0))
+        return rf_errf(err, RF_EINVAL, "%s: %s bounds must be within +-2^53", p->name, k);
     if (integral ? p->lo > p->hi : p->lo >= p->hi)
         return rf_errf(err, RF_EINVAL, "%s: %s range [%g, %g] is %s", p->name,
                        k, p->lo, p->hi, p->lo == p->hi ? "empty" : "inverted");

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 BIN=${RF_BIN:-build/bin}
 RF=$BIN/ruvflow
 W=$BIN/ruvflow-checkpoint-compact
-GEN=${RF_BENCH_BIN:-build/bench}/ckpt_gen
+GEN=${RF_BENCH_BIN:-$(dirname "$BIN")/bench}/ckpt_gen
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export RUVFLOW_CONFIG=/dev/null TMPDIR="$tmp"
 R=file://$tmp/repo
