@@ -438,6 +438,14 @@ typedef struct open_node {
     size_t start;              /* nodes counted before it opened */
 } open_node;
 
+/* Record an anchor's size; name becomes the table's. */
+static void anchor_add(anchor_size **a, size_t *n, size_t *cap, char *name, size_t nodes)
+{
+    if (*n == *cap)
+        *a = rf_xrealloc(*a, (*cap = *cap ? 2 * *cap : 16) * sizeof **a);
+    (*a)[(*n)++] = (anchor_size){name, nodes};
+}
+
 static size_t anchor_nodes(const anchor_size *a, size_t n, const char *name)
 {
     for (size_t i = n; i-- > 0;)   /* the latest definition wins, as in YAML */
@@ -474,11 +482,8 @@ static int yaml_prescan(const char *text, size_t len, rf_wf_diags *d)
             nodes += anchor_nodes(as, na, (const char *)ev.data.alias.anchor);
         else if (t == YAML_SCALAR_EVENT)
             nodes++;
-        if (anchor && t == YAML_SCALAR_EVENT) {
-            if (na == cap)
-                as = rf_xrealloc(as, (cap = cap ? 2 * cap : 16) * sizeof *as);
-            as[na++] = (anchor_size){rf_xstrdup((const char *)anchor), 1};
-        }
+        if (anchor && t == YAML_SCALAR_EVENT)
+            anchor_add(&as, &na, &cap, rf_xstrdup((const char *)anchor), 1);
         if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
             if (depth == RF_WF_MAX_DEPTH) {
                 rf_workflow_diag_at(d, at, "nesting deeper than %d levels; a workflow "
@@ -490,11 +495,8 @@ static int yaml_prescan(const char *text, size_t len, rf_wf_diags *d)
             }
         } else if ((t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) && depth) {
             open_node *o = &stack[--depth];
-            if (o->anchor) {
-                if (na == cap)
-                    as = rf_xrealloc(as, (cap = cap ? 2 * cap : 16) * sizeof *as);
-                as[na++] = (anchor_size){o->anchor, nodes - o->start};
-            }
+            if (o->anchor)
+                anchor_add(&as, &na, &cap, o->anchor, nodes - o->start);
         }
         if (rc == 0 && nodes > RF_WF_MAX_NODES) {
             rf_workflow_diag_at(d, at, "aliases expand this file past %u nodes (an alias "
