@@ -25,6 +25,7 @@
 #include "store/rf_awscreds.h"
 #include "store/rf_awsfetch.h"
 #include "store/rf_awsini.h"
+#include "store/rf_s3_client.h"
 
 /* --- a temporary HOME -------------------------------------------------------- */
 
@@ -253,6 +254,8 @@ typedef struct standin {
     const char *bad_body;    /* answer this instead of good credentials */
     char last_token[256];    /* STS: the WebIdentityToken of the last call */
     char last_role[256];
+    char s3_token[256];      /* S3 (/bkt/...): x-amz-security-token of the last request */
+    char s3_auth[512];       /* and its Authorization header */
 } standin;
 
 static int64_t standin_clock(void *ud)
@@ -367,6 +370,16 @@ static enum MHD_Result sts(standin *s, struct MHD_Connection *c, const char *for
     return send_text(c, 200, body);
 }
 
+/* An S3 endpoint that only records how the request was signed. */
+static enum MHD_Result s3(standin *s, struct MHD_Connection *c)
+{
+    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-amz-security-token");
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    snprintf(s->s3_token, sizeof s->s3_token, "%s", t ? t : "");
+    snprintf(s->s3_auth, sizeof s->s3_auth, "%s", a ? a : "");
+    return send_text(c, 200, "");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **st)
@@ -393,6 +406,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                "</ErrorResponse>");
     else if (!strcmp(method, "POST") && !strcmp(url, "/"))
         rc = sts(s, c, body->data);
+    else if (!strncmp(url, "/bkt/", 5))
+        rc = s3(s, c);
     else
         rc = imds(s, c, url, method);
     pthread_mutex_unlock(&s->mu);
@@ -669,6 +684,41 @@ static void test_sts_parse(void **state)
     assert_null(k.access_key);
 }
 
+/* --- the S3 client signs with fresh keys --------------------------------------- */
+
+static void test_s3_client_signs_with_refreshed_keys(void **state)
+{
+    standin *s = standin_start();
+    write_file(".aws/credentials", "");
+    write_file(".aws/config", "");
+    rf_awscreds_opts o = online_opts(s);
+    rf_awscreds *c;
+    rf_err e = {0};
+    assert_int_equal(rf_awscreds_open(&o, &c, &e), 0);
+    rf_s3_conf conf = {.endpoint = endpoint, .region = "us-east-1", .path_style = -1,
+                       .max_retries = 0, .connect_timeout_ms = 1000, .timeout_ms = 3000};
+    rf_s3_client *cl;
+    assert_int_equal(rf_s3_client_new_creds(&conf, c, "bkt", &cl, &e), 0);
+    rf_awscreds_unref(c);   /* the client holds its own reference */
+    rf_s3_req rq;
+    rf_s3_resp resp;
+    rf_s3_req_init(&rq, "GET", "k");
+    assert_int_equal(rf_s3_do(cl, &rq, &resp, &e), 0);
+    rf_s3_resp_free(&resp);
+    assert_string_equal(s->s3_token, "imds-token-1");
+    assert_non_null(strstr(s->s3_auth, "Credential=ASIAIMDS1/"));
+    assert_non_null(strstr(s->s3_auth, "x-amz-security-token"));   /* signed */
+    /* Inside the refresh margin, the next request signs with new keys. */
+    standin_advance(s, 3600 - 60);
+    rf_s3_req_init(&rq, "GET", "k");
+    assert_int_equal(rf_s3_do(cl, &rq, &resp, &e), 0);
+    rf_s3_resp_free(&resp);
+    assert_string_equal(s->s3_token, "imds-token-2");
+    assert_non_null(strstr(s->s3_auth, "Credential=ASIAIMDS2/"));
+    rf_s3_client_free(cl);
+    standin_stop(s);
+}
+
 /* --- threads ----------------------------------------------------------------- */
 
 typedef struct getter {
@@ -743,6 +793,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_web_identity_from_profile, setup_home,
                                         teardown_home),
         cmocka_unit_test(test_sts_parse),
+        cmocka_unit_test_setup_teardown(test_s3_client_signs_with_refreshed_keys, setup_home,
+                                        teardown_home),
         cmocka_unit_test_setup_teardown(test_threads_share_one_refresh, setup_home,
                                         teardown_home),
     };
