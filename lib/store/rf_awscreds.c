@@ -230,8 +230,15 @@ static void profile_free(profile *p)
     rf_awsini_free(&p->conf);
 }
 
+/* The file set by a variable (a leading "~/" is HOME, as the SDKs read
+ * it), else HOME/rel. */
 static char *home_path(const char *set, const char *home, const char *rel)
 {
+    if (set && !strncmp(set, "~/", 2) && home) {
+        rf_buf b = RF_BUF_INIT;
+        rf_buf_addf(&b, "%s/%s", home, set + 2);
+        return rf_buf_detach(&b, NULL);
+    }
     if (set)
         return rf_xstrdup(set);
     if (!home)

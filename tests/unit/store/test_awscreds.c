@@ -144,6 +144,12 @@ static void test_profile_files_from_env_paths(void **state)
     assert_int_equal(rf_awscreds_open(&o, &c, &e), 0);
     assert_non_null(strstr(rf_awscreds_source(c), p));
     rf_awscreds_unref(c);
+    /* "~/" is HOME, as for the SDKs. */
+    o.home = home;
+    o.credentials_file = "~/elsewhere/creds";
+    assert_int_equal(rf_awscreds_open(&o, &c, &e), 0);
+    assert_non_null(strstr(rf_awscreds_source(c), p));
+    rf_awscreds_unref(c);
 }
 
 static void test_profile_errors(void **state)
