@@ -153,6 +153,17 @@ static int open_static(const rf_awscreds_opts *o, const char *ak, const char *sk
     return 0;
 }
 
+rf_awscreds *rf_awscreds_static(const char *ak, const char *sk, const char *token,
+                                const char *source)
+{
+    if (!ak || !*ak || !sk || !*sk)
+        return NULL;
+    rf_awscreds_opts o = {0};
+    rf_awscreds *c;
+    open_static(&o, ak, sk, token, source, &c);
+    return c;
+}
+
 static char *sts_endpoint(const rf_awscreds_opts *o)
 {
     if (o->sts_endpoint)

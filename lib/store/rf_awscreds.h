@@ -65,6 +65,11 @@ void rf_awscreds_opts_from_env(rf_awscreds_opts *o);
  * chain looked. */
 int rf_awscreds_open(const rf_awscreds_opts *o, rf_awscreds **out, rf_err *err);
 
+/* A provider of fixed keys (never refreshed), or NULL when ak or sk is
+ * NULL or empty. */
+rf_awscreds *rf_awscreds_static(const char *ak, const char *sk, const char *token,
+                                const char *source);
+
 /* Fresh credentials (a copy the caller frees with rf_aws_keys_free),
  * refreshed first if they are close to expiry. */
 int rf_awscreds_get(rf_awscreds *c, rf_aws_keys *out, rf_err *err);

@@ -157,19 +157,6 @@ int rf_s3_client_new(const rf_s3_conf *conf, const char *bucket, rf_s3_client **
     return rf_s3_client_new_creds(conf, NULL, bucket, out, err);
 }
 
-/* The conf's static keys as a provider, or NULL when it has none (a
- * request then fails with "no S3 credentials"). */
-static rf_awscreds *static_creds(const rf_s3_conf *conf)
-{
-    if (!conf->access_key || !*conf->access_key || !conf->secret_key || !*conf->secret_key)
-        return NULL;
-    rf_awscreds_opts o = {.access_key = conf->access_key, .secret_key = conf->secret_key,
-                          .session_token = conf->session_token,
-                          .static_source = "static keys (s3.access_key_id)"};
-    rf_awscreds *c = NULL;
-    return rf_awscreds_open(&o, &c, NULL) == 0 ? c : NULL;
-}
-
 int rf_s3_client_new_creds(const rf_s3_conf *conf, rf_awscreds *creds, const char *bucket,
                            rf_s3_client **out, rf_err *err)
 {
@@ -178,7 +165,10 @@ int rf_s3_client_new_creds(const rf_s3_conf *conf, rf_awscreds *creds, const cha
         return rf_errf(err, RF_EINVAL, "s3: '%s' is not a valid bucket name", bucket);
     rf_s3_client *c = rf_xcalloc(1, sizeof *c);
     conf_copy(&c->conf, conf);
-    c->creds = creds ? rf_awscreds_ref(creds) : static_creds(conf);
+    /* No keys: no provider, and a request fails with "no S3 credentials". */
+    c->creds = creds ? rf_awscreds_ref(creds)
+                     : rf_awscreds_static(conf->access_key, conf->secret_key,
+                                          conf->session_token, "static keys (s3.access_key_id)");
     c->bucket = rf_xstrdup(bucket);
     int custom = c->conf.endpoint != NULL;
     if (custom) {

@@ -216,6 +216,15 @@ static void test_static_keys_first(void **state)
     o.secret_key = NULL;
     assert_int_equal(rf_awscreds_open(&o, &c, &e), -1);
     assert_non_null(strstr(e.msg, "env AWS_ACCESS_KEY_ID"));
+    /* Fixed keys for a client without a chain; none without both. */
+    assert_null(rf_awscreds_static("AK", "", NULL, "x"));
+    assert_null(rf_awscreds_static(NULL, "SK", NULL, "x"));
+    c = rf_awscreds_static("AK", "SK", "TOK", "static keys (test)");
+    assert_int_equal(rf_awscreds_get(c, &k, &e), 0);
+    assert_string_equal(k.session_token, "TOK");
+    assert_string_equal(rf_awscreds_source(c), "static keys (test)");
+    rf_aws_keys_free(&k);
+    rf_awscreds_unref(c);
 }
 
 static void test_ini_parser(void **state)
