@@ -16,6 +16,7 @@ RF_CMD(list);
 RF_CMD(watch);
 RF_CMD(logs);
 RF_CMD(cancel);
+RF_CMD(delete);     /* cmd_delete.c */
 RF_CMD(retry);
 RF_CMD(resume);
 RF_CMD(outputs);

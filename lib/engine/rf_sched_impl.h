@@ -41,7 +41,7 @@ struct rf_sched {
     rf_log quiet;
     plan *plans;              /* parsed plans, most recent first */
     size_t nplans;
-    int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms;
+    int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms, last_retention_ms;
 };
 
 /* Finishes collected for one `run finish` script call: the argument strings live
@@ -106,5 +106,7 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err);
 void rf_sched_take_strings(redisReply *rep, char ***ids, size_t *n);
 int rf_sched_reopen(rf_sched *s, const char *run, const char *mode, redisReply **out,
                   rf_err *err);
+/* rf_sched_delete.c: a run's task records and keys, whatever its state. */
+int rf_sched_forget(rf_sched *s, const char *run, rf_err *err);
 
 #endif

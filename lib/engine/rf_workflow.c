@@ -10,7 +10,8 @@ const char *const rf_wf_workers[] = {
     "noop", "sleep", NULL
 };
 
-static const char *const top_keys[] = {"name", "description", "params", "steps", NULL};
+static const char *const top_keys[] = {"name", "description", "params", "steps", "retention",
+                                       NULL};
 const char *const rf_workflow_param_keys[] = {"type", "default", "description", NULL};
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
@@ -328,6 +329,8 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "params")) {
         if (rf_workflow_expect_mapping(p, v, "params") == 0)
             c->params = v;
+    } else if (!strcmp(key, "retention")) {
+        rf_workflow_parse_retention(p, v);
     } else if (v->type == YAML_SEQUENCE_NODE) {
         /* Argo-style lists are not (yet) accepted: one error, with the fix. */
         c->steps_given = 1;
