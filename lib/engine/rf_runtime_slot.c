@@ -123,6 +123,7 @@ void *rf_runtime_slot_main(void *arg)
     rf_runtime_pending_flush(s, &p);
     free(p.r);
     free(p.status);
+    free(p.type);
     if (s->dir[0])
         rf_rmtree(s->dir, NULL);
     pthread_mutex_lock(&rt->mu);
@@ -173,6 +174,8 @@ static void apply_status(runtime *rt, const hb_ref *r, int status)
     slot *s = &rt->slots[r->slot];
     if (s->running >= 0 && !strcmp(s->held[s->running].id, r->id) &&
         s->held[s->running].token == r->token) {
+        if (status == RF_LEASE_LOST && !s->lost)
+            rf_wmetrics_lease_expired(rt->wm, s->held[s->running].type);
         if (status == RF_LEASE_LOST)
             s->lost = 1;
         else

@@ -145,13 +145,16 @@ static int retryable(int code)
 
 /* A finished task whose commit is batched with its neighbours. */
 
-static void pending_add(pending *p, const rf_lease *l, char *outputs, char *metrics)
+static void pending_add(pending *p, const rf_lease *l, const char *type, char *outputs,
+                        char *metrics)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 8;
         p->r = rf_xrealloc(p->r, p->cap * sizeof *p->r);
         p->status = rf_xrealloc(p->status, p->cap * sizeof *p->status);
+        p->type = rf_xrealloc(p->type, p->cap * sizeof *p->type);
     }
+    p->type[p->n] = type;
     p->r[p->n++] = (rf_task_result){rf_xstrdup(l->id), l->token, outputs, metrics};
 }
 
@@ -161,6 +164,8 @@ void rf_runtime_pending_done(slot *s, pending *p, int ok, const rf_err *err)
     if (!ok && p->n) /* leases expire and the tasks run again: at-least-once holds */
         rf_log_error(&s->rt->log, "commit of %zu task(s) failed: %s", p->n, err->msg);
     for (size_t i = 0; i < p->n; i++) {
+        if (ok && p->status[i] == RF_LEASE_LOST)
+            rf_wmetrics_lease_expired(s->rt->wm, p->type[i]);
         if (ok && p->status[i] == RF_LEASE_LOST)
             rf_log_warn(&s->rt->log, "task %s: lease lost before commit; "
                         "the new owner's result counts", p->r[i].id);
@@ -186,7 +191,9 @@ static const rf_worker_def *def_for(runtime *rt, const char *type)
     return NULL;
 }
 
-static void fail_task(slot *s, const rf_lease *l, int retry, const char *why)
+/* Returns the metrics outcome: retried or dead-lettered. A failed call
+ * leaves the lease to expire, and the task runs again: "retried". */
+static rf_woutcome fail_task(slot *s, const rf_lease *l, int retry, const char *why)
 {
     rf_lease_ref ref = {l->id, l->token};
     rf_err err = {0};
@@ -196,6 +203,7 @@ static void fail_task(slot *s, const rf_lease *l, int retry, const char *why)
     else
         rf_log_warn(&s->rt->log, "task %s attempt %d failed (%s): %s", l->id, l->attempt,
                     outcome == RF_FAIL_RETRY ? "will retry" : "dead-lettered", why);
+    return outcome == RF_FAIL_RETRY || outcome == -1 ? RF_WO_RETRIED : RF_WO_DEAD;
 }
 
 static void release_task(slot *s, const rf_lease *l)
@@ -220,6 +228,8 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p)
         fail_task(s, l, 1, "worker has no handler for this type");
         return;
     }
+    rf_wmetrics_started(rt->wm);
+    int64_t t0 = rf_mono_ms();
     snprintf(out, sizeof out, "%s/out", s->dir);
     snprintf(in, sizeof in, "%s/in", s->dir);
     struct timespec out_m, in_m;
@@ -241,24 +251,28 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p)
     pthread_mutex_lock(&rt->mu);
     int lost = s->lost, cancelled = s->cancelled, timed_out = s->timed_out;
     pthread_mutex_unlock(&rt->mu);
+    rf_woutcome o = RF_WO_SUCCEEDED;
     if (lost) {
         rf_log_warn(&rt->log, "task %s: lease lost while running; dropping the result", l->id);
         free(outputs);
+        o = RF_WO_LOST;
     } else if (rc == 0) {
-        pending_add(p, l, outputs ? outputs : rf_xstrdup("{}"), metrics_json(t));
+        pending_add(p, l, def->name, outputs ? outputs : rf_xstrdup("{}"), metrics_json(t));
     } else if (timed_out) {
         char why[128];
         snprintf(why, sizeof why, "timeout after %ld ms", l->timeout_ms);
-        fail_task(s, l, 1, why);
+        o = fail_task(s, l, 1, why);
     } else if (cancelled) {
-        fail_task(s, l, 0, "cancelled");
+        o = fail_task(s, l, 0, "cancelled");
     } else if (atomic_load(&rt->draining) && s->stop) {
         release_task(s, l);
+        o = RF_WO_RELEASED;
     } else {
         if (!err.msg[0])
             rf_errf(&err, RF_EIO, "handler failed without a reason");
-        fail_task(s, l, retryable(err.code), err.msg);
+        o = fail_task(s, l, retryable(err.code), err.msg);
     }
+    rf_wmetrics_finished(rt->wm, def->name, o, (double)(rf_mono_ms() - t0) / 1000.0);
     rf_task_free(t);
     empty_dir(out, &out_m);
     empty_dir(in, &in_m);
