@@ -211,6 +211,15 @@ static int supervise(runtime *rt, rf_queue *q)
     }
 }
 
+/* A reason to stop: one JSON line in json mode, else the CLI's form. */
+static void fatal(const runtime *rt, const rf_err *err)
+{
+    if (rt->log.json)
+        rf_log_error(&rt->log, "%s", err->msg);
+    else
+        fprintf(stderr, "ruvflow: worker: %s\n", err->msg);
+}
+
 static void rt_free(runtime *rt)
 {
     rf_config_free(&rt->cfg);
@@ -225,7 +234,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     runtime rt = {0};
     rf_err err = {0};
     if (rf_config_load(&rt.cfg, NULL, &err) != 0) {
-        fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+        fatal(&rt, &err);
         rf_config_free(&rt.cfg);
         return 2;
     }
@@ -266,7 +275,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     /* The metrics port first: a port in use fails before any waiting. */
     if (rf_runtime_metrics_start(&rt, &err) != 0 ||
         connect_queue(&rt, &rt.main_r, &mq, &err) != 0) {
-        fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+        fatal(&rt, &err);
         rf_runtime_metrics_stop(&rt);
         rt_free(&rt);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -283,7 +292,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
         s->idx = i;
         s->running = -1;
         if (connect_queue(&rt, &s->r, &s->q, &err) != 0) {
-            fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+            fatal(&rt, &err);
             rc = rf_err_exit_status(&err);
             break;
         }
@@ -302,7 +311,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
         ha.q = hq;
         have_hb = pthread_create(&hb, NULL, rf_runtime_heartbeat_main, &ha) == 0;
     } else if (rc == 0) {
-        fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+        fatal(&rt, &err);
         rc = rf_err_exit_status(&err);
     }
     if (rc != 0) {

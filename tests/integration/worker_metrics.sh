@@ -5,7 +5,7 @@
 # S3; every worker's text is parsed by prometheus_client's parser and
 # shows its tasks by outcome, durations, in flight, Redis round trips and
 # S3 requests/bytes. A metrics port in use fails clearly; a worker frozen
-# (SIGSTOP) past its lease counts the expiry it finds on waking.
+# (SIGSTOP) past its lease and the scheduler's reaping (every 2 s) counts the expiry it finds on waking.
 set -uo pipefail
 . "$RF_ROOT/tests/lib/assert.sh"
 . "$RF_ROOT/tests/lib/servers.sh"
@@ -87,7 +87,7 @@ check "unknown path is 404" bash -c \
 cat >"$t/sleep.yaml" <<'YAML'
 name: frozen
 steps:
-  s: {worker: sleep, with: {ms: 3000}, retries: {count: 3, backoff: 100ms}}
+  s: {worker: sleep, with: {ms: 5000}, retries: {count: 3, backoff: 100ms}}
 YAML
 sp=$(rf_free_port)
 "$R" worker --types sleep --lease 300 --metrics "127.0.0.1:$sp" >>"$t/sleep.log" 2>&1 &
@@ -98,7 +98,7 @@ for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$sp/metrics" | grep -q '^ruvflow_worker_tasks_in_flight{pool="default"} 1' \
     && break; sleep 0.05
 done
-kill -STOP $SW; sleep 2; kill -CONT $SW
+kill -STOP $SW; sleep 3.5; kill -CONT $SW
 for _ in $(seq 100); do
   st=$("$R" status "$run" --json 2>/dev/null | jq -r .state)
   [ "$st" = running ] || break; sleep 0.1
