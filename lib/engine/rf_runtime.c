@@ -285,6 +285,20 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     const char *tiers[RF_TIER_COUNT];
     for (int i = 0; i < RF_TIER_COUNT; i++)
         tiers[i] = rt.o.store_url == rt.cfg.store ? rt.cfg.tiers[i].url : NULL;
+    /* S3 down at start: wait for it as for Redis, then exit 6 (systemd
+     * restarts the unit); nothing is taken before the stores answer. */
+    const char *stores[RF_TIER_COUNT + 1] = {rt.o.store_url};
+    for (int i = 0; i < RF_TIER_COUNT; i++)
+        stores[i + 1] = tiers[i];
+    if (rf_runtime_probe_stores(&rt, stores, RF_TIER_COUNT + 1, stop_asked, &err) != 0) {
+        fatal(&rt, &err);
+        rf_runtime_metrics_stop(&rt);
+        rf_queue_close(mq);
+        rf_redis_close(rt.main_r);
+        rt_free(&rt);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rf_err_exit_status(&err);
+    }
     int started = 0, rc = 0;
     for (int i = 0; i < rt.o.concurrency; i++) {
         slot *s = &rt.slots[i];

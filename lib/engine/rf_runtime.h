@@ -34,7 +34,8 @@
  *   --concurrency N    tasks run in parallel, default 1
  *   --lease MS         lease length, default worker.lease_ms (5000)
  *   --grace S          drain grace period, default 30
- *   --retry S          how long to keep reconnecting to Redis, default 30
+ *   --retry S          how long to wait for Redis and for the S3 stores at
+ *                      start (backoff, then exit 6), default 30
  *   --prefetch N       largest batch taken at once for short tasks, default 32
  *   --tmp DIR          parent of per-task dirs, default $TMPDIR or /tmp
  *   --metrics ADDR     serve /metrics on HOST:PORT (rf_runtime_metrics.c),

@@ -118,6 +118,10 @@ void *rf_runtime_heartbeat_main(void *arg);
  * here, clearly) and serves rf_wmetrics, Redis round trips and S3
  * counters. A no-op without an address. */
 int rf_runtime_metrics_start(runtime *rt, rf_err *err);
+/* Check that the s3:// URLs among urls answer, each retried with backoff
+ * for rt->o.retry_ms (rf_runtime_probe.c); stop() ends the wait early. */
+int rf_runtime_probe_stores(runtime *rt, const char *const *urls, size_t n,
+                            int (*stop)(void *), rf_err *err);
 void rf_runtime_metrics_stop(runtime *rt);
 
 #endif
