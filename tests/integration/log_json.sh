@@ -86,4 +86,8 @@ check "task start and success lines seen" seen_has '.started >= 4 and .succeeded
 check "the dead-lettered failure is logged with its ids" seen_has '.dead >= 1'
 check "the heartbeat's lease-lost line is logged with its ids" seen_has '.lost >= 1'
 check "the scheduler wrote JSON lines too" bash -c "[ \$(wc -l <'$t/scheduler.log') -ge 1 ]"
+printf 'RUVFLOW_LOG=info\nRUVFLOW_LOG_FORMAT=xml\n' >"$t/bad.env"
+out=$("$R" config check-env "$t/bad.env" 2>&1)
+check_eq "check-env refuses an unknown log format (exit 2)" 2 $?
+check "and names the file, line and key" grep -q 'bad.env:2:1: RUVFLOW_LOG_FORMAT="xml": want text or json' <<<"$out"
 finish
