@@ -3,7 +3,18 @@
 #ifndef RF_CMD_H
 #define RF_CMD_H
 
+#include <stddef.h>
+
 #define RF_CMD(name) int cmd_##name(int argc, char **argv)
+
+/* The verb table of main.c: name, entry, one help line
+ * ("NAME ARGS...   description", two or more spaces before it). */
+typedef struct rf_verb {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} rf_verb;
+const rf_verb *rf_cmd_verbs(size_t *n);
 
 RF_CMD(artifact);   /* cmd_artifact.c: inspect */
 RF_CMD(store);      /* cmd_store.c: put get ls head rm cp tier restore */
@@ -33,6 +44,7 @@ RF_CMD(plot);       /* cmd_plot.c: training curves as SVG */
 RF_CMD(ckpt);       /* cmd_ckpt.c: compacted checkpoints, versions */
 RF_CMD(model);      /* cmd_ckpt.c: the model registry */
 RF_CMD(watch_dir);  /* cmd_watch.c: the trigger of online learning */
+RF_CMD(completion); /* cmd_completion.c: bash and zsh completion scripts */
 /* cmd_model.c: `ruvflow model ... --registry URL`, online learning's
  * registry (cmd_model hands over when --registry is given) */
 int cmd_model_online(int argc, char **argv);

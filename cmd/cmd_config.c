@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "base/rf_log.h"
 #include "base/rf_buf.h"
 #include "base/rf_config.h"
 #include "base/rf_envfile.h"
@@ -48,6 +49,11 @@ static int check_unit_value(const char *path, const rf_env_entry *e)
         {"RUVFLOW_RETRY_S", 0, 86400},    {"RUVFLOW_SCALE_MIN", 0, 1000000},
         {"RUVFLOW_SCALE_MAX", 1, 1000000},
     };
+    if (!strcmp(e->key, "RUVFLOW_LOG_FORMAT") && rf_log_format_parse(e->value) < 0) {
+        fprintf(stderr, "ruvflow: config: %s:%d:1: %s=\"%s\": want text or json\n", path,
+                e->line, e->key, e->value);
+        return -1;
+    }
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (strcmp(e->key, nums[i].key) != 0)
             continue;

@@ -14,7 +14,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ruvflow worker --types TYPE[,TYPE...] [--concurrency N] [--pool NAME]\n"
             "                      [--redis URL] [--prefix P] [--store URL] [--lease MS]\n"
-            "                      [--grace S] [--retry S] [--prefetch N] [--tmp DIR]\n\n"
+            "                      [--grace S] [--retry S] [--prefetch N] [--tmp DIR]\n"
+            "                      [--metrics ADDR]\n\n"
             "Serves the built-in task types until SIGTERM/SIGINT (the first drains,\n"
             "a second exits at once). Types:\n"
             "  noop    succeeds at once\n"

@@ -5,13 +5,7 @@
 #include "cmd.h"
 #include "base/rf_version.h"
 
-typedef struct verb {
-    const char *name;
-    int (*fn)(int, char **);
-    const char *help;
-} verb;
-
-static const verb verbs[] = {
+static const rf_verb verbs[] = {
     {"submit", cmd_submit, "submit FILE [-p k=v]... [--wait] [--json]  run a workflow"},
     {"lint", cmd_lint, "lint FILE                     validate a workflow file"},
     {"status", cmd_status, "status RUN [--json]            state of a run"},
@@ -36,8 +30,15 @@ static const verb verbs[] = {
     {"store", cmd_store, "store put|get|ls|head|rm|cp|tier|restore ..."},
     {"ckpt", cmd_ckpt, "ckpt commit|log|show|diff|branch|tag|checkout|verify|gc ..."},
     {"model", cmd_model, "model promote|rollback|ls    the model registry (--registry URL: online learning's)"},
-    {"config", cmd_config, "config show                    effective configuration"},
+    {"config", cmd_config, "config show|check-env          effective configuration, env files"},
+    {"completion", cmd_completion, "completion bash|zsh            shell completion script"},
 };
+
+const rf_verb *rf_cmd_verbs(size_t *n)
+{
+    *n = sizeof verbs / sizeof verbs[0];
+    return verbs;
+}
 
 static void usage(FILE *f)
 {

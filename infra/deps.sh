@@ -13,7 +13,8 @@ pkgs_build="build-essential pkg-config libcurl4-openssl-dev libhiredis-dev
 # Servers and peers used by the tests, the demo and the benchmarks.
 pkgs_test="redis-server python3 python3-botocore awscli jq zstd
   python3-sklearn python3-numpy python3-optuna libfann-dev clang
-  libclang-rt-14-dev python3-prometheus-client systemd iproute2 curl"
+  libclang-rt-14-dev python3-prometheus-client systemd iproute2 curl zsh
+  cloud-init docker-compose"
 
 missing=()
 # Node.js may come from another apt source that bundles npm (and conflicts

@@ -413,7 +413,7 @@ static int set_from_env(rf_config *c, const key_def *k, const char *var, const c
  * the scheduler and the systemd units (infra/systemd). */
 static const char *const other_env[] = {
     "RUVFLOW_CONFIG", "RUVFLOW_REDIS_PREFIX", "RUVFLOW_LOG", "RUVFLOW_LOG_FORMAT",
-    "RUVFLOW_METRICS_ADDR", "RUVFLOW_RETRY_S", "RUVFLOW_SCALE_SLOTS", "RUVFLOW_SCALE_MIN",
+    "RUVFLOW_METRICS_ADDR", "RUVFLOW_WORKER_METRICS_ADDR", "RUVFLOW_RETRY_S", "RUVFLOW_SCALE_SLOTS", "RUVFLOW_SCALE_MIN",
     "RUVFLOW_SCALE_MAX", "RUVFLOW_POOL", "RUVFLOW_CONCURRENCY", "RUVFLOW_GRACE_S",
     "RUVFLOW_WORKER_ARGS", "TMPDIR", "OPENBLAS_NUM_THREADS",
     /* the AWS credential chain (store/rf_awscreds.h) */

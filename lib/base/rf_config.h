@@ -34,6 +34,9 @@ typedef struct rf_s3_conf {
     uint64_t multipart_threshold; /* default 64 MiB */
     int max_retries;      /* default 5 */
     long connect_timeout_ms, timeout_ms;  /* defaults 5000, 300000 */
+    /* Where clients count their requests (store/rf_s3_stats.h): borrowed,
+     * NULL = not counted. Set by a worker serving /metrics. */
+    struct rf_s3_stats *stats;
 } rf_s3_conf;
 
 #define RF_CONFIG_MAXKEYS 32

@@ -40,6 +40,7 @@ static int parse_opts(int argc, char **argv, const rf_config *cfg, rt_opts *o)
     o->lease_ms = cfg->lease_ms;
     o->grace_ms = 30000;
     o->retry_ms = 30000;
+    o->metrics_addr = (env = getenv("RUVFLOW_WORKER_METRICS_ADDR")) && *env ? env : NULL;
     long v;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -53,10 +54,13 @@ static int parse_opts(int argc, char **argv, const rf_config *cfg, rt_opts *o)
             o->pool = val;
         else if (!strcmp(a, "--tmp") && val)
             o->tmp = val;
+        else if (!strcmp(a, "--metrics") && val)
+            o->metrics_addr = *val ? val : NULL;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("serve options (defaults from the configuration):\n"
                    "  --redis URL  --prefix P  --store URL  --pool NAME  --concurrency N\n"
                    "  --lease MS  --grace S  --retry S  --prefetch N  --tmp DIR\n"
+                   "  --metrics ADDR (default $RUVFLOW_WORKER_METRICS_ADDR; empty = off)\n"
                    "See docs/worker-runtime.md.\n");
             return 1;
         }
@@ -106,8 +110,11 @@ static int stop_asked(void *ud)
     return sigpending(&p) == 0 && (sigismember(&p, SIGTERM) || sigismember(&p, SIGINT));
 }
 
+/* *r and *q are published under rt->mu: the /metrics thread reads them. */
 static int connect_queue(runtime *rt, rf_redis **r, rf_queue **q, rf_err *err)
 {
+    rf_redis *nr = NULL;
+    rf_queue *nq = NULL;
     rf_redis_opts ro;
     rf_redis_opts_default(&ro);
     ro.log = &rt->log;
@@ -118,12 +125,16 @@ static int connect_queue(runtime *rt, rf_redis **r, rf_queue **q, rf_err *err)
     rf_queue_opts_default(&qo);
     qo.prefix = rt->o.prefix;
     qo.lease_ms = rt->o.lease_ms;
-    if (rf_redis_connect(rt->o.redis_url, &ro, r, err) != 0)
+    if (rf_redis_connect(rt->o.redis_url, &ro, &nr, err) != 0)
         return -1;
-    if (rf_queue_open(*r, &qo, q, err) != 0) {
-        rf_redis_close(*r);
+    if (rf_queue_open(nr, &qo, &nq, err) != 0) {
+        rf_redis_close(nr);
         return -1;
     }
+    pthread_mutex_lock(&rt->mu);
+    *r = nr;
+    *q = nq;
+    pthread_mutex_unlock(&rt->mu);
     return 0;
 }
 
@@ -200,6 +211,15 @@ static int supervise(runtime *rt, rf_queue *q)
     }
 }
 
+/* A reason to stop: one JSON line in json mode, else the CLI's form. */
+static void fatal(const runtime *rt, const rf_err *err)
+{
+    if (rt->log.json)
+        rf_log_error(&rt->log, "%s", err->msg);
+    else
+        fprintf(stderr, "ruvflow: worker: %s\n", err->msg);
+}
+
 static void rt_free(runtime *rt)
 {
     rf_config_free(&rt->cfg);
@@ -214,7 +234,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     runtime rt = {0};
     rf_err err = {0};
     if (rf_config_load(&rt.cfg, NULL, &err) != 0) {
-        fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+        fatal(&rt, &err);
         rf_config_free(&rt.cfg);
         return 2;
     }
@@ -250,10 +270,13 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     pthread_sigmask(SIG_BLOCK, &set, &old);
     signal(SIGPIPE, SIG_IGN);
 
-    rf_redis *mr = NULL;
+    rt.slots = rf_xcalloc((size_t)rt.o.concurrency, sizeof *rt.slots);
     rf_queue *mq = NULL;
-    if (connect_queue(&rt, &mr, &mq, &err) != 0) {
-        fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+    /* The metrics port first: a port in use fails before any waiting. */
+    if (rf_runtime_metrics_start(&rt, &err) != 0 ||
+        connect_queue(&rt, &rt.main_r, &mq, &err) != 0) {
+        fatal(&rt, &err);
+        rf_runtime_metrics_stop(&rt);
         rt_free(&rt);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return rf_err_exit_status(&err);
@@ -262,7 +285,20 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     const char *tiers[RF_TIER_COUNT];
     for (int i = 0; i < RF_TIER_COUNT; i++)
         tiers[i] = rt.o.store_url == rt.cfg.store ? rt.cfg.tiers[i].url : NULL;
-    rt.slots = rf_xcalloc((size_t)rt.o.concurrency, sizeof *rt.slots);
+    /* S3 down at start: wait for it as for Redis, then exit 6 (systemd
+     * restarts the unit); nothing is taken before the stores answer. */
+    const char *stores[RF_TIER_COUNT + 1] = {rt.o.store_url};
+    for (int i = 0; i < RF_TIER_COUNT; i++)
+        stores[i + 1] = tiers[i];
+    if (rf_runtime_probe_stores(&rt, stores, RF_TIER_COUNT + 1, stop_asked, &err) != 0) {
+        fatal(&rt, &err);
+        rf_runtime_metrics_stop(&rt);
+        rf_queue_close(mq);
+        rf_redis_close(rt.main_r);
+        rt_free(&rt);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rf_err_exit_status(&err);
+    }
     int started = 0, rc = 0;
     for (int i = 0; i < rt.o.concurrency; i++) {
         slot *s = &rt.slots[i];
@@ -270,7 +306,7 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
         s->idx = i;
         s->running = -1;
         if (connect_queue(&rt, &s->r, &s->q, &err) != 0) {
-            fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+            fatal(&rt, &err);
             rc = rf_err_exit_status(&err);
             break;
         }
@@ -280,17 +316,16 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
     }
     rf_log_info(&rt.log, "%s serving %s from pool %s (%d slot%s, lease %ld ms) on %s", rt.id,
                 rt.types_csv, rt.o.pool, rt.o.concurrency, rt.o.concurrency == 1 ? "" : "s",
-                rt.o.lease_ms, rf_redis_url(mr));
-    rf_redis *hr = NULL;
+                rt.o.lease_ms, rf_redis_url(rt.main_r));
     rf_queue *hq = NULL;
     pthread_t hb;
     hb_arg ha = {&rt, NULL};
     int have_hb = 0;
-    if (rc == 0 && connect_queue(&rt, &hr, &hq, &err) == 0) {
+    if (rc == 0 && connect_queue(&rt, &rt.hb_r, &hq, &err) == 0) {
         ha.q = hq;
         have_hb = pthread_create(&hb, NULL, rf_runtime_heartbeat_main, &ha) == 0;
     } else if (rc == 0) {
-        fprintf(stderr, "ruvflow: worker: %s\n", err.msg);
+        fatal(&rt, &err);
         rc = rf_err_exit_status(&err);
     }
     if (rc != 0) {
@@ -305,22 +340,24 @@ int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs, si
         fflush(NULL);
         _exit(st);
     }
-    for (int i = 0; i < started; i++) {
+    for (int i = 0; i < started; i++)
         pthread_join(rt.slots[i].th, NULL);
+    atomic_store(&rt.quit, 1);
+    if (have_hb)
+        pthread_join(hb, NULL);
+    rf_runtime_metrics_stop(&rt); /* before the connections it reads go */
+    for (int i = 0; i < started; i++) {
         rf_rtio_free(rt.slots[i].io);
         rf_queue_close(rt.slots[i].q);
         rf_redis_close(rt.slots[i].r);
     }
-    atomic_store(&rt.quit, 1);
-    if (have_hb)
-        pthread_join(hb, NULL);
     rf_queue_close(hq);
-    rf_redis_close(hr);
+    rf_redis_close(rt.hb_r);
     if (rf_queue_worker_gone(mq, rt.id, &err) != 0)
         rf_log_debug(&rt.log, "registry: %s", err.msg);
     rf_log_info(&rt.log, "%s stopped", rt.id);
     rf_queue_close(mq);
-    rf_redis_close(mr);
+    rf_redis_close(rt.main_r);
     rt_free(&rt);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;

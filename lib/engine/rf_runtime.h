@@ -34,9 +34,12 @@
  *   --concurrency N    tasks run in parallel, default 1
  *   --lease MS         lease length, default worker.lease_ms (5000)
  *   --grace S          drain grace period, default 30
- *   --retry S          how long to keep reconnecting to Redis, default 30
+ *   --retry S          how long to wait for Redis and for the S3 stores at
+ *                      start (backoff, then exit 6), default 30
  *   --prefetch N       largest batch taken at once for short tasks, default 32
- *   --tmp DIR          parent of per-task dirs, default $TMPDIR or /tmp */
+ *   --tmp DIR          parent of per-task dirs, default $TMPDIR or /tmp
+ *   --metrics ADDR     serve /metrics on HOST:PORT (rf_runtime_metrics.c),
+ *                      default $RUVFLOW_WORKER_METRICS_ADDR; unset = off */
 int rf_runtime_serve(int argc, char **argv, const rf_worker_def *const *defs,
                      size_t ndefs);
 

@@ -26,6 +26,9 @@
 #include "engine/rf_queue.h"
 #include "engine/rf_redis.h"
 #include "engine/rf_runtime_io.h"
+#include "engine/rf_wmetrics.h"
+#include "base/rf_httpd.h"
+#include "store/rf_s3_stats.h"
 #include "engine/rf_task_impl.h"
 #include "base/rf_time.h"
 
@@ -33,6 +36,7 @@
 
 typedef struct rt_opts {
     const char *redis_url, *prefix, *store_url, *pool, *tmp;
+    const char *metrics_addr;  /* NULL = no /metrics */
     int concurrency, prefetch;
     long lease_ms, grace_ms, retry_ms;
 } rt_opts;
@@ -75,6 +79,12 @@ struct runtime {
     atomic_int draining, quit;
     slot *slots;
     int64_t started_ms;
+    /* /metrics (rf_runtime_metrics.c), all NULL when off. The Redis
+     * connections are published under mu, for the scrape's round trips. */
+    rf_wmetrics *wm;
+    rf_s3_stats s3stats;
+    rf_httpd *httpd;
+    rf_redis *main_r, *hb_r;
 };
 
 /* Results waiting for their commit, which rides along with the slot's
@@ -82,6 +92,7 @@ struct runtime {
 typedef struct pending {
     rf_task_result *r;
     int *status;
+    const char **type;   /* borrowed from the worker defs, for metrics */
     size_t n, cap;
 } pending;
 
@@ -103,5 +114,14 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p);
 void *rf_runtime_slot_main(void *arg);
 size_t rf_runtime_snapshot(runtime *rt, hb_ref **out, char *current, size_t cn);
 void *rf_runtime_heartbeat_main(void *arg);
+/* /metrics of a worker: binds rt->o.metrics_addr (a port in use fails
+ * here, clearly) and serves rf_wmetrics, Redis round trips and S3
+ * counters. A no-op without an address. */
+int rf_runtime_metrics_start(runtime *rt, rf_err *err);
+/* Check that the s3:// URLs among urls answer, each retried with backoff
+ * for rt->o.retry_ms (rf_runtime_probe.c); stop() ends the wait early. */
+int rf_runtime_probe_stores(runtime *rt, const char *const *urls, size_t n,
+                            int (*stop)(void *), rf_err *err);
+void rf_runtime_metrics_stop(runtime *rt);
 
 #endif

@@ -123,6 +123,7 @@ void *rf_runtime_slot_main(void *arg)
     rf_runtime_pending_flush(s, &p);
     free(p.r);
     free(p.status);
+    free(p.type);
     if (s->dir[0])
         rf_rmtree(s->dir, NULL);
     pthread_mutex_lock(&rt->mu);
@@ -169,10 +170,18 @@ static void apply_status(runtime *rt, const hb_ref *r, int status)
 {
     if (status == RF_LEASE_OK)
         return;
+    char run[RF_QUEUE_ID_MAX + 1] = "", step[RF_QUEUE_ID_MAX + 1] = "";
+    int attempt = 0;
     pthread_mutex_lock(&rt->mu);
     slot *s = &rt->slots[r->slot];
     if (s->running >= 0 && !strcmp(s->held[s->running].id, r->id) &&
         s->held[s->running].token == r->token) {
+        const rf_lease *l = &s->held[s->running];
+        snprintf(run, sizeof run, "%s", l->run ? l->run : "");
+        snprintf(step, sizeof step, "%s", l->step ? l->step : "");
+        attempt = l->attempt;
+        if (status == RF_LEASE_LOST && !s->lost)
+            rf_wmetrics_lease_expired(rt->wm, s->held[s->running].type);
         if (status == RF_LEASE_LOST)
             s->lost = 1;
         else
@@ -180,7 +189,9 @@ static void apply_status(runtime *rt, const hb_ref *r, int status)
         s->stop = 1;
     }
     pthread_mutex_unlock(&rt->mu);
-    rf_log_warn(&rt->log, "task %s: %s; stopping it", r->id,
+    rf_log_ids ids = {run, step, r->id, attempt};
+    rf_log lg = rf_log_with_ids(&rt->log, &ids);
+    rf_log_warn(&lg, "task %s: %s; stopping it", r->id,
                 status == RF_LEASE_LOST ? "lease lost" : "run cancelled");
 }
 

@@ -9,6 +9,7 @@
 typedef struct task_ctx {
     slot *s;
     const rf_lease *l;
+    const rf_log *log;   /* the runtime's, carrying this task's ids */
 } task_ctx;
 
 static void hook_metric(void *ud, const char *name, double v)
@@ -16,7 +17,7 @@ static void hook_metric(void *ud, const char *name, double v)
     task_ctx *c = ud;
     rf_err err = {0};
     if (rf_queue_live_metric(c->s->q, c->l->id, name, v, &err) != 0)
-        rf_log_debug(&c->s->rt->log, "task %s: live metric: %s", c->l->id, err.msg);
+        rf_log_debug(c->log, "task %s: live metric: %s", c->l->id, err.msg);
 }
 
 static void hook_progress(void *ud, const char *series, int64_t step, const char *const *keys,
@@ -25,7 +26,7 @@ static void hook_progress(void *ud, const char *series, int64_t step, const char
     task_ctx *c = ud;
     rf_err err = {0};
     if (rf_queue_progress(c->s->q, c->l->run, c->l->id, series, step, keys, vals, n, &err) != 0)
-        rf_log_debug(&c->s->rt->log, "task %s: progress: %s", c->l->id, err.msg);
+        rf_log_debug(c->log, "task %s: progress: %s", c->l->id, err.msg);
 }
 
 static void hook_log(void *ud, const char *line)
@@ -33,7 +34,7 @@ static void hook_log(void *ud, const char *line)
     task_ctx *c = ud;
     rf_err err = {0};
     if (rf_queue_log_line(c->s->q, c->l->run, c->l->id, line, &err) != 0)
-        rf_log_debug(&c->s->rt->log, "task %s: log: %s", c->l->id, err.msg);
+        rf_log_debug(c->log, "task %s: log: %s", c->l->id, err.msg);
 }
 
 static int hook_state_save(void *ud, const char *name, const char *path, rf_err *err)
@@ -145,13 +146,16 @@ static int retryable(int code)
 
 /* A finished task whose commit is batched with its neighbours. */
 
-static void pending_add(pending *p, const rf_lease *l, char *outputs, char *metrics)
+static void pending_add(pending *p, const rf_lease *l, const char *type, char *outputs,
+                        char *metrics)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 8;
         p->r = rf_xrealloc(p->r, p->cap * sizeof *p->r);
         p->status = rf_xrealloc(p->status, p->cap * sizeof *p->status);
+        p->type = rf_xrealloc(p->type, p->cap * sizeof *p->type);
     }
+    p->type[p->n] = type;
     p->r[p->n++] = (rf_task_result){rf_xstrdup(l->id), l->token, outputs, metrics};
 }
 
@@ -162,7 +166,11 @@ void rf_runtime_pending_done(slot *s, pending *p, int ok, const rf_err *err)
         rf_log_error(&s->rt->log, "commit of %zu task(s) failed: %s", p->n, err->msg);
     for (size_t i = 0; i < p->n; i++) {
         if (ok && p->status[i] == RF_LEASE_LOST)
-            rf_log_warn(&s->rt->log, "task %s: lease lost before commit; "
+            rf_wmetrics_lease_expired(s->rt->wm, p->type[i]);
+        rf_log_ids ids = {NULL, NULL, p->r[i].id, 0};
+        rf_log lg = rf_log_with_ids(&s->rt->log, &ids);
+        if (ok && p->status[i] == RF_LEASE_LOST)
+            rf_log_warn(&lg, "task %s: lease lost before commit; "
                         "the new owner's result counts", p->r[i].id);
         free((char *)p->r[i].id);
         free((char *)p->r[i].outputs);
@@ -186,26 +194,30 @@ static const rf_worker_def *def_for(runtime *rt, const char *type)
     return NULL;
 }
 
-static void fail_task(slot *s, const rf_lease *l, int retry, const char *why)
+/* Returns the metrics outcome: retried or dead-lettered. A failed call
+ * leaves the lease to expire, and the task runs again: "retried". */
+static rf_woutcome fail_task(slot *s, const rf_log *lg, const rf_lease *l, int retry,
+                             const char *why)
 {
     rf_lease_ref ref = {l->id, l->token};
     rf_err err = {0};
     int outcome = -1;
     if (rf_queue_fail(s->q, &ref, retry, why, &outcome, &err) != 0)
-        rf_log_warn(&s->rt->log, "task %s: %s", l->id, err.msg);
+        rf_log_warn(lg, "task %s: %s", l->id, err.msg);
     else
-        rf_log_warn(&s->rt->log, "task %s attempt %d failed (%s): %s", l->id, l->attempt,
+        rf_log_warn(lg, "task %s attempt %d failed (%s): %s", l->id, l->attempt,
                     outcome == RF_FAIL_RETRY ? "will retry" : "dead-lettered", why);
+    return outcome == RF_FAIL_RETRY || outcome == -1 ? RF_WO_RETRIED : RF_WO_DEAD;
 }
 
-static void release_task(slot *s, const rf_lease *l)
+static void release_task(slot *s, const rf_log *lg, const rf_lease *l)
 {
     rf_lease_ref ref = {l->id, l->token};
     rf_err err = {0};
     if (rf_queue_release(s->q, &ref, 1, NULL, &err) != 0)
-        rf_log_warn(&s->rt->log, "task %s: release: %s", l->id, err.msg);
+        rf_log_warn(lg, "task %s: release: %s", l->id, err.msg);
     else
-        rf_log_info(&s->rt->log, "task %s: released for another worker", l->id);
+        rf_log_info(lg, "task %s: released for another worker", l->id);
 }
 
 /* Runs the task's handler and records the outcome: a commit queued in p,
@@ -216,17 +228,23 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p)
     const rf_worker_def *def = def_for(rt, l->type);
     char out[PATH_MAX + 8], in[PATH_MAX + 8];
     rf_err err = {0};
+    /* Every line about this task carries its ids (RUVFLOW_LOG_FORMAT=json). */
+    rf_log_ids ids = {l->run, l->step, l->id, l->attempt};
+    rf_log lg = rf_log_with_ids(&rt->log, &ids);
     if (!def) { /* cannot happen: we only take our own types */
-        fail_task(s, l, 1, "worker has no handler for this type");
+        fail_task(s, &lg, l, 1, "worker has no handler for this type");
         return;
     }
+    rf_log_debug(&lg, "task %s attempt %d: %s started", l->id, l->attempt, l->type);
+    rf_wmetrics_started(rt->wm);
+    int64_t t0 = rf_mono_ms();
     snprintf(out, sizeof out, "%s/out", s->dir);
     snprintf(in, sizeof in, "%s/in", s->dir);
     struct timespec out_m, in_m;
     dir_mtime(out, &out_m);
     dir_mtime(in, &in_m);
     rf_task *t = rf_task_new(def, l->id, l->attempt, out);
-    task_ctx ctx = {s, l};
+    task_ctx ctx = {s, l, &lg};
     rf_task_set_hooks(t, &served_hooks, &ctx);
     rf_task_set_stop_flag(t, &s->stop);
     int rc = add_params(t, l->params, &err);
@@ -241,24 +259,31 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p)
     pthread_mutex_lock(&rt->mu);
     int lost = s->lost, cancelled = s->cancelled, timed_out = s->timed_out;
     pthread_mutex_unlock(&rt->mu);
+    rf_woutcome o = RF_WO_SUCCEEDED;
     if (lost) {
-        rf_log_warn(&rt->log, "task %s: lease lost while running; dropping the result", l->id);
+        rf_log_warn(&lg, "task %s: lease lost while running; dropping the result", l->id);
         free(outputs);
+        o = RF_WO_LOST;
     } else if (rc == 0) {
-        pending_add(p, l, outputs ? outputs : rf_xstrdup("{}"), metrics_json(t));
+        pending_add(p, l, def->name, outputs ? outputs : rf_xstrdup("{}"), metrics_json(t));
     } else if (timed_out) {
         char why[128];
         snprintf(why, sizeof why, "timeout after %ld ms", l->timeout_ms);
-        fail_task(s, l, 1, why);
+        o = fail_task(s, &lg, l, 1, why);
     } else if (cancelled) {
-        fail_task(s, l, 0, "cancelled");
+        o = fail_task(s, &lg, l, 0, "cancelled");
     } else if (atomic_load(&rt->draining) && s->stop) {
-        release_task(s, l);
+        release_task(s, &lg, l);
+        o = RF_WO_RELEASED;
     } else {
         if (!err.msg[0])
             rf_errf(&err, RF_EIO, "handler failed without a reason");
-        fail_task(s, l, retryable(err.code), err.msg);
+        o = fail_task(s, &lg, l, retryable(err.code), err.msg);
     }
+    double secs = (double)(rf_mono_ms() - t0) / 1000.0;
+    rf_wmetrics_finished(rt->wm, def->name, o, secs);
+    if (o == RF_WO_SUCCEEDED)
+        rf_log_debug(&lg, "task %s attempt %d: succeeded in %.3f s", l->id, l->attempt, secs);
     rf_task_free(t);
     empty_dir(out, &out_m);
     empty_dir(in, &in_m);

@@ -332,11 +332,8 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "retention")) {
         rf_workflow_parse_retention(p, v);
     } else if (v->type == YAML_SEQUENCE_NODE) {
-        /* Argo-style lists are not (yet) accepted: one error, with the fix. */
+        c->steps = v; /* Argo/Tekton-style list of {name: ...} (rf_workflow_list.c) */
         c->steps_given = 1;
-        DIAG(p, v, "steps is a mapping keyed by step name, not a list; write it as\n"
-                   "    steps:\n"
-                   "      prep: {worker: preprocess}");
     } else if (rf_workflow_expect_mapping(p, v, "steps") == 0) {
         c->steps = v;
         c->steps_given = 1;
@@ -370,12 +367,18 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
         return;
     }
     step_ctx *ctxs = NULL;
-    rf_workflow_each_pair(p, tc.steps, NULL, "steps", rf_workflow_steps_pair, &ctxs);
+    int listed = tc.steps->type == YAML_SEQUENCE_NODE;
+    if (listed)
+        rf_workflow_steps_list(p, tc.steps, &ctxs);
+    else
+        rf_workflow_each_pair(p, tc.steps, NULL, "steps", rf_workflow_steps_pair, &ctxs);
     if (!p->wf->nsteps)
         DIAG(p, tc.steps, "steps is empty; add at least one step");
     for (size_t i = 0; i < p->wf->nsteps; i++) {
         rf_workflow_resolve_step(p, i, &ctxs[i]);
-        yaml_node_t *sv = rf_workflow_find_key(p, tc.steps, p->wf->steps[i].name);
+        const char *sn = p->wf->steps[i].name;
+        yaml_node_t *sv = listed ? rf_workflow_list_find(p, tc.steps, sn)
+                                 : rf_workflow_find_key(p, tc.steps, sn);
         rf_workflow_check_when(p, &p->wf->steps[i], i, rf_workflow_find_key(p, sv, "when"));
         free(ctxs[i].need_nodes);
     }

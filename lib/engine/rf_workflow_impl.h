@@ -79,6 +79,11 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
 void rf_workflow_resolve_step(parser *p, size_t i, step_ctx *c);
 void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn);
 yaml_node_t *rf_workflow_find_key(parser *p, yaml_node_t *map, const char *key);
+/* steps: as a list of {name: ..., ...} items (rf_workflow_list.c): each
+ * item parsed as rf_workflow_steps_pair parses a mapping entry. */
+void rf_workflow_steps_list(parser *p, yaml_node_t *seq, step_ctx **ctxs);
+/* The item of a steps list named name (a mapping), or NULL. */
+yaml_node_t *rf_workflow_list_find(parser *p, yaml_node_t *seq, const char *name);
 void rf_workflow_order_steps(parser *p);
 /* rf_workflow_retention.c: the top-level `retention:` mapping. */
 void rf_workflow_parse_retention(parser *p, yaml_node_t *v);

@@ -1,6 +1,7 @@
 /* rf_s3_client: signed S3 requests over libcurl with retries; see
  * rf_s3_client.h. */
 #include "store/rf_s3_client.h"
+#include "store/rf_s3_stats.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -725,6 +726,20 @@ static int transport_error(rf_err *err, const rf_s3_client *c, CURLcode cc,
                    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
+/* One attempt into the process's S3 counters (rf_s3_stats), if any. */
+static void count_attempt(rf_s3_client *c, const rf_s3_req *rq, CURLcode cc, long status)
+{
+    if (!c->conf.stats)
+        return;
+    curl_off_t up = 0, down = 0, us = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_SIZE_UPLOAD_T, &up);
+    curl_easy_getinfo(c->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME_T, &us);
+    rf_s3_stats_record(c->conf.stats, rf_s3_stats_method(rq->method),
+                       cc != CURLE_OK || rf_s3_stats_failed(status), (uint64_t)up,
+                       (uint64_t)down, (double)us / 1e6);
+}
+
 int rf_s3_do(rf_s3_client *c, rf_s3_req *rq, rf_s3_resp *resp, rf_err *err)
 {
     memset(resp, 0, sizeof *resp);
@@ -751,6 +766,7 @@ int rf_s3_do(rf_s3_client *c, rf_s3_req *rq, rf_s3_resp *resp, rf_err *err)
         CURLcode cc = curl_easy_perform(c->curl);
         attempt_ctx_free(&a);
         resp->status = x.status;
+        count_attempt(c, rq, cc, x.status);
 
         int retry;
         if (cc == CURLE_OK && x.status / 100 == 2) {

@@ -377,11 +377,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--listen", type=int, required=True)
+    ap.add_argument("--bind", default="127.0.0.1",
+                    help="address to listen on (netns.sh: the S3 namespace's)")
     ap.add_argument("--upstream", type=int, required=True)
     ap.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.listen), Handler)
+    srv = http.server.ThreadingHTTPServer((a.bind, a.listen), Handler)
     srv.daemon_threads = True
     srv.upstream = a.upstream
     srv.verbose = a.verbose

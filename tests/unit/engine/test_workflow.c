@@ -405,14 +405,73 @@ static void test_metric_renders_as_integer(void **state)
     json_decref(ra);
     rf_workflow_free(wf);
 
-    /* A list-form steps: gets one error that says how to write it. */
-    static const char ltext[] = "name: l\nsteps:\n  - name: a\n    worker: noop\n";
-    rf_wf_diags ld = {0};
-    assert_int_equal(rf_workflow_parse(ltext, sizeof ltext - 1, "l.yaml", NULL, 0, &wf, &ld,
+    /* steps as a list of {name: ...} (Argo, Tekton) is the mapping's equal. */
+    static const char mtext[] =
+        "name: l\nsteps:\n"
+        "  prep: {worker: noop, with: {a: \"1\"}}\n"
+        "  train: {worker: sleep, needs: prep, foreach: {range: 3}, with: {ms: \"${{ item }}\"},"
+        " retries: 4, pool: gpu}\n"
+        "  agg: {worker: noop, needs: [train], when: \"${{ params.x }} == 1\"}\n"
+        "params: {x: {type: int, default: 1}}\n";
+    static const char ltext[] =
+        "name: l\nsteps:\n"
+        "  - name: prep\n    worker: noop\n    with: {a: \"1\"}\n"
+        "  - {name: train, worker: sleep, needs: prep, foreach: {range: 3},"
+        " with: {ms: \"${{ item }}\"}, retries: 4, pool: gpu}\n"
+        "  - name: agg\n    needs: [train]\n    worker: noop\n"
+        "    when: \"${{ params.x }} == 1\"\n"
+        "params: {x: {type: int, default: 1}}\n";
+    rf_workflow *mw = NULL, *lw = NULL;
+    rf_wf_diags md = {0}, ld = {0};
+    assert_int_equal(rf_workflow_parse(mtext, sizeof mtext - 1, "m.yaml", NULL, 0, &mw, &md,
+                                       &err), 0);
+    if (rf_workflow_parse(ltext, sizeof ltext - 1, "l.yaml", NULL, 0, &lw, &ld, &err) != 0) {
+        rf_wf_diags_print(&ld, "l.yaml", stderr);
+        fail_msg("list form refused");
+    }
+    assert_int_equal(lw->nsteps, 3);
+    assert_int_equal(lw->nsteps, mw->nsteps);
+    for (size_t i = 0; i < lw->nsteps; i++) {
+        const rf_wf_step *ma = &mw->steps[i], *la = &lw->steps[i];
+        assert_string_equal(ma->name, la->name);
+        assert_string_equal(ma->worker, la->worker);
+        assert_string_equal(ma->pool, la->pool);
+        assert_int_equal(ma->ntasks, la->ntasks);
+        assert_int_equal(ma->nneeds, la->nneeds);
+        for (size_t k = 0; k < ma->nneeds; k++)
+            assert_int_equal(ma->needs[k], la->needs[k]);
+        assert_int_equal(ma->nwith, la->nwith);
+        assert_int_equal(ma->retry.count, la->retry.count);
+        assert_int_equal(ma->when == NULL, la->when == NULL);
+    }
+    assert_string_equal(lw->steps[1].name, "train");
+    assert_int_equal(lw->steps[1].ntasks, 3);
+    assert_int_equal(lw->steps[1].retry.count, 4);
+    assert_string_equal(lw->steps[1].pool, "gpu");
+    assert_non_null(lw->steps[2].when);
+    /* The step's place is its name's: line 5 "  - {name: train", col 12. */
+    assert_int_equal(lw->steps[1].loc.line, 6);
+    assert_int_equal(lw->steps[1].loc.col, 12);
+    rf_workflow_free(mw);
+    rf_workflow_free(lw);
+    rf_wf_diags_free(&md);
+    rf_wf_diags_free(&ld);
+    /* Errors inside a listed step keep their FILE:LINE:COL; an empty list
+     * is "steps is empty". */
+    static const char etext[] = "name: l\nsteps:\n  - name: a\n    worker: noop\n"
+                                "    retries: lots\n";
+    wf = NULL;
+    assert_int_equal(rf_workflow_parse(etext, sizeof etext - 1, "e.yaml", NULL, 0, &wf, &ld,
                                        &err), -1);
     assert_int_equal(ld.n, 1);
-    assert_non_null(strstr(ld.v[0].msg, "steps is a mapping keyed by step name"));
-    assert_non_null(strstr(ld.v[0].msg, "prep: {worker: preprocess}"));
+    assert_int_equal(ld.v[0].loc.line, 5);
+    assert_int_equal(ld.v[0].loc.col, 14);
+    rf_wf_diags_free(&ld);
+    static const char ztext[] = "name: l\nsteps: []\n";
+    assert_int_equal(rf_workflow_parse(ztext, sizeof ztext - 1, "z.yaml", NULL, 0, &wf, &ld,
+                                       &err), -1);
+    assert_int_equal(ld.n, 1);
+    assert_non_null(strstr(ld.v[0].msg, "steps is empty"));
     rf_wf_diags_free(&ld);
 
     /* A float parameter of 20 is "20" too, and 0.1 stays "0.1". */
