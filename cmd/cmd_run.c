@@ -1265,6 +1265,13 @@ RF_CMD(scheduler)
     so.retention_s = engine_retention_s();
     engine e;
     rf_err err;
+    /* Store settings, for reading the lists of foreach over a step's output. */
+    rf_config cfg;
+    int have_cfg = rf_config_load(&cfg, NULL, &err) == 0;
+    if (!have_cfg)
+        rf_log_warn(&lg, "configuration: %s (reading stores from the environment only)",
+                    err.msg);
+    so.cfg = have_cfg ? &cfg : NULL;
     const char *url = engine_redis_url(a.c.redis), *prefix = engine_prefix(a.c.prefix);
     /* A daemon waits for Redis (rf_redis retries with backoff) up to --retry,
      * then exits so that systemd restarts it (Restart=on-failure); it stops
@@ -1273,13 +1280,18 @@ RF_CMD(scheduler)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (engine_open(&e, url, prefix, a.retry_s * 1000, &so, &sched_stop, &err) < 0)
+    if (engine_open(&e, url, prefix, a.retry_s * 1000, &so, &sched_stop, &err) < 0) {
+        if (have_cfg)
+            rf_config_free(&cfg);
         return fail("scheduler", &err);
+    }
     rf_monitor *mon = NULL;
     if (a.metrics) {
         rf_monitor_opts mo = {prefix, a.scale, e.r, &lg};
         if (rf_monitor_start(url, a.metrics, &mo, &mon, &err) != 0) {
             engine_close(&e);
+            if (have_cfg)
+                rf_config_free(&cfg);
             return fail("scheduler", &err);
         }
         rf_log_info(&lg, "metrics on %s (port %d), path /metrics", a.metrics,
@@ -1293,5 +1305,7 @@ RF_CMD(scheduler)
         rf_log_info(&lg, "stopped");
     rf_monitor_stop(mon);
     engine_close(&e);
+    if (have_cfg)
+        rf_config_free(&cfg);
     return rc < 0 ? 1 : 0;
 }

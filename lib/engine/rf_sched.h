@@ -35,6 +35,8 @@ typedef struct rf_sched_opts {
     long claim_idle_ms;      /* take over another scheduler's events after; 10000 */
     const char *consumer;    /* name in the consumer group; default host:pid */
     const rf_log *log;       /* NULL = silent */
+    const struct rf_config *cfg;  /* store settings for reading foreach lists
+                                   * (borrowed; NULL = environment only) */
 } rf_sched_opts;
 
 void rf_sched_opts_default(rf_sched_opts *o);

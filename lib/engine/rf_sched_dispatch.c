@@ -168,7 +168,7 @@ static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
         return -1;
     size_t nsteps = p->wf->nsteps;
     json_t **results = rf_xcalloc(nsteps + 1, sizeof *results);
-    rf_dag_ctx ctx = {p->wf, p->run, results, NULL, NULL};
+    rf_dag_ctx ctx = {p->wf, p->run, results, NULL, NULL, NULL, NULL};
     finisher f = FINISHER_INIT(s);
     prep *v = rf_xcalloc(BATCH, sizeof *v);
     size_t nv = 0;
@@ -263,7 +263,9 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
             if (si >= p->wf->nsteps)
                 continue;
             int released = 0;
-            rc = dispatch_step(s, p, si, &released, err);
+            rc = rf_sched_fanout(s, p, si, err);
+            if (rc == 0)
+                rc = dispatch_step(s, p, si, &released, err);
             if (rc == 0) {
                 const char *a[] = {s->P, run, rep->element[i]->str,
                                    rep->element[i + 1]->str};

@@ -4,6 +4,7 @@
 -- Idempotent: a task finishes once (its bit in the step's bitmap). Returns
 -- the number of tasks whose finishing released a step or a chain link.
 -- @include rf_sched_prelude.lua
+-- @include rf_sched_stepdone.lua
 local P, i, released = ARGV[1], 2, 0
 local function finish(R, s, idx, kind, res, chain, why, deps)
   local run = P .. 'run:' .. R
@@ -29,15 +30,7 @@ local function finish(R, s, idx, kind, res, chain, why, deps)
   local fin = redis.call('HINCRBY', steps, 'f.' .. s, 1)
   local total = tonumber(redis.call('HGET', steps, 't.' .. s))
   if fin >= total then
-    for _, d in ipairs(deps) do
-      if redis.call('HINCRBY', steps, 'w.' .. d, -1) == 0 then
-        redis.call('HINCRBY', run .. ':todo', d, 1)
-      end
-    end
-    if redis.call('HINCRBY', run, 'left', -1) == 0 and state == 'running' then
-      redis.call('HSET', run, 'state', 'succeeded', 'finished', now())
-      redis.call('SREM', P .. 'runs:active', R)
-    end
+    step_done(P, R, run, state, deps)
     return #deps > 0 and 1 or 0
   elseif chain == '1' then
     redis.call('HINCRBY', run .. ':todo', s, 1)

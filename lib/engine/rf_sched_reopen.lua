@@ -25,8 +25,9 @@ local steps = run .. ':steps'
 local n = tonumber(redis.call('HGET', run, 'nsteps'))
 for i = 0, n - 1 do
   if mode == 'retry' then redis.call('HSET', steps, 'x.' .. i, 0) end
-  local v = redis.call('HMGET', steps, 't.' .. i, 'f.' .. i, 'w.' .. i, 'x.' .. i)
-  if tonumber(v[3]) == 0 and tonumber(v[2]) < tonumber(v[1]) then
+  local v = redis.call('HMGET', steps, 't.' .. i, 'f.' .. i, 'w.' .. i, 'x.' .. i,
+    'p.' .. i)
+  if tonumber(v[3]) == 0 and (tonumber(v[2]) < tonumber(v[1]) or v[5] == '1') then
     redis.call('HINCRBY', run .. ':todo', i, 1)
   end
 end

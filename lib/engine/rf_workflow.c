@@ -10,7 +10,8 @@ const char *const rf_wf_workers[] = {
     "noop", "sleep", NULL
 };
 
-static const char *const top_keys[] = {"name", "description", "params", "steps", NULL};
+static const char *const top_keys[] = {"name", "description", "params", "steps",
+                                       "on_exit", NULL};
 const char *const rf_workflow_param_keys[] = {"type", "default", "description", NULL};
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
@@ -305,7 +306,7 @@ int rf_workflow_infer_type(const yaml_node_t *n)
 /* ------------------------------------------------------------- top level */
 
 typedef struct top_ctx {
-    yaml_node_t *params, *steps;
+    yaml_node_t *params, *steps, *on_exit;
     int has_name, steps_given;   /* steps_given: present, even if malformed */
 } top_ctx;
 
@@ -328,6 +329,8 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "params")) {
         if (rf_workflow_expect_mapping(p, v, "params") == 0)
             c->params = v;
+    } else if (!strcmp(key, "on_exit")) {
+        c->on_exit = v;
     } else if (v->type == YAML_SEQUENCE_NODE) {
         /* Argo-style lists are not (yet) accepted: one error, with the fix. */
         c->steps_given = 1;
@@ -370,10 +373,13 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
     rf_workflow_each_pair(p, tc.steps, NULL, "steps", rf_workflow_steps_pair, &ctxs);
     if (!p->wf->nsteps)
         DIAG(p, tc.steps, "steps is empty; add at least one step");
+    if (tc.on_exit)
+        rf_workflow_parse_on_exit(p, tc.on_exit, &ctxs);
     for (size_t i = 0; i < p->wf->nsteps; i++) {
         rf_workflow_resolve_step(p, i, &ctxs[i]);
-        yaml_node_t *sv = rf_workflow_find_key(p, tc.steps, p->wf->steps[i].name);
+        yaml_node_t *sv = ctxs[i].node;
         rf_workflow_check_when(p, &p->wf->steps[i], i, rf_workflow_find_key(p, sv, "when"));
+        rf_workflow_check_fan_from(p, &p->wf->steps[i], i, rf_workflow_find_key(p, sv, "foreach"));
         free(ctxs[i].need_nodes);
     }
     free(ctxs);
@@ -578,6 +584,7 @@ done:
         return rf_errf(err, RF_EINVAL, "%s: %zu problem%s", file, diags->n - before,
                        diags->n - before == 1 ? "" : "s");
     }
+    p.wf->max_tasks = rf_workflow_max_tasks(&p);
     *out = p.wf;
     return 0;
 }
@@ -642,6 +649,7 @@ void rf_workflow_free(rf_workflow *wf)
             free(s->axes[a].key);
         }
         free(s->axes);
+        free(s->fan_from);
     }
     free(wf->params);
     free(wf->steps);

@@ -81,12 +81,18 @@ typedef struct rf_wf_step {
     int tier;                           /* enum rf_tier_id; default hot */
     int cache;                          /* default 1 */
     size_t spawn_max;                   /* >0: tasks may add up to this many more */
+    char *fan_from;                     /* foreach over an earlier step's output
+                                         * ("steps.a.outputs.list"): its items are
+                                         * known when that step finishes; else NULL */
+    int on_exit;                        /* 1: an exit handler (top-level on_exit):
+                                         * runs once the other steps are over */
 } rf_wf_step;
 
 typedef struct rf_workflow {
     char *file, *name, *desc;
     rf_wf_param *params; size_t nparams;
     rf_wf_step *steps;   size_t nsteps;   /* dependency order */
+    size_t max_tasks;                     /* the load's cap, also for late fan-outs */
 } rf_workflow;
 
 typedef struct rf_wf_diag {

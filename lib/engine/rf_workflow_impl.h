@@ -28,6 +28,7 @@ typedef struct parser {
     rf_workflow *wf;
     rf_wf_diags *d;
     const char *dir;   /* of the workflow file, for relative input paths */
+    int exit_steps;    /* parsing on_exit: the steps made are exit handlers */
 } parser;
 
 /* Called for each key of a mapping by rf_workflow_each_pair. */
@@ -42,6 +43,7 @@ typedef struct step_ctx {
     yaml_node_t **need_nodes;   /* explicit needs, resolved after all steps */
     size_t nneed_nodes;
     int has_worker;
+    yaml_node_t *node;          /* the step's mapping */
 } step_ctx;
 
 extern const char *const rf_workflow_param_keys[];
@@ -77,6 +79,8 @@ rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n);
 int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
                       void *ud);
 void rf_workflow_resolve_step(parser *p, size_t i, step_ctx *c);
+void rf_workflow_check_fan_from(parser *p, rf_wf_step *s, size_t i, yaml_node_t *fn);
+void rf_workflow_parse_on_exit(parser *p, yaml_node_t *v, step_ctx **ctxs);
 void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn);
 yaml_node_t *rf_workflow_find_key(parser *p, yaml_node_t *map, const char *key);
 void rf_workflow_order_steps(parser *p);

@@ -215,6 +215,20 @@ static int step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     return 0;
 }
 
+/* on_exit: one step (a mapping with a worker), named "on_exit", or a
+ * mapping of steps keyed by name, as under steps. */
+void rf_workflow_parse_on_exit(parser *p, yaml_node_t *v, step_ctx **ctxs)
+{
+    if (rf_workflow_expect_mapping(p, v, "on_exit") < 0)
+        return;
+    p->exit_steps = 1;
+    if (rf_workflow_find_key(p, v, "worker"))
+        rf_workflow_steps_pair(p, "on_exit", v, v, ctxs);
+    else
+        rf_workflow_each_pair(p, v, NULL, "on_exit", rf_workflow_steps_pair, ctxs);
+    p->exit_steps = 0;
+}
+
 int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
                       void *ud)
 {
@@ -227,6 +241,11 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     }
     if (rf_workflow_expect_mapping(p, v, "a step") < 0)
         return 0;
+    if (rf_workflow_step(wf, key, NULL)) {
+        DIAG(p, k, "step \"%s\" is defined twice (under steps and on_exit); "
+             "rename one", key);
+        return 0;
+    }
     wf->steps = rf_xrealloc(wf->steps, (wf->nsteps + 1) * sizeof *wf->steps);
     *ctxs = rf_xrealloc(*ctxs, (wf->nsteps + 1) * sizeof **ctxs);
     rf_wf_step *s = &wf->steps[wf->nsteps];
@@ -234,6 +253,8 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     memset(s, 0, sizeof *s);
     memset(c, 0, sizeof *c);
     c->s = s;
+    c->node = v;
+    s->on_exit = p->exit_steps;
     s->name = rf_xstrdup(key);
     s->loc = rf_workflow_loc_of(k);
     s->ntasks = 1;

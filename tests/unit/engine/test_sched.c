@@ -94,6 +94,23 @@ static rf_workflow *load(const char *yaml, const char *const *ov, size_t nov)
     return wf;
 }
 
+/* The text of a list=TEXT parameter as a file:// URL (a static buffer). */
+static const char *write_list(env *e, const char *id, const char *text)
+{
+    static char url[600];
+    char path[512];
+    snprintf(path, sizeof path, "/tmp/%s%s.list", e->prefix, id);
+    for (char *c = path + 5; *c; c++)
+        if (*c == '/' || *c == ':')
+            *c = '_';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(url, sizeof url, "file://%s", path);
+    return url;
+}
+
 /* Run one batch of tasks as the scripted worker. Returns tasks taken. */
 static size_t work(env *e, const char *const *types, size_t ntypes)
 {
@@ -129,6 +146,9 @@ static size_t work(env *e, const char *const *types, size_t ntypes)
         char url[300];
         snprintf(url, sizeof url, "mem://%s", l[i].id);
         json_object_set_new(out, "out", json_string(url));
+        const char *list = json_string_value(json_object_get(p, "list"));
+        if (list)   /* list=TEXT: a real file, output "list" (foreach over it) */
+            json_object_set_new(out, "list", json_string(write_list(e, l[i].id, list)));
         char *mt = json_dumps(met, JSON_COMPACT), *ot = json_dumps(out, JSON_COMPACT);
         rf_task_result res = {l[i].id, l[i].token, ot, mt};
         int status;
@@ -545,6 +565,76 @@ static void test_dynamic_spawn(void **state)
     rf_workflow_free(wf);
 }
 
+/* foreach over a step's output: items known when it finishes, objects give
+ * item.KEY; an empty list gives zero tasks and the run goes on; a list
+ * that is not one fails the run with the reason; the cap on tasks holds. */
+static void test_foreach_from_output(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: fan\nsteps:\n"
+        "  configs:\n    worker: noop\n"
+        "    with: {list: '[{\"lr\": 0.1}, {\"lr\": 0.01}, {\"lr\": 0.001}]'}\n"
+        "  empty: {worker: noop, with: {list: '[]'}}\n"
+        "  trial:\n    worker: noop\n    foreach: ${{ steps.configs.outputs.list }}\n"
+        "    with: {m_lr: \"${{ item.lr }}\", m_i: \"${{ index }}\"}\n"
+        "  none:\n    worker: noop\n    foreach: ${{ steps.empty.outputs.list }}\n"
+        "  after: {worker: noop, needs: [trial, none], inputs: {t: steps.trial.outputs.out}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    json_t *t = results(e, run, "trial");
+    assert_int_equal(json_array_size(t), 3);
+    assert_true(metric(t, 0, "lr") == 0.1 && metric(t, 2, "lr") == 0.001);
+    assert_true(metric(t, 1, "i") == 1);
+    json_decref(t);
+    json_t *none = results(e, run, "none");
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+    json_t *a = results(e, run, "after");
+    assert_int_equal((int)metric(a, 0, "in_t"), 3);
+    json_decref(a);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    static const char bad[] =
+        "name: fan\nsteps:\n"
+        "  configs: {worker: noop, with: {list: '{\"lr\": 0.1}'}}\n"
+        "  trial: {worker: noop, foreach: \"${{ steps.configs.outputs.list }}\"}\n";
+    wf = load(bad, NULL, 0);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    rf_run_status rs;
+    rf_err err;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "trial/0: foreach ${{ steps.configs.outputs.list }}"));
+    assert_non_null(strstr(rs.error, "a JSON object, not a list"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    /* 2 static tasks and a cap of 4: 3 items are too many. */
+    static const char big[] =
+        "name: fan\nsteps:\n"
+        "  configs: {worker: noop, with: {list: \"1\\n2\\n3\\n\"}}\n"
+        "  other: {worker: noop}\n"
+        "  trial: {worker: noop, foreach: \"${{ steps.configs.outputs.list }}\"}\n";
+    rf_wf_diags d = {0};
+    d.max_tasks = 4;
+    assert_int_equal(rf_workflow_parse(big, sizeof big - 1, "/t/w.yaml", NULL, 0, &wf, &d,
+                                       &err), 0);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "more than 2 items"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
 static void test_scheduler_takeover(void **state)
 {
     env *e = *state;
@@ -619,6 +709,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dispatch_failure_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_spawn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreach_from_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
     };

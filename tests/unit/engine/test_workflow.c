@@ -395,7 +395,7 @@ static void test_metric_renders_as_integer(void **state)
     size_t b = 1;
     assert_string_equal(wf->steps[0].name, "a");
     assert_string_equal(wf->steps[b].name, "b");
-    rf_dag_ctx c = {wf, "run-1", results, NULL, NULL};
+    rf_dag_ctx c = {wf, "run-1", results, NULL, NULL, NULL, NULL};
     char *params, *inputs;
     if (rf_dag_render(&c, b, 0, &params, &inputs, &err))
         fail_msg("%s", err.msg);
@@ -430,6 +430,43 @@ static void test_metric_renders_as_integer(void **state)
     rf_workflow_free(wf);
 }
 
+/* foreach over a step's output: no tasks at submit, an implied need, item
+ * keys allowed (objects), and the plan keeps the reference and the cap. */
+static void test_foreach_from_output(void **state)
+{
+    (void)state;
+    static const char y[] =
+        "name: fan\nsteps:\n"
+        "  trial:\n    worker: noop\n    foreach: ${{ steps.configs.outputs.list }}\n"
+        "    with: {lr: \"${{ item.lr }}\", i: \"${{ index }}\"}\n"
+        "  configs: {worker: noop, with: {out_list: '[1]'}}\n";
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    d.max_tasks = 77;
+    int rc = rf_workflow_parse(y, sizeof y - 1, "/w/fan.yaml", NULL, 0, &wf, &d, &err);
+    rf_wf_diags_print(&d, "fan", stderr);
+    assert_int_equal(rc, 0);
+    size_t ic, it;
+    const rf_wf_step *c = rf_workflow_step(wf, "configs", &ic);
+    const rf_wf_step *t = rf_workflow_step(wf, "trial", &it);
+    assert_non_null(c);
+    assert_true(ic < it);
+    assert_int_equal(t->nneeds, 1);
+    assert_int_equal(t->needs[0], ic);
+    assert_int_equal(t->ntasks, 0);
+    assert_string_equal(t->fan_from, "${{ steps.configs.outputs.list }}");
+    assert_int_equal(wf->max_tasks, 77);
+    char *plan = rf_dag_plan_json(wf, NULL);
+    rf_workflow *back;
+    assert_int_equal(rf_dag_plan_load(plan, &back, NULL, &err), 0);
+    assert_string_equal(rf_workflow_step(back, "trial", NULL)->fan_from, t->fan_from);
+    assert_int_equal(back->max_tasks, 77);
+    free(plan);
+    rf_workflow_free(back);
+    rf_workflow_free(wf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_shipped_workflows_valid),
         cmocka_unit_test(test_alias_errors_once_and_max_tasks),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_foreach_from_output),
         cmocka_unit_test(test_local_input_canonical),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_templates),
