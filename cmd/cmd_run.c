@@ -260,6 +260,10 @@ static json_t *status_json(const rf_run_status *st)
                      "steps", steps);
     if (why)
         json_object_set_new(j, "not_run_reason", json_string(why));
+    if (st->main && st->main[0])   /* on_exit: how the main steps ended */
+        json_object_set_new(j, "main", json_string(st->main));
+    if (st->exit_error && st->exit_error[0])
+        json_object_set_new(j, "exit_error", json_string(st->exit_error));
     return j;
 }
 
@@ -287,6 +291,10 @@ static int print_status(FILE *f, const rf_run_status *st)
     int lines = 0;
     fprintf(f, "run %s  %s  %s%s\n", st->id, st->state, el, eta);
     lines++;
+    if (st->main && st->main[0] && !strcmp(st->state, "running")) {
+        fprintf(f, "  main steps %s; running the on_exit steps\n", st->main);
+        lines++;
+    }
     fprintf(f, "  %-18s %-18s %7s %7s %7s %7s %7s %7s\n", "STEP", "WORKER", "TASKS", "DONE",
             "RUNNING", "QUEUED", "FAILED", "SKIPPED");
     lines++;
@@ -301,11 +309,11 @@ static int print_status(FILE *f, const rf_run_status *st)
             snprintf(done, sizeof done, "%zu*", s->done + s->cached);
         else
             snprintf(done, sizeof done, "%zu", s->done);
-        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s%s\n", s->name,
+        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s%s%s\n", s->name,
                 s->worker, s->total, done, s->running,
                 never ? 0 : s->queued + s->retrying + s->pending, s->failed,
                 s->skipped + never, s->fan == RF_FAN_CHAIN ? "  (chain)" : "",
-                never ? "  (not run)" : "");
+                never ? "  (not run)" : "", s->on_exit ? "  (on_exit)" : "");
         lines++;
     }
     if (never_total) {
@@ -320,6 +328,10 @@ static int print_status(FILE *f, const rf_run_status *st)
             cached ? " (* includes results reused from the cache)" : "",
             st->error[0] ? "; error: " : "", st->error);
     lines++;
+    if (st->exit_error && st->exit_error[0] && strcmp(st->exit_error, st->error)) {
+        fprintf(f, "  on_exit failed: %s\n", st->exit_error);
+        lines++;
+    }
     return lines;
 }
 

@@ -295,7 +295,8 @@ int rf_sched_submit(rf_sched *s, const rf_workflow *wf, const rf_submit_opts *o,
         nums[3 + 2 * i] = rf_buf_detach(&tmp, NULL);
         argv[8 + 3 * i] = nums[2 + 2 * i];
         argv[9 + 3 * i] = nums[3 + 2 * i];
-        argv[10 + 3 * i] = wf->steps[i].fan_from ? "p" : "";
+        argv[10 + 3 * i] = wf->steps[i].on_exit ? (wf->steps[i].fan_from ? "pe" : "e")
+                                                : (wf->steps[i].fan_from ? "p" : "");
     }
     redisReply *rep = NULL;
     int rc = rf_redis_eval(s->r, &rf_sched_lua_submit, 0, (int)argc, argv, NULL, &rep, err);

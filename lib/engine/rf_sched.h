@@ -92,12 +92,15 @@ int rf_sched_resume(rf_sched *s, const char *run, rf_err *err);
 typedef struct rf_step_status {
     char *name, *worker;
     int fan;
+    int on_exit;                                  /* an exit handler */
     size_t total, done, cached, skipped, failed;  /* finished, by how */
     size_t running, queued, retrying, pending;      /* not finished */
 } rf_step_status;
 
 typedef struct rf_run_status {
     char *id, *name, *file, *state, *error;   /* error "" when none */
+    char *main;        /* on_exit: how the main steps ended ("" while they run) */
+    char *exit_error;  /* on_exit: the failure of an exit step, "" when none */
     int64_t created_ms, finished_ms;           /* 0 while running */
     int no_cache;
     size_t nsteps;

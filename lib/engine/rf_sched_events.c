@@ -149,11 +149,16 @@ static int put_cache(rf_sched *s, rf_buf *args, rf_err *err)
 static int on_cancelled(rf_sched *s, const plan *p, size_t si, const event *ev,
                         rf_err *err)
 {
-    char *state;
-    if (rf_sched_run_state(s, p->run, &state, err) < 0)
+    char *state, *main = NULL;
+    if (rf_sched_run_state(s, p->run, &state, err) < 0 ||
+        rf_sched_run_main(s, p->run, &main, err) < 0) {
+        free(state);
         return -1;
-    int running = state && !strcmp(state, "running");
+    }
+    /* In the exit phase the main steps' tasks stay cancelled. */
+    int running = state && !strcmp(state, "running") && !main;
     free(state);
+    free(main);
     if (!running)
         return 0;
     const char *ids[] = {ev->task};

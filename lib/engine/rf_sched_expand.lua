@@ -18,6 +18,6 @@ redis.call('HINCRBY', run, 'tasks', n)
 if n == 0 then
   local deps = {}
   for i = 6, #ARGV do deps[#deps + 1] = ARGV[i] end
-  step_done(P, R, run, state, deps)
+  step_done(P, R, run, state, deps, s)
 end
 return 1

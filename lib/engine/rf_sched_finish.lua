@@ -16,9 +16,10 @@ local function finish(R, s, idx, kind, res, chain, why, deps)
     if redis.call('HSETNX', run .. ':res', key, res) == 0 then return 0 end
     redis.call('HINCRBY', steps, 'x.' .. s, 1)
     redis.call('HINCRBY', run, 'failed', 1)
-    if state == 'running' then
-      redis.call('HSET', run, 'state', 'failed', 'finished', now(), 'error', why)
-      redis.call('SREM', P .. 'runs:active', R)
+    if state == 'running' and redis.call('HGET', steps, 'e.' .. s) == '1' then
+      exit_over(P, R, run, why)
+    elseif state == 'running' then
+      main_over(P, R, run, 'failed', why)
     end
     return 0
   end
@@ -30,7 +31,7 @@ local function finish(R, s, idx, kind, res, chain, why, deps)
   local fin = redis.call('HINCRBY', steps, 'f.' .. s, 1)
   local total = tonumber(redis.call('HGET', steps, 't.' .. s))
   if fin >= total then
-    step_done(P, R, run, state, deps)
+    step_done(P, R, run, state, deps, s)
     return #deps > 0 and 1 or 0
   elseif chain == '1' then
     redis.call('HINCRBY', run .. ':todo', s, 1)

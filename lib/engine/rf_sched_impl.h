@@ -111,6 +111,12 @@ void rf_sched_take_strings(redisReply *rep, char ***ids, size_t *n);
  * finished (rf_sched_fanout.c) and fix the step's tasks; later calls load
  * them into the plan. 0 also when the step failed here (bad list). */
 int rf_sched_fanout(rf_sched *s, plan *p, size_t si, rf_err *err);
+/* on_exit steps (rf_sched_exit.c): the run's `main` field (NULL while its
+ * main steps run), the failed tasks as JSON for ${{ workflow.failures }},
+ * and forgetting the exit steps' task records before they run again. */
+int rf_sched_run_main(rf_sched *s, const char *run, char **main, rf_err *err);
+int rf_sched_exit_failures(rf_sched *s, const plan *p, char **json, rf_err *err);
+int rf_sched_exit_forget(rf_sched *s, const plan *p, rf_err *err);
 int rf_sched_reopen(rf_sched *s, const char *run, const char *mode, redisReply **out,
                   rf_err *err);
 

@@ -635,6 +635,140 @@ static void test_foreach_from_output(void **state)
     rf_workflow_free(wf);
 }
 
+/* The text of output "list" of task i of a step (a file written by the
+ * scripted worker), malloc'd. */
+static char *list_text(json_t *res, size_t i)
+{
+    const char *url = json_string_value(json_object_get(
+        json_object_get(json_array_get(res, i), "o"), "list"));
+    assert_non_null(url);
+    FILE *f = fopen(url + 7, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return rf_xstrdup(buf);
+}
+
+/* on_exit steps run after the main steps whatever the outcome, see
+ * workflow.status and workflow.failures; the run ends as its main steps
+ * did, except that a failed exit step fails a run that succeeded (Argo). */
+static void test_on_exit(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: ex\nparams: {fail: 0}\nsteps:\n"
+        "  a: {worker: noop, retries: 0, with: {fail: \"${{ params.fail }}\"}}\n"
+        "  b: {worker: noop, needs: a}\n"
+        "on_exit:\n"
+        "  report:\n    worker: noop\n"
+        "    with: {list: \"${{ workflow.status }} ${{ workflow.failures }}\"}\n"
+        "  alert: {worker: noop, needs: report, when: \"${{ workflow.status }} == failed\"}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    json_t *r = results(e, run, "report");
+    char *txt = list_text(r, 0);
+    assert_string_equal(txt, "succeeded []");
+    free(txt);
+    json_decref(r);
+    r = results(e, run, "alert");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "h")), "skip");
+    json_decref(r);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    /* a fails: b never runs, the exit steps do, and the run fails. */
+    const char *ov[] = {"fail=5"};
+    wf = load(y, ov, 1);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    r = results(e, run, "report");
+    txt = list_text(r, 0);
+    assert_non_null(strstr(txt, "failed [{\"step\":\"a\",\"index\":0,\"error\":"));
+    free(txt);
+    json_decref(r);
+    r = results(e, run, "alert");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "h")), "done");
+    json_decref(r);
+    r = results(e, run, "b");
+    assert_true(json_is_null(json_array_get(r, 0)));
+    json_decref(r);
+    rf_run_status rs;
+    rf_err err;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_string_equal(rs.main, "failed");
+    assert_non_null(strstr(rs.error, "a/0: "));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* A failed exit step fails a run whose main steps succeeded, and says so. */
+static void test_on_exit_failure(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: ex\nsteps:\n  a: {worker: noop}\n"
+        "on_exit: {worker: noop, retries: 0, with: {fail: 3}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    rf_run_status rs;
+    rf_err err;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_string_equal(rs.main, "succeeded");
+    assert_non_null(strstr(rs.exit_error, "on_exit/0: "));
+    assert_string_equal(rs.error, rs.exit_error);
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* Cancel: the main steps' tasks stop, the exit steps run, the run ends
+ * cancelled; resume runs the rest and the exit steps again. */
+static void test_on_exit_cancel(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: ex\nsteps:\n  a: {worker: noop}\n  b: {worker: noop, needs: a}\n"
+        "on_exit:\n  bye: {worker: noop, with: {list: \"${{ workflow.status }}\"}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    rf_err err;
+    size_t handled;
+    assert_int_equal(rf_sched_poll(e->s, 50, &handled, &err), 0);   /* a is queued */
+    assert_int_equal(rf_sched_cancel(e->s, run, &err), 0);
+    char *st = state_of(e, run);
+    assert_string_equal(st, "running");       /* the exit step is to run */
+    free(st);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "cancelled");
+    json_t *r = results(e, run, "bye");
+    char *txt = list_text(r, 0);
+    assert_string_equal(txt, "cancelled");
+    free(txt);
+    json_decref(r);
+    r = results(e, run, "a");
+    assert_true(json_is_null(json_array_get(r, 0)));
+    json_decref(r);
+    free(st);
+    assert_int_equal(rf_sched_resume(e->s, run, &err), 0);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    r = results(e, run, "bye");
+    txt = list_text(r, 0);
+    assert_string_equal(txt, "succeeded");
+    free(txt);
+    json_decref(r);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
 static void test_scheduler_takeover(void **state)
 {
     env *e = *state;
@@ -710,6 +844,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_spawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreach_from_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_exit_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_exit_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
     };
