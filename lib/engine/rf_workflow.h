@@ -38,6 +38,8 @@ typedef struct rf_wf_loc {
 typedef struct rf_wf_kv {
     char *key, *val;
     rf_wf_loc loc;    /* of the value */
+    const char *file; /* while loading: the included file it is in, NULL = the
+                       * workflow file (a string of rf_workflow.files) */
 } rf_wf_kv;
 
 typedef struct rf_wf_param {
@@ -93,11 +95,13 @@ typedef struct rf_workflow {
     rf_wf_param *params; size_t nparams;
     rf_wf_step *steps;   size_t nsteps;   /* dependency order */
     size_t max_tasks;                     /* the load's cap, also for late fan-outs */
+    char **files;        size_t nfiles;   /* included files (templates), as named */
 } rf_workflow;
 
 typedef struct rf_wf_diag {
     rf_wf_loc loc;
     char *msg;        /* "what is wrong; how to fix it" */
+    char *file;       /* an included file the problem is in; NULL = the workflow file */
 } rf_wf_diag;
 
 /* What a load reports, and the one limit the caller may set for it. */
@@ -105,6 +109,7 @@ typedef struct rf_wf_diags {
     rf_wf_diag *v;
     size_t n;
     size_t max_tasks;   /* tasks the whole workflow may have; 0 = default */
+    const char *cur_file;   /* private to the loader: the file being read */
 } rf_wf_diags;
 
 /* Parse and validate. overrides are "key=value" strings (from -p). Returns
@@ -118,7 +123,8 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
                       rf_workflow **out, rf_wf_diags *diags, rf_err *err);
 void rf_workflow_free(rf_workflow *wf);
 
-/* "FILE:LINE:COL: message" lines, in file order. */
+/* "FILE:LINE:COL: message" lines, in file order (FILE: an included file's
+ * name where the problem is in one). */
 void rf_wf_diags_print(const rf_wf_diags *d, const char *file, FILE *f);
 void rf_wf_diags_free(rf_wf_diags *d);
 

@@ -245,6 +245,7 @@ static void expand_folders(parser *p, rf_wf_step *s)
             out[n++] = *kv;
             continue;
         }
+        p->d->cur_file = kv->file;
         if (list_files(kv->val + 7, &files, &nf, 0) < 0 || nf == 0)
             rf_workflow_diag_at(p->d, kv->loc, "inputs.%s: folder %s %s", kv->key, kv->val + 7,
                     nf ? "has more than 10,000 files (or unreadable ones); name "
@@ -255,6 +256,7 @@ static void expand_folders(parser *p, rf_wf_step *s)
             out = rf_xrealloc(out, (n + 1) * sizeof *out);
             out[n].key = rf_xstrdup(kv->key);
             out[n].val = rf_buf_detach(&u, NULL);
+            out[n].file = kv->file;
             out[n++].loc = kv->loc;
             free(files[i]);
         }
@@ -288,17 +290,21 @@ void rf_workflow_resolve_step(parser *p, size_t i, step_ctx *c)
     }
     char where[200];
     ref_ctx rc = {p, s, i, {0, 0}, where};
+    /* Values from a template name the file they are in (d->cur_file). */
     for (size_t k = 0; k < s->nwith; k++) {
         snprintf(where, sizeof where, "with.%s", s->with[k].key);
         rc.loc = s->with[k].loc;
+        p->d->cur_file = s->with[k].file;
         check_template(p, &rc, s->with[k].val);
     }
     for (size_t k = 0; k < s->ninputs; k++) {
         snprintf(where, sizeof where, "inputs.%s", s->inputs[k].key);
         rc.loc = s->inputs[k].loc;
+        p->d->cur_file = s->inputs[k].file;
         check_input(p, &rc, &s->inputs[k]);
     }
     expand_folders(p, s);
+    p->d->cur_file = NULL;
 }
 
 /* foreach over steps.A.outputs.NAME: A must exist and not be this step;
