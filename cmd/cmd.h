@@ -16,6 +16,8 @@ RF_CMD(list);
 RF_CMD(watch);
 RF_CMD(logs);
 RF_CMD(cancel);
+RF_CMD(approve);
+RF_CMD(reject);
 RF_CMD(retry);
 RF_CMD(resume);
 RF_CMD(outputs);

@@ -250,6 +250,9 @@ static json_t *status_json(const rf_run_status *st)
             "queued", (json_int_t)(never ? 0 : s->queued),
             "retrying", (json_int_t)(never ? 0 : s->retrying),
             "pending", (json_int_t)(never ? 0 : s->pending)));
+        if (s->waiting && !strcmp(st->state, "running"))
+            json_object_set_new(json_array_get(steps, json_array_size(steps) - 1),
+                                "waiting_approval", json_true());
     }
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:{s:I,s:I,s:I},s:o}", "run",
                      st->id, "name", st->name, "file", st->file, "state", st->state,
@@ -314,6 +317,11 @@ static int print_status(FILE *f, const rf_run_status *st)
                 never ? 0 : s->queued + s->retrying + s->pending, s->failed,
                 s->skipped + never, s->fan == RF_FAN_CHAIN ? "  (chain)" : "",
                 never ? "  (not run)" : "", s->on_exit ? "  (on_exit)" : "");
+        if (s->waiting && !strcmp(st->state, "running")) {
+            fprintf(f, "    waiting for approval: ruvflow approve %s %s (or reject)\n",
+                    st->id, s->name);
+            lines++;
+        }
         lines++;
     }
     if (never_total) {
@@ -1013,6 +1021,44 @@ static int run_verb(int argc, char **argv, const char *verb, const char *usage)
     return 0;
 }
 
+static const char approve_usage[] =
+    "usage: ruvflow approve|reject RUN STEP\n"
+    "\n"
+    "Decide a suspend step (`suspend: true`) that waits for approval, as\n"
+    "`ruvflow status RUN` shows: approve lets the run go on past it, reject\n"
+    "fails it (and the run, whose on_exit steps still run).\n"
+    COMMON_HELP
+    "\n"
+    "Exit status: 0 decided, 1 the step is not waiting (not reached yet, already\n"
+    "decided, or the run is not running), 2 not a suspend step, 3 no such run or step.\n";
+
+static int approve_verb(int argc, char **argv, int ok)
+{
+    common c = {0};
+    const char *pos[3] = {0};
+    const char *verb = ok ? "approve" : "reject";
+    int n, rc = run_args(argc, argv, approve_usage, &c, pos, 2, 2, &n);
+    if (rc >= 0)
+        return rc;
+    engine e;
+    int status = open_engine(&e, &c, verb);
+    if (status != 0)
+        return status;
+    rf_err err;
+    rc = rf_sched_approve(e.s, pos[0], pos[1], ok, &err);
+    engine_close(&e);
+    if (rc < 0)
+        return fail(verb, &err);
+    if (c.json)
+        printf("{\"run\": \"%s\", \"step\": \"%s\", \"%s\": true}\n", pos[0], pos[1],
+               ok ? "approved" : "rejected");
+    else
+        printf("run %s: step %s %s\n", pos[0], pos[1], ok ? "approved" : "rejected");
+    return 0;
+}
+
+RF_CMD(approve) { return approve_verb(argc, argv, 1); }
+RF_CMD(reject) { return approve_verb(argc, argv, 0); }
 RF_CMD(cancel) { return run_verb(argc, argv, "cancel", cancel_usage); }
 RF_CMD(retry) { return run_verb(argc, argv, "retry", retry_usage); }
 RF_CMD(resume) { return run_verb(argc, argv, "resume", resume_usage); }

@@ -19,6 +19,8 @@ static const verb verbs[] = {
     {"watch", cmd_watch, "watch RUN                      live progress and curves"},
     {"logs", cmd_logs, "logs RUN [STEP[/INDEX]] [-f]   task log lines"},
     {"cancel", cmd_cancel, "cancel RUN                     stop a run"},
+    {"approve", cmd_approve, "approve RUN STEP               let a suspend step's run go on"},
+    {"reject", cmd_reject, "reject RUN STEP                fail a suspend step (and its run)"},
     {"retry", cmd_retry, "retry RUN                      re-run failed tasks"},
     {"resume", cmd_resume, "resume RUN                     continue a stopped run"},
     {"outputs", cmd_outputs, "outputs RUN STEP [--json]      artifacts and metrics"},

@@ -97,6 +97,8 @@ static json_t *step_json(const rf_wf_step *s)
         json_object_set_new(j, "from", json_string(s->fan_from));
     if (s->on_exit)
         json_object_set_new(j, "exit", json_true());
+    if (s->suspend)
+        json_object_set_new(j, "suspend", json_true());
     return j;
 }
 
@@ -196,6 +198,7 @@ static int load_step(json_t *j, rf_wf_step *s, size_t nsteps)
     s->pool = jstr(j, "pool");
     s->fan_from = jstr(j, "from");
     s->on_exit = json_is_true(json_object_get(j, "exit"));
+    s->suspend = json_is_true(json_object_get(j, "suspend"));
     const char *fan = json_string_value(json_object_get(j, "fan"));
     if (!s->name || !s->worker || !s->pool || !fan)
         return -1;

@@ -87,12 +87,20 @@ int rf_sched_retry(rf_sched *s, const char *run, size_t *n, rf_err *err);
  * finished tasks stay finished, everything else is dispatched again. */
 int rf_sched_resume(rf_sched *s, const char *run, rf_err *err);
 
+/* Decide a suspend step that waits for approval: ok = 1 approves it (its
+ * task finishes done, the steps that need it are released), ok = 0 rejects
+ * it (the task fails, and the run). RF_ENOTFOUND: no such run or step;
+ * RF_EINVAL: not a suspend step; RF_ESTATE: not waiting now. */
+int rf_sched_approve(rf_sched *s, const char *run, const char *step, int ok,
+                     rf_err *err);
+
 /* --------------------------------------------------------------- queries */
 
 typedef struct rf_step_status {
     char *name, *worker;
     int fan;
     int on_exit;                                  /* an exit handler */
+    int waiting;                                  /* suspend: waits for approval */
     size_t total, done, cached, skipped, failed;  /* finished, by how */
     size_t running, queued, retrying, pending;      /* not finished */
 } rf_step_status;

@@ -50,6 +50,8 @@ static int dispatch_batch(rf_sched *s, const plan *p, size_t si, prep *v, size_t
                           finisher *f, rf_err *err)
 {
     const rf_wf_step *st = &p->wf->steps[si];
+    if (st->suspend)   /* nothing to run: wait for `ruvflow approve` */
+        return n ? rf_sched_suspend_wait(s, p, si, err) : 0;
     unsigned char *hit = rf_xcalloc(n + 1, 1);
     if (st->cache && !p->no_cache && n) {
         const char **argv = rf_xcalloc(n + 1, sizeof *argv);

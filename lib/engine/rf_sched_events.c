@@ -485,6 +485,8 @@ int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
                 freeReplyObject(rep);
         }
         if (rc == 0)
+            rc = rf_sched_suspend_expire(s, ids[i], err);
+        if (rc == 0)
             rc = rf_sched_dispatch_run(s, ids[i], err);
         free(ids[i]);
     }

@@ -1,5 +1,6 @@
 -- rf_sched_finish.lua: finish tasks, releasing dependents and chain links.
--- ARGV: P, then per task: run, step, idx, kind (done|cache|skip|fail),
+-- ARGV: P, then per task: run, step, idx, kind (done|cache|skip|fail|approve:
+-- a suspend step's approval, counted as done, its result kept in res),
 -- result JSON, chain (0|1), error text, number of dependents, dependents...
 -- Idempotent: a task finishes once (its bit in the step's bitmap). Returns
 -- the number of tasks whose finishing released a step or a chain link.
@@ -25,6 +26,7 @@ local function finish(R, s, idx, kind, res, chain, why, deps)
   end
   redis.call('SETBIT', run .. ':fin:' .. s, idx, 1)
   if kind ~= 'done' then redis.call('HSET', run .. ':res', key, res) end
+  if kind == 'approve' then kind = 'done' end
   local short = ({done = 'd', cache = 'c', skip = 'k'})[kind]
   redis.call('HINCRBY', run, kind, 1)
   redis.call('HINCRBY', steps, short .. '.' .. s, 1)

@@ -117,6 +117,10 @@ int rf_sched_fanout(rf_sched *s, plan *p, size_t si, rf_err *err);
 int rf_sched_run_main(rf_sched *s, const char *run, char **main, rf_err *err);
 int rf_sched_exit_failures(rf_sched *s, const plan *p, char **json, rf_err *err);
 int rf_sched_exit_forget(rf_sched *s, const plan *p, rf_err *err);
+/* Suspend steps (rf_sched_suspend.c): mark the step waiting for approval
+ * (instead of enqueueing), and fail those past their timeout. */
+int rf_sched_suspend_wait(rf_sched *s, const plan *p, size_t si, rf_err *err);
+int rf_sched_suspend_expire(rf_sched *s, const char *run, rf_err *err);
 int rf_sched_reopen(rf_sched *s, const char *run, const char *mode, redisReply **out,
                   rf_err *err);
 

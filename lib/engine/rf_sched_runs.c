@@ -168,6 +168,28 @@ static char *hash_field(const redisReply *h, const char *f)
     return rf_xstrdup("");
 }
 
+/* Suspend steps waiting for approval (the run's approve hash). */
+static int mark_waiting(rf_sched *s, const char *run, rf_run_status *st, rf_err *err)
+{
+    rf_buf k = RF_BUF_INIT;
+    rf_sched_key_of(&k, s, run, ":approve");
+    const char *argv[] = {"HKEYS", k.data};
+    redisReply *rep;
+    int rc = rf_redis_cmdv(s->r, 2, argv, NULL, &rep, err);
+    rf_buf_free(&k);
+    if (rc < 0) {
+        rf_run_status_free(st);
+        return -1;
+    }
+    for (size_t i = 0; i < rep->elements; i++) {
+        size_t si = (size_t)strtoull(rep->element[i]->str, NULL, 10);
+        if (si < st->nsteps)
+            st->steps[si].waiting = 1;
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
 int rf_sched_status(rf_sched *s, const char *run, rf_run_status *st, rf_err *err)
 {
     memset(st, 0, sizeof *st);
@@ -238,7 +260,7 @@ int rf_sched_status(rf_sched *s, const char *run, rf_run_status *st, rf_err *err
         st->failed += ss->failed;
     }
     freeReplyObject(rep);
-    return 0;
+    return mark_waiting(s, run, st, err);
 }
 
 void rf_run_status_free(rf_run_status *st)

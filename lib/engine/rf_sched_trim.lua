@@ -4,7 +4,7 @@ local P, R = ARGV[1], ARGV[2]
 local run = P .. 'run:' .. R
 for i = 0, #ARGV - 3 do redis.call('DEL', run .. ':fin:' .. i) end
 redis.call('DEL', run, run .. ':plan', run .. ':steps', run .. ':res',
-  run .. ':todo', run .. ':spawned', run .. ':items', run .. ':lock', run .. ':log',
+  run .. ':todo', run .. ':spawned', run .. ':items', run .. ':approve', run .. ':lock', run .. ':log',
   run .. ':progress')
 redis.call('ZREM', P .. 'runs', R)
 redis.call('SREM', P .. 'runs:active', R)

@@ -16,7 +16,7 @@ const char *const rf_workflow_param_keys[] = {"type", "default", "description", 
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
     "when", "retries", "timeout", "priority", "pool", "tier", "cache", "spawn", "uses",
-    NULL
+    "suspend", NULL
 };
 const char *const rf_workflow_retry_keys[] = {"count", "backoff", "cap", "jitter", NULL};
 const char *const rf_workflow_fan_keys[] = {"list", "range", "matrix", NULL};

@@ -86,6 +86,8 @@ typedef struct rf_wf_step {
     char *fan_from;                     /* foreach over an earlier step's output
                                          * ("steps.a.outputs.list"): its items are
                                          * known when that step finishes; else NULL */
+    int suspend;                        /* 1: waits for `ruvflow approve` (no worker;
+                                         * timeout_ms 0 = wait forever) */
     int on_exit;                        /* 1: an exit handler (top-level on_exit):
                                          * runs once the other steps are over */
 } rf_wf_step;

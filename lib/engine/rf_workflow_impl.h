@@ -50,6 +50,7 @@ typedef struct step_ctx {
     yaml_node_t *when_node, *fan_node;    /* where when and foreach were given */
     const char *when_file, *fan_file;     /* in an included file, or NULL */
     const char *file;           /* the step's key values are from (template) */
+    int has_timeout;
 } step_ctx;
 
 extern const char *const rf_workflow_param_keys[];

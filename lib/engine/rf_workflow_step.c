@@ -199,7 +199,12 @@ int rf_workflow_step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_
         else if (scalar_long(p, v, "retries", 0, 100, &l) == 0)
             s->retry.count = (int)l;
     } else if (!strcmp(key, "timeout")) {
+        c->has_timeout = 1;
         scalar_duration(p, v, "timeout", &s->timeout_ms);
+    } else if (!strcmp(key, "suspend")) {
+        if (rf_workflow_expect_scalar(p, v, "suspend") == 0 &&
+            rf_workflow_parse_bool(rf_workflow_scalar(v), &s->suspend) < 0)
+            DIAG(p, v, "suspend must be true or false, not \"%s\"", rf_workflow_scalar(v));
     } else if (!strcmp(key, "priority")) {
         if (scalar_long(p, v, "priority", 0, 9, &l) == 0)
             s->priority = (int)l;
@@ -233,6 +238,24 @@ int rf_workflow_step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_
             s->spawn_max = (size_t)l;
     }
     return 0;
+}
+
+/* suspend: true: one task that runs no worker and waits for `ruvflow
+ * approve` (or reject); `timeout` bounds the wait only when given. */
+static void check_suspend(parser *p, yaml_node_t *k, step_ctx *c)
+{
+    rf_wf_step *s = c->s;
+    if (c->has_worker)
+        DIAG(p, k, "step \"%s\" has suspend: true and a worker; a suspend step runs "
+             "nothing (it waits for `ruvflow approve`): remove one", s->name);
+    if (s->fan != RF_FAN_NONE || s->spawn_max)
+        DIAG(p, k, "step \"%s\": a suspend step is one approval; it cannot have "
+             "foreach, chain or spawn", s->name);
+    free(s->worker);
+    s->worker = rf_xstrdup("suspend");
+    if (!c->has_timeout)
+        s->timeout_ms = 0;
+    s->cache = 0;   /* a decision is never reused */
 }
 
 /* on_exit: one step (a mapping with a worker), named "on_exit", or a
@@ -288,7 +311,9 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     if (uses)
         rf_workflow_tpl_apply(p, c, v, uses);
     rf_workflow_each_pair(p, v, rf_workflow_step_keys, "step", rf_workflow_step_pair, c);
-    if (!c->has_worker)
+    if (s->suspend)
+        check_suspend(p, k, c);
+    else if (!c->has_worker)
         DIAG(p, k, "step \"%s\" has no worker; add `worker: NAME` (one of "
              "preprocess, train-stage, tune-trial, eval-fold, checkpoint-compact, "
              "noop, sleep)", key);

@@ -769,6 +769,92 @@ static void test_on_exit_cancel(void **state)
     rf_workflow_free(wf);
 }
 
+/* Drive until the step shows waiting for approval (or timeout). */
+static int until_waiting(env *e, const char *run, const char *step, double max_s)
+{
+    for (int i = 0; i < (int)(max_s * 50); i++) {
+        rf_err err;
+        size_t handled;
+        assert_int_equal(rf_sched_poll(e->s, 20, &handled, &err), 0);
+        work(e, all_types, 6);
+        rf_run_status st;
+        assert_int_equal(rf_sched_status(e->s, run, &st, &err), 0);
+        int w = 0;
+        for (size_t k = 0; k < st.nsteps; k++)
+            w |= !strcmp(st.steps[k].name, step) && st.steps[k].waiting;
+        rf_run_status_free(&st);
+        if (w)
+            return 1;
+    }
+    return 0;
+}
+
+/* suspend: the gate waits (nothing after it runs), survives a new
+ * scheduler, approve lets the run go on; reject fails it; a timeout fails
+ * it too; approving what is not waiting is refused. */
+static void test_suspend_approve(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: gate\nsteps:\n  a: {worker: noop}\n"
+        "  gate: {suspend: true, needs: a}\n  b: {worker: noop, needs: gate}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    assert_int_equal(rf_workflow_step(wf, "gate", NULL)->timeout_ms, 0);
+    char *run = submit(e, wf, 1);
+    rf_err err;
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 1, &err), -1);
+    assert_int_equal(err.code, RF_ESTATE);               /* not reached yet */
+    assert_true(until_waiting(e, run, "gate", 10));
+    settle(e, 200);
+    json_t *r = results(e, run, "b");
+    assert_true(json_is_null(json_array_get(r, 0)));     /* b waits too */
+    json_decref(r);
+    /* A scheduler started now (another process, after a restart) sees it. */
+    rf_sched_close(e->s);
+    rf_sched_opts so;
+    rf_sched_opts_default(&so);
+    so.claim_idle_ms = 500;
+    so.consumer = "restarted";
+    assert_int_equal(rf_sched_open(e->r, e->q, &so, &e->s, &err), 0);
+    assert_int_equal(rf_sched_maintain(e->s, 1, &err), 0);
+    assert_true(until_waiting(e, run, "gate", 5));
+    assert_int_equal(rf_sched_approve(e->s, run, "a", 1, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);               /* not a suspend step */
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 1, &err), 0);
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 1, &err), -1);
+    assert_int_equal(err.code, RF_ESTATE);               /* decided */
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    r = results(e, run, "b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "h")), "done");
+    json_decref(r);
+    free(st), free(run);
+
+    run = submit(e, wf, 1);
+    assert_true(until_waiting(e, run, "gate", 10));
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 0, &err), 0);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    rf_run_status rs;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "gate/0: rejected"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    static const char t[] =
+        "name: gate\nsteps:\n  gate: {suspend: true, timeout: 300ms}\n";
+    wf = load(t, NULL, 0);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "gate/0: not approved within 300ms"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
 static void test_scheduler_takeover(void **state)
 {
     env *e = *state;
@@ -847,6 +933,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_on_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_exit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_exit_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_approve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
     };
