@@ -1321,6 +1321,8 @@ RF_CMD(scheduler)
     rf_sched_opts_default(&so);
     so.log = &lg;
     so.retention_s = engine_retention_s();
+    const char *tick = getenv("RUVFLOW_CRON_TICK_MS");   /* tests only: a short cron minute */
+    so.cron_tick_ms = tick ? atol(tick) : 0;
     engine e;
     rf_err err;
     /* Store settings, for reading the lists of foreach over a step's output. */

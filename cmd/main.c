@@ -28,6 +28,7 @@ static const verb verbs[] = {
     {"workers", cmd_workers, "workers [--json]               live workers"},
     {"queues", cmd_queues, "queues [--json]                queue depths"},
     {"dlq", cmd_dlq, "dlq ls|requeue|drop            dead-lettered tasks"},
+    {"cron", cmd_cron, "cron add 'EXPR' FILE [-p k=v] | ls | rm ID  scheduled submission"},
     {"scheduler", cmd_scheduler, "scheduler                      run the scheduler daemon"},
     {"worker", cmd_worker, "worker --types T,... [--concurrency N]  built-in workers"},
     {"up", cmd_up, "up [--workers N]               start the local stack"},

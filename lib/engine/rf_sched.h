@@ -37,6 +37,8 @@ typedef struct rf_sched_opts {
     const rf_log *log;       /* NULL = silent */
     const struct rf_config *cfg;  /* store settings for reading foreach lists
                                    * (borrowed; NULL = environment only) */
+    long cron_tick_ms;       /* length of a cron "minute"; 0 = 60000. Tests only
+                              * shorten it (RUVFLOW_CRON_TICK_MS, docs/ruvflow.1) */
 } rf_sched_opts;
 
 void rf_sched_opts_default(rf_sched_opts *o);
@@ -93,6 +95,33 @@ int rf_sched_resume(rf_sched *s, const char *run, rf_err *err);
  * RF_EINVAL: not a suspend step; RF_ESTATE: not waiting now. */
 int rf_sched_approve(rf_sched *s, const char *run, const char *step, int ok,
                      rf_err *err);
+
+/* ------------------------------------------------------ scheduled runs */
+
+/* A schedule (`ruvflow cron add`): submit FILE with params at each time
+ * the cron expression (rf_cron.h, UTC) names. Stored in Redis; fired by
+ * whichever scheduler claims the tick first (a compare-and-set of the
+ * next fire time), so once per tick across any number of schedulers. */
+typedef struct rf_cron_entry {
+    char *id, *expr, *file;
+    char **params; size_t nparams;   /* "key=value" overrides */
+    int64_t created_ms, next_ms;     /* next fire time (wall clock, ms) */
+    char *last_run, *last_error;     /* "" when none */
+    int64_t last_ms;                 /* when it last fired; 0 never */
+} rf_cron_entry;
+
+/* file must be absolute (the scheduler reads it at each fire); the caller
+ * validated the workflow. *id is malloc'd. RF_EINVAL for a bad expression. */
+int rf_sched_cron_add(rf_sched *s, const char *expr, const char *file,
+                      const char *const *params, size_t nparams, char **id, rf_err *err);
+/* All schedules, by id. */
+int rf_sched_cron_list(rf_sched *s, rf_cron_entry **v, size_t *n, rf_err *err);
+void rf_cron_entries_free(rf_cron_entry *v, size_t n);
+/* RF_ENOTFOUND for an unknown id. */
+int rf_sched_cron_rm(rf_sched *s, const char *id, rf_err *err);
+/* Fire the schedules that are due (rf_sched_serve calls it a few times a
+ * second). *fired (may be NULL) counts the runs this call submitted. */
+int rf_sched_cron_tick(rf_sched *s, size_t *fired, rf_err *err);
 
 /* --------------------------------------------------------------- queries */
 

@@ -519,6 +519,11 @@ int rf_sched_serve(rf_sched *s, volatile sig_atomic_t *stop, rf_err *err)
             }
             continue;   /* rf_redis already waited with backoff */
         }
+        if (rf_mono_ms() - s->last_cron_ms >= 200) {   /* schedules: a few times a second */
+            s->last_cron_ms = rf_mono_ms();
+            if (rf_sched_cron_tick(s, NULL, &e) < 0)
+                rf_log_error(s->o.log, "cron: %s", e.msg);
+        }
         if (rf_mono_ms() - last >= 2000) {
             last = rf_mono_ms();
             if (rf_sched_maintain(s, 0, &e) < 0)

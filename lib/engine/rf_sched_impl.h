@@ -42,7 +42,7 @@ struct rf_sched {
     rf_log quiet;
     plan *plans;              /* parsed plans, most recent first */
     size_t nplans;
-    int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms;
+    int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms, last_cron_ms;
 };
 
 /* Finishes collected for one `run finish` script call: the argument strings live
@@ -74,6 +74,7 @@ extern const char rf_lua_sched_cache_put[];
 extern const char rf_lua_sched_trim[];
 extern const char rf_lua_sched_records[];
 extern const char rf_lua_sched_expand[];
+extern const char rf_lua_sched_cron_fire[];
 /* The scripts (rf_sched_lua.c; "run records" is rf_sched_events.c's). */
 extern const rf_script rf_sched_lua_submit;
 extern const rf_script rf_sched_lua_finish;
@@ -87,6 +88,7 @@ extern const rf_script rf_sched_lua_reopen;
 extern const rf_script rf_sched_lua_cache_put;
 extern const rf_script rf_sched_lua_trim;
 extern const rf_script rf_sched_lua_expand;
+extern const rf_script rf_sched_lua_cron_fire;
 int rf_sched_get_str(rf_sched *s, int argc, const char **argv, char **out, rf_err *err);
 void rf_sched_key_of(rf_buf *b, const rf_sched *s, const char *run, const char *suffix);
 long long rf_sched_reply_int(const redisReply *r);

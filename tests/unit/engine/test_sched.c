@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -855,6 +856,131 @@ static void test_suspend_approve(void **state)
     rf_workflow_free(wf);
 }
 
+/* One scheduler of its own (its own Redis connection) in a thread, looking
+ * at the schedules as fast as it can for 1.5 s. */
+typedef struct cron_looker {
+    const char *prefix;
+    size_t fired;
+    int failed;
+} cron_looker;
+
+static void *cron_look(void *ud)
+{
+    cron_looker *c = ud;
+    rf_redis_opts ro;
+    rf_redis_opts_default(&ro);
+    rf_redis *r;
+    rf_queue *q;
+    rf_sched *s;
+    rf_err err;
+    if (rf_redis_connect(redis_url(), &ro, &r, &err) < 0) {
+        c->failed = 1;
+        return NULL;
+    }
+    rf_queue_opts qo;
+    rf_queue_opts_default(&qo);
+    qo.prefix = c->prefix;
+    rf_queue_open(r, &qo, &q, &err);
+    rf_sched_opts so;
+    rf_sched_opts_default(&so);
+    so.cron_tick_ms = 100;
+    rf_sched_open(r, q, &so, &s, &err);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        size_t k;
+        if (rf_sched_cron_tick(s, &k, &err) < 0)
+            c->failed = 1;
+        c->fired += k;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
+    rf_sched_close(s);
+    rf_queue_close(q);
+    rf_redis_close(r);
+    return NULL;
+}
+
+/* cron: two schedulers at once on the same schedule, with a 100 ms tick
+ * (the test-only cron_tick_ms): every tick fires exactly once (no tick
+ * twice, none skipped), each firing is a run; ls and rm. */
+static void test_cron_once_per_tick(void **state)
+{
+    env *e = *state;
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/%scron.yaml", e->prefix);
+    for (char *c = path + 5; *c; c++)
+        if (*c == ':')
+            *c = '_';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: tick\nparams: {n: 1}\nsteps:\n  a: {worker: noop, with: {n: \"${{ params.n }}\"}}\n", f);
+    fclose(f);
+    rf_sched *two[2];
+    rf_err err;
+    for (int i = 0; i < 2; i++) {
+        rf_sched_opts so;
+        rf_sched_opts_default(&so);
+        so.cron_tick_ms = 100;
+        so.consumer = i ? "cron-b" : "cron-a";
+        assert_int_equal(rf_sched_open(e->r, e->q, &so, &two[i], &err), 0);
+    }
+    char *id;
+    const char *ps[] = {"n=7"};
+    assert_int_equal(rf_sched_cron_add(two[0], "bad", path, ps, 1, &id, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
+    assert_int_equal(rf_sched_cron_add(two[0], "* * * * *", path, ps, 1, &id, &err), 0);
+    cron_looker lk[2] = {{e->prefix, 0, 0}, {e->prefix, 0, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, cron_look, &lk[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_false(lk[0].failed || lk[1].failed);
+    size_t fired[2] = {lk[0].fired, lk[1].fired};
+    rf_cron_entry *v;
+    size_t n;
+    assert_int_equal(rf_sched_cron_list(two[1], &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, id);
+    assert_string_equal(v[0].params[0], "n=7");
+    assert_string_equal(v[0].last_error, "");
+    assert_true(v[0].last_run[0]);
+    rf_cron_entries_free(v, n);
+    assert_int_equal(rf_sched_cron_rm(two[0], id, &err), 0);
+    assert_int_equal(rf_sched_cron_rm(two[0], id, &err), -1);
+    assert_int_equal(err.code, RF_ENOTFOUND);
+    /* The log of firings: distinct, consecutive ticks. */
+    char key[160];
+    snprintf(key, sizeof key, "%scron:log:%s", e->prefix, id);
+    const char *argv[] = {"LRANGE", key, "0", "-1"};
+    redisReply *rep;
+    assert_int_equal(rf_redis_cmdv(e->r, 4, argv, NULL, &rep, &err), 0);
+    size_t total = fired[0] + fired[1];
+    assert_int_equal(rep->elements, total);
+    assert_true(total >= 10 && total <= 16);
+    long long prev = 0;
+    for (size_t i = rep->elements; i-- > 0;) {   /* oldest first */
+        json_t *j = json_loads(rep->element[i]->str, 0, NULL);
+        long long tick = (long long)json_integer_value(json_object_get(j, "tick"));
+        if (prev)
+            assert_int_equal(tick - prev, 100);
+        prev = tick;
+        json_decref(j);
+    }
+    freeReplyObject(rep);
+    char **ids;
+    size_t nruns;
+    assert_int_equal(rf_sched_list(e->s, 0, &ids, &nruns, &err), 0);
+    assert_int_equal(nruns, total);                 /* one run per firing */
+    for (size_t i = 0; i < nruns; i++)
+        free(ids[i]);
+    free(ids);
+    for (int i = 0; i < 2; i++)
+        rf_sched_close(two[i]);
+    free(id);
+    unlink(path);
+}
+
 static void test_scheduler_takeover(void **state)
 {
     env *e = *state;
@@ -934,6 +1060,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_on_exit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_exit_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspend_approve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cron_once_per_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
     };
