@@ -93,6 +93,7 @@ static int check_workflow(const char *file, const cron_args *a, char **abs)
     rf_workflow *wf = NULL;
     rf_wf_diags d = {0};
     rf_err err;
+    *abs = NULL;
     if (rf_workflow_load(file, a->params, a->nparams, &wf, &d, &err) < 0) {
         rf_wf_diags_print(&d, file, stderr);
         rf_wf_diags_free(&d);
@@ -115,7 +116,7 @@ static int cron_add(const cron_args *a)
         return fputs(cron_usage, stderr), 2;
     if (rf_cron_parse(a->pos[1], &c, &err) < 0)
         return fail("add", &err);
-    char *abs;
+    char *abs = NULL;
     int status = check_workflow(a->pos[2], a, &abs);
     engine e;
     if (status || (status = open_engine(&e, a)))
