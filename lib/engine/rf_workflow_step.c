@@ -258,14 +258,30 @@ static void check_suspend(parser *p, yaml_node_t *k, step_ctx *c)
     s->cache = 0;   /* a decision is never reused */
 }
 
-/* on_exit: one step (a mapping with a worker), named "on_exit", or a
- * mapping of steps keyed by name, as under steps. */
+/* on_exit: one step (a mapping with a worker), named "on_exit"; a list of
+ * steps, named on_exit-1, on_exit-2, ...; or a mapping of steps keyed by
+ * name, as under steps. */
 void rf_workflow_parse_on_exit(parser *p, yaml_node_t *v, step_ctx **ctxs)
 {
-    if (rf_workflow_expect_mapping(p, v, "on_exit") < 0)
-        return;
     p->exit_steps = 1;
-    if (rf_workflow_find_key(p, v, "worker"))
+    if (v->type == YAML_SEQUENCE_NODE) {
+        int k = 0;
+        for (yaml_node_item_t *it = v->data.sequence.items.start;
+             it < v->data.sequence.items.top; it++) {
+            char name[32];
+            snprintf(name, sizeof name, "on_exit-%d", ++k);
+            yaml_node_t *e = rf_workflow_node(p, *it);
+            rf_workflow_steps_pair(p, name, e, e, ctxs);
+        }
+        p->exit_steps = 0;
+        return;
+    }
+    if (rf_workflow_expect_mapping(p, v, "on_exit") < 0) {
+        p->exit_steps = 0;
+        return;
+    }
+    if (rf_workflow_find_key(p, v, "worker") || rf_workflow_find_key(p, v, "uses") ||
+        rf_workflow_find_key(p, v, "suspend"))
         rf_workflow_steps_pair(p, "on_exit", v, v, ctxs);
     else
         rf_workflow_each_pair(p, v, NULL, "on_exit", rf_workflow_steps_pair, ctxs);

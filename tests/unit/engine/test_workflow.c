@@ -556,6 +556,35 @@ static void test_templates_and_include(void **state)
     rmdir(dir);
 }
 
+/* on_exit forms: one step, a list (named on_exit-1, ...), a mapping. */
+static void test_on_exit_forms(void **state)
+{
+    (void)state;
+    static const char *const y[] = {
+        "name: x\nsteps:\n  a: {worker: noop}\non_exit: {worker: noop}\n",
+        "name: x\nsteps:\n  a: {worker: noop}\non_exit:\n  - {worker: noop}\n  - {worker: sleep}\n",
+        "name: x\nsteps:\n  a: {worker: noop}\non_exit:\n  bye: {worker: noop}\n"
+        "  later: {worker: noop, needs: bye, with: {f: \"${{ workflow.failures }}\"}}\n",
+    };
+    static const char *const names[][2] = {{"on_exit", NULL}, {"on_exit-1", "on_exit-2"},
+                                           {"bye", "later"}};
+    for (size_t i = 0; i < 3; i++) {
+        rf_workflow *wf = NULL;
+        rf_wf_diags d = {0};
+        rf_err err;
+        int rc = rf_workflow_parse(y[i], strlen(y[i]), "/w/x.yaml", NULL, 0, &wf, &d, &err);
+        rf_wf_diags_print(&d, "x", stderr);
+        assert_int_equal(rc, 0);
+        assert_false(rf_workflow_step(wf, "a", NULL)->on_exit);
+        for (size_t k = 0; k < 2 && names[i][k]; k++) {
+            const rf_wf_step *s = rf_workflow_step(wf, names[i][k], NULL);
+            assert_non_null(s);
+            assert_true(s->on_exit);
+        }
+        rf_workflow_free(wf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_foreach_from_output),
         cmocka_unit_test(test_templates_and_include),
+        cmocka_unit_test(test_on_exit_forms),
         cmocka_unit_test(test_local_input_canonical),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_templates),
