@@ -140,8 +140,12 @@ int rf_sched_suspend_expire(rf_sched *s, const char *run, rf_err *err)
         long ms = p->wf->steps[si].timeout_ms;
         if (ms % 1000)
             snprintf(d, sizeof d, "%ldms", ms);
-        else
+        else if (ms % 60000)
             snprintf(d, sizeof d, "%lds", ms / 1000);
+        else if (ms % 3600000)
+            snprintf(d, sizeof d, "%ldm", ms / 60000);
+        else
+            snprintf(d, sizeof d, "%ldh", ms / 3600000);
         snprintf(why, sizeof why, "not approved within %s (timeout)", d);
         rf_log_warn(s->o.log, "run %s: %s/0: %s", run, p->wf->steps[si].name, why);
         rc = decide(s, p, si, 0, why, err);
