@@ -11,14 +11,16 @@
 #include "base/rf_buf.h"
 #include "base/rf_config.h"
 #include "base/rf_envfile.h"
+#include "store/rf_s3.h"
 
 static void usage(FILE *f)
 {
     fputs("usage: ruvflow config show [--config FILE]\n"
           "       ruvflow config check-env FILE...\n\n"
           "show: print the effective configuration (defaults, config file, AWS_* and\n"
-          "RUVFLOW_* environment), secrets redacted. The output is itself a valid\n"
-          "config file. See docs/configuration.md.\n"
+          "RUVFLOW_* environment), secrets redacted, and which source of the AWS\n"
+          "credential chain S3 requests use. The output is itself a valid config\n"
+          "file. See docs/configuration.md.\n"
           "check-env: check systemd EnvironmentFile(s): KEY=VALUE syntax, every key\n"
           "one ruvflow reads, every value valid. Errors name FILE:LINE:COL; exit 2.\n",
           f);
@@ -121,6 +123,37 @@ static int check_env(int argc, char **argv)
     return 0;
 }
 
+static int uses_s3(const rf_config *c)
+{
+    if (c->store && !strncmp(c->store, "s3://", 5))
+        return 1;
+    for (int t = 0; t < RF_TIER_COUNT; t++)
+        if (c->tiers[t].url && !strncmp(c->tiers[t].url, "s3://", 5))
+            return 1;
+    return 0;
+}
+
+/* Which source of the AWS credential chain signs S3 requests (never a
+ * secret); resolved only when a store or tier is on S3, since resolving
+ * may ask the EC2 metadata service. */
+static void print_creds(const rf_config *c, FILE *f)
+{
+    if (!uses_s3(c)) {
+        fputs("\n# s3 credentials: not used (no s3:// store or tier)\n", f);
+        return;
+    }
+    rf_awscreds *cr;
+    rf_err err = {0};
+    if (rf_s3_open_creds(&c->s3, c, &cr, &err) < 0) {
+        fprintf(f, "\n# s3 credentials: none: %s\n", err.msg);
+        return;
+    }
+    fprintf(f, "\n# s3 credentials: %s\n", rf_awscreds_source(cr));
+    if (rf_awscreds_region(cr) && !strcmp(rf_config_source(c, "s3.region"), "default"))
+        fprintf(f, "# s3 region from the profile: %s\n", rf_awscreds_region(cr));
+    rf_awscreds_unref(cr);
+}
+
 RF_CMD(config)
 {
     const char *path = NULL;
@@ -151,6 +184,7 @@ RF_CMD(config)
         return rf_err_exit_status(&err);
     }
     rf_config_print(&cfg, stdout);
+    print_creds(&cfg, stdout);
     rf_config_free(&cfg);
     return 0;
 }

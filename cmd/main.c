@@ -23,6 +23,7 @@ static const verb verbs[] = {
     {"reject", cmd_reject, "reject RUN STEP                fail a suspend step (and its run)"},
     {"retry", cmd_retry, "retry RUN                      re-run failed tasks"},
     {"resume", cmd_resume, "resume RUN                     continue a stopped run"},
+    {"delete", cmd_delete, "delete RUN [--outputs]         forget a run (--force: even running)"},
     {"outputs", cmd_outputs, "outputs RUN STEP [--json]      artifacts and metrics"},
     {"plot", cmd_plot, "plot RUN STEP -o FILE.svg      draw training curves"},
     {"workers", cmd_workers, "workers [--json]               live workers"},

@@ -309,6 +309,9 @@ int rf_sched_submit(rf_sched *s, const rf_workflow *wf, const rf_submit_opts *o,
     free(nums);
     free(argv);
     free(plan_text);
+    /* The newest submission of a name sets its retention policy. */
+    if (rc == 0)
+        rc = rf_sched_retention_set(s, wf, err);
     if (rc < 0) {
         rf_buf_free(&id);
         return rf_err_prefix(err, "submit");

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/rf_err.h"
 #include "base/rf_log.h"
 #include "engine/rf_queue.h"
@@ -122,6 +124,25 @@ int rf_sched_cron_rm(rf_sched *s, const char *id, rf_err *err);
 /* Fire the schedules that are due (rf_sched_serve calls it a few times a
  * second). *fired (may be NULL) counts the runs this call submitted. */
 int rf_sched_cron_tick(rf_sched *s, size_t *fired, rf_err *err);
+
+/* Deleting a run (`ruvflow delete`, rf_sched_delete.c). delete_check:
+ * RF_ENOTFOUND for no such run; a running run is RF_ESTATE unless force,
+ * which cancels it. delete: its Redis state (task records, results, logs,
+ * progress), whatever its state. */
+int rf_sched_delete_check(rf_sched *s, const char *run, int force, rf_err *err);
+int rf_sched_delete(rf_sched *s, const char *run, rf_err *err);
+/* The output URLs of run that no other run's results and no cache entry
+ * of another run's task reference (a JSON array, caller's). */
+int rf_sched_exclusive_outputs(rf_sched *s, const char *run, json_t **urls, rf_err *err);
+/* Every output URL of run's results as keys of the JSON object set. */
+int rf_sched_run_outputs(rf_sched *s, const char *run, json_t *set, rf_err *err);
+/* Delete the cache entries run's tasks made; *n counts them. */
+int rf_sched_forget_cache_of(rf_sched *s, const char *run, size_t *n, rf_err *err);
+/* Per-workflow retention: record wf's policy (or its absence) at submit;
+ * apply every recorded policy (the scheduler does every few seconds);
+ * *deleted (may be NULL) counts the runs deleted. */
+int rf_sched_retention_set(rf_sched *s, const rf_workflow *wf, rf_err *err);
+int rf_sched_retention(rf_sched *s, size_t *deleted, rf_err *err);
 
 /* --------------------------------------------------------------- queries */
 

@@ -390,37 +390,7 @@ static int trim_old(rf_sched *s, rf_err *err)
         free(state);
         if (live)
             continue;
-        rf_err e;
-        plan *p = rf_sched_plan_get(s, run, &e);
-        size_t nsteps = p ? p->wf->nsteps : 0;
-        const char **a = rf_xcalloc(nsteps + 3, sizeof *a);
-        a[0] = s->P, a[1] = run;
-        /* Forget the task records first, then the run. */
-        for (size_t si = 0; p && rc == 0 && si < nsteps; si++) {
-            a[2 + si] = p->wf->steps[si].name;
-            size_t total;
-            if ((rc = rf_sched_step_total(s, run, si, &total, err)) < 0)
-                break;
-            rf_buf id = RF_BUF_INIT;
-            for (size_t lo = 0; rc == 0 && lo < total; lo += BATCH) {
-                size_t hi = total - lo > BATCH ? lo + BATCH : total;
-                char **ids = rf_xcalloc(hi - lo, sizeof *ids);
-                for (size_t j = lo; j < hi; j++) {
-                    rf_dag_task_id(&id, run, p->wf->steps[si].name, j);
-                    ids[j - lo] = rf_buf_detach(&id, NULL);
-                }
-                rc = rf_queue_forget(s->q, (const char *const *)ids, hi - lo, err);
-                for (size_t j = 0; j < hi - lo; j++)
-                    free(ids[j]);
-                free(ids);
-            }
-        }
-        redisReply *r2;
-        if (rc == 0 && (rc = rf_redis_eval(s->r, &rf_sched_lua_trim, 0, (int)(2 + nsteps), a,
-                                           NULL, &r2, err)) == 0)
-            freeReplyObject(r2);
-        free(a);
-        rf_sched_plan_evict(s, run);
+        rc = rf_sched_forget(s, run, err);
         if (rc == 0)
             rf_log_info(s->o.log, "trimmed run %s (past retention)", run);
     }
@@ -500,6 +470,11 @@ int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
     if (rc == 0 && now - s->last_trim_ms >= trim_every) {
         s->last_trim_ms = now;
         rc = trim_old(s, err);
+    }
+    /* Per-workflow retention: a few reads per workflow that has a policy. */
+    if (rc == 0 && now - s->last_retention_ms >= 5000) {
+        s->last_retention_ms = now;
+        rc = rf_sched_retention(s, NULL, err);
     }
     return rc;
 }

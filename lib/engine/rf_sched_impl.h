@@ -42,7 +42,8 @@ struct rf_sched {
     rf_log quiet;
     plan *plans;              /* parsed plans, most recent first */
     size_t nplans;
-    int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms, last_cron_ms;
+    int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms, last_retention_ms;
+    int64_t last_cron_ms;
 };
 
 /* Finishes collected for one `run finish` script call: the argument strings live
@@ -125,5 +126,7 @@ int rf_sched_suspend_wait(rf_sched *s, const plan *p, size_t si, rf_err *err);
 int rf_sched_suspend_expire(rf_sched *s, const char *run, rf_err *err);
 int rf_sched_reopen(rf_sched *s, const char *run, const char *mode, redisReply **out,
                   rf_err *err);
+/* rf_sched_delete.c: a run's task records and keys, whatever its state. */
+int rf_sched_forget(rf_sched *s, const char *run, rf_err *err);
 
 #endif

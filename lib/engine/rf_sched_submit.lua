@@ -30,6 +30,7 @@ for i = 0, nsteps - 1 do
   end
 end
 redis.call('ZADD', P .. 'runs', t, R)
+redis.call('ZADD', P .. 'wfruns:' .. ARGV[3], t, R)   -- per-workflow retention
 redis.call('SADD', P .. 'runs:active', R)
 redis.call('XADD', P .. 'events', 'MAXLEN', '~', '1000000', '*', 'ev', 'submit',
   'run', R)

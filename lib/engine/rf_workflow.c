@@ -11,7 +11,7 @@ const char *const rf_wf_workers[] = {
 };
 
 static const char *const top_keys[] = {"name", "description", "params", "steps",
-                                       "on_exit", "templates", "include", NULL};
+                                       "retention", "on_exit", "templates", "include", NULL};
 const char *const rf_workflow_param_keys[] = {"type", "default", "description", NULL};
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
@@ -336,6 +336,8 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "params")) {
         if (rf_workflow_expect_mapping(p, v, "params") == 0)
             c->params = v;
+    } else if (!strcmp(key, "retention")) {
+        rf_workflow_parse_retention(p, v);
     } else if (!strcmp(key, "on_exit")) {
         c->on_exit = v;
     } else if (!strcmp(key, "templates")) {

@@ -94,6 +94,10 @@ typedef struct rf_wf_step {
 
 typedef struct rf_workflow {
     char *file, *name, *desc;
+    /* retention: {runs: N} keeps the N newest finished runs of this name,
+     * {days: D} the finished runs created in the last D days; 0 = unset. */
+    long keep_runs;
+    double keep_days;
     rf_wf_param *params; size_t nparams;
     rf_wf_step *steps;   size_t nsteps;   /* dependency order */
     size_t max_tasks;                     /* the load's cap, also for late fan-outs */

@@ -102,6 +102,8 @@ void rf_workflow_parse_on_exit(parser *p, yaml_node_t *v, step_ctx **ctxs);
 void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn);
 yaml_node_t *rf_workflow_find_key(parser *p, yaml_node_t *map, const char *key);
 void rf_workflow_order_steps(parser *p);
+/* rf_workflow_retention.c: the top-level `retention:` mapping. */
+void rf_workflow_parse_retention(parser *p, yaml_node_t *v);
 
 /* The load's cap on tasks: diags->max_tasks, else the default, never more
  * than the per-step ceiling. */

@@ -261,6 +261,46 @@ static const struct rf_store_ops s3_ops = {
     .close = s3_close,
 };
 
+/* The chain's options: the conf's static keys first, then the AWS_*
+ * variables of the other sources. */
+static void creds_opts(const rf_s3_conf *conf, const rf_config *cfg, rf_awscreds_opts *o,
+                       rf_buf *src)
+{
+    rf_awscreds_opts_from_env(o);
+    o->access_key = conf->access_key;
+    o->secret_key = conf->secret_key;
+    o->session_token = conf->session_token;
+    const char *from = cfg ? rf_config_source(cfg, "s3.access_key_id") : "env AWS_ACCESS_KEY_ID";
+    if (from && strcmp(from, "default"))
+        rf_buf_addf(src, "static keys (%s)", from);
+    else
+        rf_buf_adds(src, "static keys (s3.access_key_id)");
+    o->static_source = src->data;
+    o->region = conf->region;
+    o->http.connect_timeout_ms = 1000;
+    o->http.timeout_ms = 3000;
+}
+
+/* A profile's region applies when nothing else set one. */
+static int region_defaulted(const rf_config *cfg)
+{
+    if (cfg)
+        return !strcmp(rf_config_source(cfg, "s3.region"), "default");
+    const char *r = getenv("AWS_REGION"), *d = getenv("AWS_DEFAULT_REGION");
+    return !(r && *r) && !(d && *d);
+}
+
+int rf_s3_open_creds(const rf_s3_conf *conf, const rf_config *cfg, rf_awscreds **out,
+                     rf_err *err)
+{
+    rf_awscreds_opts o;
+    rf_buf src = RF_BUF_INIT;
+    creds_opts(conf, cfg, &o, &src);
+    int rc = rf_awscreds_open(&o, out, err);
+    rf_buf_free(&src);
+    return rc;
+}
+
 int rf_store_s3_open(const char *url, const rf_config *cfg, rf_store **out, rf_err *err)
 {
     *out = NULL;
@@ -277,12 +317,15 @@ int rf_store_s3_open(const char *url, const rf_config *cfg, rf_store **out, rf_e
         rf_s3_conf_from_env(&env);
         conf = &env;
     }
-    int rc = 0;
-    if (!conf->access_key || !conf->secret_key)
-        rc = rf_errf(err, RF_EAUTH, "no S3 credentials: set AWS_ACCESS_KEY_ID and "
-                     "AWS_SECRET_ACCESS_KEY (or s3 keys in the config)");
-    else
-        rc = rf_s3_client_new(conf, s->bucket, &s->cl, err);
+    rf_awscreds *creds = NULL;
+    int rc = rf_s3_open_creds(conf, cfg, &creds, err);
+    if (rc == 0) {
+        rf_s3_conf c = *conf;
+        if (rf_awscreds_region(creds) && region_defaulted(cfg))
+            c.region = (char *)rf_awscreds_region(creds);
+        rc = rf_s3_client_new_creds(&c, creds, s->bucket, &s->cl, err);
+    }
+    rf_awscreds_unref(creds);
     if (!cfg)
         rf_s3_conf_free(&env);
     if (rc < 0) {

@@ -1,9 +1,11 @@
 /* rf_s3: the s3:// store backend (rf_store_s3_open) and the S3 rules it
  * follows, exposed for tests.
  *
- *   s3://bucket[/prefix]   keys live under "prefix/"; endpoint, region and
- *                          credentials come from rf_config (cfg->s3) or, with
- *                          no config, from the AWS_* environment.
+ *   s3://bucket[/prefix]   keys live under "prefix/"; endpoint and region
+ *                          come from rf_config (cfg->s3) or, with no config,
+ *                          the AWS_* environment; credentials from the
+ *                          chain of rf_awscreds (static keys of the config,
+ *                          web identity, profile, EC2 instance role).
  *
  * Writes are all-or-nothing: a single PUT up to the multipart threshold,
  * else a multipart upload that is aborted on any failure, so a half-written
@@ -20,7 +22,9 @@
 #include <stdint.h>
 
 #include "base/rf_buf.h"
+#include "base/rf_config.h"
 #include "base/rf_err.h"
+#include "store/rf_awscreds.h"
 #include "store/rf_store.h"
 
 /* rf_store_meta.restore_state values. */
@@ -51,5 +55,11 @@ void rf_s3_restore_body(rf_buf *out, int days, const char *tier);
 /* "Fri, 21 Dec 2012 00:00:00 GMT" or "2012-12-21T00:00:00.000Z" to Unix
  * seconds; -1 if neither. */
 int64_t rf_s3_parse_time(const char *s);
+
+/* The credential chain for conf (its static keys first) and cfg (where
+ * they came from; may be NULL): what a store opened with them signs with.
+ * `ruvflow config show` prints its source. */
+int rf_s3_open_creds(const rf_s3_conf *conf, const rf_config *cfg, rf_awscreds **out,
+                     rf_err *err);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "base/rf_hash.h"
 #include "base/rf_log.h"
+#include "store/rf_awscreds.h"
 #include "store/rf_s3xml.h"
 
 /* Non-streamed bodies (XML listings, error documents) are bounded: a
@@ -28,6 +29,7 @@ struct rf_s3_client {
     char *host;        /* host[:port] we connect to and sign */
     int path_style;
     CURL *curl;        /* kept across requests: connection reuse */
+    rf_awscreds *creds; /* a reference; shared with the store's other clients */
     unsigned int seed; /* backoff jitter */
 };
 
@@ -152,11 +154,21 @@ static int parse_endpoint(const char *ep, char **scheme, char **host, rf_err *er
 int rf_s3_client_new(const rf_s3_conf *conf, const char *bucket, rf_s3_client **out,
                      rf_err *err)
 {
+    return rf_s3_client_new_creds(conf, NULL, bucket, out, err);
+}
+
+int rf_s3_client_new_creds(const rf_s3_conf *conf, rf_awscreds *creds, const char *bucket,
+                           rf_s3_client **out, rf_err *err)
+{
     *out = NULL;
     if (!bucket_valid(bucket))
         return rf_errf(err, RF_EINVAL, "s3: '%s' is not a valid bucket name", bucket);
     rf_s3_client *c = rf_xcalloc(1, sizeof *c);
     conf_copy(&c->conf, conf);
+    /* No keys: no provider, and a request fails with "no S3 credentials". */
+    c->creds = creds ? rf_awscreds_ref(creds)
+                     : rf_awscreds_static(conf->access_key, conf->secret_key,
+                                          conf->session_token, "static keys (s3.access_key_id)");
     c->bucket = rf_xstrdup(bucket);
     int custom = c->conf.endpoint != NULL;
     if (custom) {
@@ -191,6 +203,7 @@ void rf_s3_client_free(rf_s3_client *c)
         return;
     if (c->curl)
         curl_easy_cleanup(c->curl);
+    rf_awscreds_unref(c->creds);
     rf_s3_conf_free(&c->conf);
     free(c->bucket);
     free(c->scheme);
@@ -201,6 +214,11 @@ void rf_s3_client_free(rf_s3_client *c)
 const rf_s3_conf *rf_s3_client_conf(const rf_s3_client *c)
 {
     return &c->conf;
+}
+
+rf_awscreds *rf_s3_client_creds(const rf_s3_client *c)
+{
+    return c->creds;
 }
 
 /* --- requests -------------------------------------------------------------- */
@@ -277,11 +295,23 @@ static void append_query(rf_buf *url, const rf_sigv4_kv *q, size_t n, int first)
     }
 }
 
-static rf_sigv4_params sign_params(const rf_s3_client *c)
+/* The keys to sign with, asked for at every attempt: the provider
+ * refreshes temporary credentials before they expire. */
+static int sign_keys(rf_s3_client *c, rf_aws_keys *k, rf_err *err)
+{
+    memset(k, 0, sizeof *k);
+    if (!c->creds)
+        return rf_errf(err, RF_EAUTH, "no S3 credentials: set AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY, a profile, or use an instance role "
+                       "(docs/s3.md)");
+    return rf_awscreds_get(c->creds, k, err);
+}
+
+static rf_sigv4_params sign_params(const rf_s3_client *c, const rf_aws_keys *k)
 {
     return (rf_sigv4_params){
-        .access_key = c->conf.access_key, .secret_key = c->conf.secret_key,
-        .session_token = c->conf.session_token, .region = c->conf.region,
+        .access_key = k->access_key, .secret_key = k->secret_key,
+        .session_token = k->session_token, .region = c->conf.region,
         .service = "s3", .when = time(NULL), .content_sha256_header = 1,
     };
 }
@@ -295,10 +325,14 @@ int rf_s3_presign_get(rf_s3_client *c, const char *key, long expires, rf_buf *ur
     rf_sigv4_kv hd[] = {{"host", host.data}};
     rf_sigv4_request sr = {.method = "GET", .path = path.data, .headers = hd,
                            .nheaders = 1, .payload_hash = RF_SIGV4_UNSIGNED_PAYLOAD};
-    rf_sigv4_params p = sign_params(c);
+    rf_aws_keys k;
+    rf_sigv4_result res = {0};
+    int rc = sign_keys(c, &k, err);
+    rf_sigv4_params p = sign_params(c, &k);
     p.expires = expires;
-    rf_sigv4_result res;
-    int rc = rf_sigv4_sign(&sr, &p, RF_SIGV4_QUERY, &res, err);
+    if (rc == 0)
+        rc = rf_sigv4_sign(&sr, &p, RF_SIGV4_QUERY, &res, err);
+    rf_aws_keys_free(&k);
     if (rc == 0) {
         rf_s3_url(c, key, url);
         rf_sigv4_kv q[RF_SIGV4_MAX_ADD];
@@ -560,8 +594,13 @@ static int prepare(rf_s3_client *c, const rf_s3_req *rq, const xfer *x,
     rf_sigv4_request sr = {.method = rq->method, .path = a->path.data,
                            .query = rq->query, .nquery = rq->nquery,
                            .headers = hd, .nheaders = nh, .payload_hash = payload};
-    rf_sigv4_params p = sign_params(c);
-    if (rf_sigv4_sign(&sr, &p, RF_SIGV4_HEADER, &a->sig, err) < 0)
+    rf_aws_keys k;
+    if (sign_keys(c, &k, err) < 0)
+        return -1;
+    rf_sigv4_params p = sign_params(c, &k);
+    int rc = rf_sigv4_sign(&sr, &p, RF_SIGV4_HEADER, &a->sig, err);
+    rf_aws_keys_free(&k);
+    if (rc < 0)
         return -1;
 
     rf_buf_addf(&a->url, "%s://%s", c->scheme, a->host.data);

@@ -2,6 +2,7 @@
  *
  * The client owns one CURL easy handle, so consecutive requests reuse the
  * connection (keep-alive); it is not thread-safe: one client per thread.
+ * Clients of one store share a credential provider (rf_awscreds), which is.
  * rf_s3_do() builds the URL (path-style or virtual-hosted), signs the
  * request with SigV4, sends it, and retries transient failures (connection
  * failures, timeouts, resets, 5xx, 429, RequestTimeout) with exponential
@@ -22,6 +23,7 @@
 #include "base/rf_buf.h"
 #include "base/rf_config.h"
 #include "base/rf_err.h"
+#include "store/rf_awscreds.h"
 #include "store/rf_sigv4.h"
 #include "store/rf_store.h"
 
@@ -74,11 +76,20 @@ void rf_s3_req_query(rf_s3_req *r, const char *name, const char *value);
 void rf_s3_req_header(rf_s3_req *r, const char *name, const char *value);
 void rf_s3_resp_free(rf_s3_resp *r);
 
-/* conf is copied; bucket must be a valid S3 bucket name. */
+/* conf is copied; bucket must be a valid S3 bucket name. Requests sign
+ * with conf's static keys. */
 int rf_s3_client_new(const rf_s3_conf *conf, const char *bucket, rf_s3_client **out,
                      rf_err *err);
+/* The same, signing with creds (the client takes a reference; NULL = the
+ * conf's static keys). Credentials are asked for at each attempt, so
+ * temporary ones are refreshed before they expire. */
+int rf_s3_client_new_creds(const rf_s3_conf *conf, rf_awscreds *creds, const char *bucket,
+                           rf_s3_client **out, rf_err *err);
 void rf_s3_client_free(rf_s3_client *c);
 const rf_s3_conf *rf_s3_client_conf(const rf_s3_client *c);
+/* The client's credential provider (borrowed; NULL without credentials),
+ * for a second client of the same store on another thread. */
+rf_awscreds *rf_s3_client_creds(const rf_s3_client *c);
 
 /* Send rq. Returns 0 on a 2xx answer; otherwise -1 with *err set and
  * resp->status the last HTTP status (0 if none arrived). resp is always

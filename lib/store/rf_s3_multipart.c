@@ -260,7 +260,8 @@ static void *part_worker(void *arg)
     part_jobs *j = arg;
     rf_s3_client *cl;
     rf_err e = {0};
-    if (rf_s3_client_new(rf_s3_client_conf(j->s->cl), j->s->bucket, &cl, &e) < 0) {
+    if (rf_s3_client_new_creds(rf_s3_client_conf(j->s->cl), rf_s3_client_creds(j->s->cl),
+                               j->s->bucket, &cl, &e) < 0) {
         jobs_fail(j, &e);
         return NULL;
     }

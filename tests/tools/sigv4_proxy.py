@@ -22,6 +22,14 @@ needs no signature:
   GET    /__rf_fault  {"injected": n, "requests": n}  (counters)
   DELETE /__rf_fault  clear faults and counters
 
+and, to check that temporary credentials really sign with their session
+token, a token requirement:
+
+  POST   /__rf_token  {"token": T}   every signed request must carry
+                                     X-Amz-Security-Token T (header or query),
+                                     else 403 InvalidToken, as AWS answers
+  DELETE /__rf_token                 no token required again
+
 Run with Debian's /usr/bin/python3 (python3-botocore):
   sigv4_proxy.py --listen PORT --upstream PORT [--region R]
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
@@ -103,6 +111,15 @@ class Verifier:
         self.access_key = access_key
         self.secret_key = secret_key
         self.region = region
+        self.required_token = None
+
+    def _check_token(self, token):
+        want = self.required_token
+        if want is None or token == want:
+            return None
+        return s3_error(403, "InvalidToken", "The provided token is malformed or otherwise "
+                        "invalid." if token else "The request needs a security token "
+                        "(temporary credentials).")
 
     def _check_scope(self, credential, amz_date):
         parts = credential.split("/")
@@ -158,7 +175,8 @@ class Verifier:
                 return s3_error(400, "AuthorizationHeaderMalformed",
                                 "The authorization header is malformed.")
             amz_date = headers.get("x-amz-date")
-            bad = self._check_scope(f["Credential"], amz_date)
+            bad = (self._check_scope(f["Credential"], amz_date) or
+                   self._check_token(headers.get("x-amz-security-token")))
             if bad:
                 return bad
             declared = headers.get("x-amz-content-sha256")
@@ -185,7 +203,8 @@ class Verifier:
             if "X-Amz-Signature" not in params:
                 return s3_error(403, "AccessDenied", "Anonymous access is not allowed.")
             amz_date = params.get("X-Amz-Date", [""])[0]
-            bad = self._check_scope(params.get("X-Amz-Credential", [""])[0], amz_date)
+            bad = (self._check_scope(params.get("X-Amz-Credential", [""])[0], amz_date) or
+                   self._check_token(params.get("X-Amz-Security-Token", [None])[0]))
             if bad:
                 return bad
             try:
@@ -331,6 +350,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self._read_body()
         if self.path.startswith("/__rf_fault"):
             return self._control(body)
+        if self.path.startswith("/__rf_token"):
+            v = self.server.verifier
+            v.required_token = json.loads(body)["token"] if self.command == "POST" else None
+            return self._send(200, b"{}", "application/json")
         fault = FAULTS.take(self.command, self.path)
         if fault:
             mode = fault["mode"]

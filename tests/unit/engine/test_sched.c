@@ -1044,6 +1044,95 @@ static void test_retention_trims_finished_runs(void **state)
     rf_workflow_free(wf);
 }
 
+/* retention: {runs: 1}: of three finished runs the newest stays; a run
+ * still running is neither deleted nor counted. */
+static void test_workflow_retention_runs(void **state)
+{
+    env *e = *state;
+    static const char y[] = "name: keep1\nretention: {runs: 1}\nsteps:\n  a: {worker: noop}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    assert_int_equal(wf->keep_runs, 1);
+    char *runs[3];
+    for (int i = 0; i < 3; i++) {
+        runs[i] = submit(e, wf, 1);
+        char *st = drive(e, runs[i], 1, 10);
+        assert_string_equal(st, "succeeded");
+        free(st);
+    }
+    char *live = submit(e, wf, 1);   /* never worked on */
+    size_t deleted = 0;
+    rf_err err;
+    assert_int_equal(rf_sched_retention(e->s, &deleted, &err), 0);
+    assert_int_equal(deleted, 2);
+    rf_run_status rs;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rf_sched_status(e->s, runs[i], &rs, &err), -1);
+        assert_int_equal(err.code, RF_ENOTFOUND);
+    }
+    assert_int_equal(rf_sched_status(e->s, runs[2], &rs, &err), 0);
+    rf_run_status_free(&rs);
+    assert_int_equal(rf_sched_status(e->s, live, &rs, &err), 0);
+    rf_run_status_free(&rs);
+    /* Applying it again changes nothing. */
+    deleted = 0;
+    assert_int_equal(rf_sched_retention(e->s, &deleted, &err), 0);
+    assert_int_equal(deleted, 0);
+    /* A submission without retention removes the policy. */
+    static const char y2[] = "name: keep1\nsteps:\n  a: {worker: noop}\n";
+    rf_workflow *wf2 = load(y2, NULL, 0);
+    char *r4 = submit(e, wf2, 1);
+    char *st = drive(e, r4, 1, 10);
+    free(st);
+    assert_int_equal(rf_sched_retention(e->s, &deleted, &err), 0);
+    assert_int_equal(deleted, 0);
+    for (int i = 0; i < 3; i++)
+        free(runs[i]);
+    free(live), free(r4);
+    rf_workflow_free(wf);
+    rf_workflow_free(wf2);
+}
+
+/* delete: refused while running unless forced; --outputs keeps what a
+ * cached run still references. */
+static void test_delete_and_exclusive_outputs(void **state)
+{
+    env *e = *state;
+    static const char y[] = "name: del\nsteps:\n  a: {worker: noop, foreach: [1, 2], "
+                            "with: {i: \"${{ item }}\"}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    rf_err err;
+    char *live = submit(e, wf, 1);
+    assert_int_equal(rf_sched_delete_check(e->s, live, 0, &err), -1);
+    assert_int_equal(err.code, RF_ESTATE);
+    assert_non_null(strstr(err.msg, "is running"));
+    assert_int_equal(rf_sched_delete_check(e->s, live, 1, &err), 0);   /* cancels */
+    assert_int_equal(rf_sched_delete(e->s, live, &err), 0);
+    assert_int_equal(rf_sched_delete_check(e->s, live, 0, &err), -1);
+    assert_int_equal(err.code, RF_ENOTFOUND);
+    /* A runs the tasks; B is served from the cache: same output URLs. */
+    char *a = submit(e, wf, 0);
+    char *st = drive(e, a, 1, 10);
+    free(st);
+    char *b = submit(e, wf, 0);
+    st = drive(e, b, 1, 10);
+    assert_string_equal(st, "succeeded");
+    free(st);
+    json_t *urls;
+    assert_int_equal(rf_sched_exclusive_outputs(e->s, a, &urls, &err), 0);
+    assert_int_equal(json_array_size(urls), 0);   /* B references both */
+    json_decref(urls);
+    size_t n;
+    assert_int_equal(rf_sched_forget_cache_of(e->s, a, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(rf_sched_delete(e->s, a, &err), 0);
+    assert_int_equal(rf_sched_exclusive_outputs(e->s, b, &urls, &err), 0);
+    assert_int_equal(json_array_size(urls), 2);
+    assert_non_null(strstr(json_string_value(json_array_get(urls, 0)), "mem://"));
+    json_decref(urls);
+    free(live), free(a), free(b);
+    rf_workflow_free(wf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1152,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cron_once_per_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workflow_retention_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_exclusive_outputs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

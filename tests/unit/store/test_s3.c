@@ -225,11 +225,22 @@ static void test_conf_from_env(void **state)
     rf_s3_conf_free(&c);
     /* Without credentials, opening fails clearly and names no secret. */
     unsetenv("AWS_ACCESS_KEY_ID");
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
     rf_store *s;
     rf_err e = {0};
     assert_int_equal(rf_store_s3_open("s3://bkt/p", NULL, &s, &e), -1);
     assert_int_equal(e.code, RF_EAUTH);
     assert_null(strstr(e.msg, "s3cr3t-value"));
+    assert_non_null(strstr(e.msg, "needs its secret access key"));
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    assert_int_equal(rf_store_s3_open("s3://bkt/p", NULL, &s, &e), -1);
+    assert_int_equal(e.code, RF_EAUTH);
+    assert_non_null(strstr(e.msg, "no AWS credentials"));
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
 }
 
 /* --- a canned-response server ------------------------------------------- */
