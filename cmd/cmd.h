@@ -27,6 +27,9 @@ RF_CMD(list);
 RF_CMD(watch);
 RF_CMD(logs);
 RF_CMD(cancel);
+RF_CMD(approve);
+RF_CMD(cron);       /* cmd_cron.c: add ls rm, scheduled submission */
+RF_CMD(reject);
 RF_CMD(delete);     /* cmd_delete.c */
 RF_CMD(retry);
 RF_CMD(resume);

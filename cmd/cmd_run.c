@@ -250,6 +250,9 @@ static json_t *status_json(const rf_run_status *st)
             "queued", (json_int_t)(never ? 0 : s->queued),
             "retrying", (json_int_t)(never ? 0 : s->retrying),
             "pending", (json_int_t)(never ? 0 : s->pending)));
+        if (s->waiting && !strcmp(st->state, "running"))
+            json_object_set_new(json_array_get(steps, json_array_size(steps) - 1),
+                                "waiting_approval", json_true());
     }
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:{s:I,s:I,s:I},s:o}", "run",
                      st->id, "name", st->name, "file", st->file, "state", st->state,
@@ -260,6 +263,10 @@ static json_t *status_json(const rf_run_status *st)
                      "steps", steps);
     if (why)
         json_object_set_new(j, "not_run_reason", json_string(why));
+    if (st->main && st->main[0])   /* on_exit: how the main steps ended */
+        json_object_set_new(j, "main", json_string(st->main));
+    if (st->exit_error && st->exit_error[0])
+        json_object_set_new(j, "exit_error", json_string(st->exit_error));
     return j;
 }
 
@@ -287,6 +294,10 @@ static int print_status(FILE *f, const rf_run_status *st)
     int lines = 0;
     fprintf(f, "run %s  %s  %s%s\n", st->id, st->state, el, eta);
     lines++;
+    if (st->main && st->main[0] && !strcmp(st->state, "running")) {
+        fprintf(f, "  main steps %s; running the on_exit steps\n", st->main);
+        lines++;
+    }
     fprintf(f, "  %-18s %-18s %7s %7s %7s %7s %7s %7s\n", "STEP", "WORKER", "TASKS", "DONE",
             "RUNNING", "QUEUED", "FAILED", "SKIPPED");
     lines++;
@@ -301,11 +312,16 @@ static int print_status(FILE *f, const rf_run_status *st)
             snprintf(done, sizeof done, "%zu*", s->done + s->cached);
         else
             snprintf(done, sizeof done, "%zu", s->done);
-        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s%s\n", s->name,
+        fprintf(f, "  %-18.18s %-18.18s %7zu %7s %7zu %7zu %7zu %7zu%s%s%s\n", s->name,
                 s->worker, s->total, done, s->running,
                 never ? 0 : s->queued + s->retrying + s->pending, s->failed,
                 s->skipped + never, s->fan == RF_FAN_CHAIN ? "  (chain)" : "",
-                never ? "  (not run)" : "");
+                never ? "  (not run)" : "", s->on_exit ? "  (on_exit)" : "");
+        if (s->waiting && !strcmp(st->state, "running")) {
+            fprintf(f, "    waiting for approval: ruvflow approve %s %s (or reject)\n",
+                    st->id, s->name);
+            lines++;
+        }
         lines++;
     }
     if (never_total) {
@@ -320,6 +336,10 @@ static int print_status(FILE *f, const rf_run_status *st)
             cached ? " (* includes results reused from the cache)" : "",
             st->error[0] ? "; error: " : "", st->error);
     lines++;
+    if (st->exit_error && st->exit_error[0] && strcmp(st->exit_error, st->error)) {
+        fprintf(f, "  on_exit failed: %s\n", st->exit_error);
+        lines++;
+    }
     return lines;
 }
 
@@ -1001,6 +1021,44 @@ static int run_verb(int argc, char **argv, const char *verb, const char *usage)
     return 0;
 }
 
+static const char approve_usage[] =
+    "usage: ruvflow approve|reject RUN STEP\n"
+    "\n"
+    "Decide a suspend step (`suspend: true`) that waits for approval, as\n"
+    "`ruvflow status RUN` shows: approve lets the run go on past it, reject\n"
+    "fails it (and the run, whose on_exit steps still run).\n"
+    COMMON_HELP
+    "\n"
+    "Exit status: 0 decided, 1 the step is not waiting (not reached yet, already\n"
+    "decided, or the run is not running), 2 not a suspend step, 3 no such run or step.\n";
+
+static int approve_verb(int argc, char **argv, int ok)
+{
+    common c = {0};
+    const char *pos[3] = {0};
+    const char *verb = ok ? "approve" : "reject";
+    int n, rc = run_args(argc, argv, approve_usage, &c, pos, 2, 2, &n);
+    if (rc >= 0)
+        return rc;
+    engine e;
+    int status = open_engine(&e, &c, verb);
+    if (status != 0)
+        return status;
+    rf_err err;
+    rc = rf_sched_approve(e.s, pos[0], pos[1], ok, &err);
+    engine_close(&e);
+    if (rc < 0)
+        return fail(verb, &err);
+    if (c.json)
+        printf("{\"run\": \"%s\", \"step\": \"%s\", \"%s\": true}\n", pos[0], pos[1],
+               ok ? "approved" : "rejected");
+    else
+        printf("run %s: step %s %s\n", pos[0], pos[1], ok ? "approved" : "rejected");
+    return 0;
+}
+
+RF_CMD(approve) { return approve_verb(argc, argv, 1); }
+RF_CMD(reject) { return approve_verb(argc, argv, 0); }
 RF_CMD(cancel) { return run_verb(argc, argv, "cancel", cancel_usage); }
 RF_CMD(retry) { return run_verb(argc, argv, "retry", retry_usage); }
 RF_CMD(resume) { return run_verb(argc, argv, "resume", resume_usage); }
@@ -1263,8 +1321,17 @@ RF_CMD(scheduler)
     rf_sched_opts_default(&so);
     so.log = &lg;
     so.retention_s = engine_retention_s();
+    const char *tick = getenv("RUVFLOW_CRON_TICK_MS");   /* tests only: a short cron minute */
+    so.cron_tick_ms = tick ? atol(tick) : 0;
     engine e;
     rf_err err;
+    /* Store settings, for reading the lists of foreach over a step's output. */
+    rf_config cfg;
+    int have_cfg = rf_config_load(&cfg, NULL, &err) == 0;
+    if (!have_cfg)
+        rf_log_warn(&lg, "configuration: %s (reading stores from the environment only)",
+                    err.msg);
+    so.cfg = have_cfg ? &cfg : NULL;
     const char *url = engine_redis_url(a.c.redis), *prefix = engine_prefix(a.c.prefix);
     /* A daemon waits for Redis (rf_redis retries with backoff) up to --retry,
      * then exits so that systemd restarts it (Restart=on-failure); it stops
@@ -1273,13 +1340,18 @@ RF_CMD(scheduler)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (engine_open(&e, url, prefix, a.retry_s * 1000, &so, &sched_stop, &err) < 0)
+    if (engine_open(&e, url, prefix, a.retry_s * 1000, &so, &sched_stop, &err) < 0) {
+        if (have_cfg)
+            rf_config_free(&cfg);
         return fail("scheduler", &err);
+    }
     rf_monitor *mon = NULL;
     if (a.metrics) {
         rf_monitor_opts mo = {prefix, a.scale, e.r, &lg};
         if (rf_monitor_start(url, a.metrics, &mo, &mon, &err) != 0) {
             engine_close(&e);
+            if (have_cfg)
+                rf_config_free(&cfg);
             return fail("scheduler", &err);
         }
         rf_log_info(&lg, "metrics on %s (port %d), path /metrics", a.metrics,
@@ -1293,5 +1365,7 @@ RF_CMD(scheduler)
         rf_log_info(&lg, "stopped");
     rf_monitor_stop(mon);
     engine_close(&e);
+    if (have_cfg)
+        rf_config_free(&cfg);
     return rc < 0 ? 1 : 0;
 }

@@ -2,12 +2,32 @@
 #include "engine/rf_builtin.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+/* with out_NAME: TEXT writes TEXT as output NAME (a file in the task's
+ * output folder): a step whose output later steps read, e.g. the list of
+ * a `foreach: ${{ steps.S.outputs.NAME }}`, without a real worker. */
 static int noop_handler(rf_task *t, rf_err *err)
 {
-    (void)t, (void)err;
+    for (size_t i = 0; rf_task_param_key(t, i); i++) {
+        const char *k = rf_task_param_key(t, i);
+        if (strncmp(k, "out_", 4) || !k[4])
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", rf_task_outdir(t), k + 4);
+        FILE *f = fopen(path, "wb");
+        const char *text = rf_task_param(t, k);
+        if (!f)
+            return rf_err_errno(err, "noop: %s", path);
+        int bad = fputs(text, f) < 0;
+        bad |= fclose(f) != 0;
+        if (bad)
+            return rf_errf(err, RF_EIO, "noop: cannot write %s", path);
+        if (rf_task_output(t, k + 4, path, err) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -38,7 +58,8 @@ static int sleep_handler(rf_task *t, rf_err *err)
 }
 
 const rf_worker_def rf_builtin_noop = {
-    "noop", "1", noop_handler, "Succeeds at once. No parameters, no inputs, no outputs.\n"};
+    "noop", "1", noop_handler,
+    "Succeeds at once.\n  with: out_NAME  text written as output NAME (optional)\n"};
 const rf_worker_def rf_builtin_sleep = {
     "sleep", "1", sleep_handler,
     "Sleeps, then succeeds.\n  with: ms  milliseconds to sleep (default 0)\n"};

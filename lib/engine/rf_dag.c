@@ -13,6 +13,7 @@
 
 #include "base/rf_json.h"
 #include "engine/rf_template.h"
+#include "engine/rf_wf_items.h"
 #include "base/rf_version.h"
 
 void rf_dag_task_id(rf_buf *out, const char *run, const char *step, size_t index)
@@ -92,6 +93,12 @@ static json_t *step_json(const rf_wf_step *s)
         json_object_set_new(j, "when", json_string(s->when));
     if (s->desc)
         json_object_set_new(j, "description", json_string(s->desc));
+    if (s->fan_from)
+        json_object_set_new(j, "from", json_string(s->fan_from));
+    if (s->on_exit)
+        json_object_set_new(j, "exit", json_true());
+    if (s->suspend)
+        json_object_set_new(j, "suspend", json_true());
     return j;
 }
 
@@ -113,6 +120,7 @@ char *rf_dag_plan_json(const rf_workflow *wf, json_t *digests)
                           "file", wf->file, "params", params, "steps", steps);
     if (wf->desc)
         json_object_set_new(j, "description", json_string(wf->desc));
+    json_object_set_new(j, "max_tasks", json_integer((json_int_t)wf->max_tasks));
     json_object_set(j, "digests", digests ? digests : json_object());
     if (!digests)
         json_decref(json_object_get(j, "digests"));
@@ -188,6 +196,9 @@ static int load_step(json_t *j, rf_wf_step *s, size_t nsteps)
     s->desc = jstr(j, "description");
     s->when = jstr(j, "when");
     s->pool = jstr(j, "pool");
+    s->fan_from = jstr(j, "from");
+    s->on_exit = json_is_true(json_object_get(j, "exit"));
+    s->suspend = json_is_true(json_object_get(j, "suspend"));
     const char *fan = json_string_value(json_object_get(j, "fan"));
     if (!s->name || !s->worker || !s->pool || !fan)
         return -1;
@@ -240,6 +251,7 @@ int rf_dag_plan_load(const char *text, rf_workflow **out, json_t **digests,
     wf->name = jstr(j, "name");
     wf->file = jstr(j, "file");
     wf->desc = jstr(j, "description");
+    wf->max_tasks = (size_t)json_integer_value(json_object_get(j, "max_tasks"));
     int bad = !wf->name || !wf->file || !json_is_array(params) || !json_is_array(steps);
     if (!bad) {
         wf->nparams = json_array_size(params);
@@ -404,6 +416,8 @@ static int lookup(void *ud, const rf_ref *r, rf_buf *out, rf_err *err)
         return 0;
     }
     case RF_REF_ITEM:
+        if (s->fan_from && r->key[0])
+            return rf_wf_item_key(rf_wf_item(s, 0, rd->idx), r->key, out, err);
         for (size_t a = 0; a < s->naxes; a++)
             if (!strcmp(s->axes[a].key, r->key)) {
                 const char *v = rf_wf_item(s, a, rd->idx);
@@ -415,6 +429,12 @@ static int lookup(void *ud, const rf_ref *r, rf_buf *out, rf_err *err)
         return 0;
     case RF_REF_RUN_ID:
         rf_buf_adds(out, c->run);
+        return 0;
+    case RF_REF_WORKFLOW:
+        if (!strcmp(r->key, "status"))
+            rf_buf_adds(out, str_or(c->wf_status));
+        else
+            rf_buf_adds(out, c->wf_failures ? c->wf_failures : "[]");
         return 0;
     default:
         break;

@@ -51,6 +51,8 @@ typedef struct rf_dag_ctx {
     json_t *const *results;  /* [nsteps]: JSON array of task results, or NULL */
     json_t *prev;            /* chain: previous task's result, or NULL */
     json_t *history;         /* spawned tasks: results of the step so far, or NULL */
+    const char *wf_status;   /* on_exit steps: how the main steps ended, or NULL */
+    const char *wf_failures; /* on_exit steps: JSON list of failed tasks, or NULL */
 } rf_dag_ctx;
 
 /* Evaluate the step's `when` for task idx (1 = run it). */

@@ -54,6 +54,7 @@ static void plan_free(plan *p)
     free(p->dependents);
     free(p->ndependents);
     free(p->dep_args);
+    free(p->fan_ready);
     rf_workflow_free(p->wf);
     json_decref(p->digests);
     free(p->run);
@@ -115,6 +116,7 @@ static plan *plan_build(const char *run, rf_workflow *wf, json_t *digests, int n
     p->dependents = rf_xcalloc(n + 1, sizeof *p->dependents);
     p->ndependents = rf_xcalloc(n + 1, sizeof *p->ndependents);
     p->dep_args = rf_xcalloc(n + 1, sizeof *p->dep_args);
+    p->fan_ready = rf_xcalloc(n + 1, 1);
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < wf->steps[i].nneeds; k++) {
             size_t d = wf->steps[i].needs[k];
@@ -275,7 +277,7 @@ int rf_sched_submit(rf_sched *s, const rf_workflow *wf, const rf_submit_opts *o,
     size_t ntasks = 0;
     for (size_t i = 0; i < wf->nsteps; i++)
         ntasks += wf->steps[i].ntasks;
-    size_t argc = 8 + 2 * wf->nsteps;
+    size_t argc = 8 + 3 * wf->nsteps;
     const char **argv = rf_xcalloc(argc, sizeof *argv);
     char **nums = rf_xcalloc(2 * wf->nsteps + 2, sizeof *nums);
     rf_buf tmp = RF_BUF_INIT;
@@ -291,8 +293,10 @@ int rf_sched_submit(rf_sched *s, const rf_workflow *wf, const rf_submit_opts *o,
         nums[2 + 2 * i] = rf_buf_detach(&tmp, NULL);
         rf_buf_addf(&tmp, "%zu", wf->steps[i].nneeds);
         nums[3 + 2 * i] = rf_buf_detach(&tmp, NULL);
-        argv[8 + 2 * i] = nums[2 + 2 * i];
-        argv[9 + 2 * i] = nums[3 + 2 * i];
+        argv[8 + 3 * i] = nums[2 + 2 * i];
+        argv[9 + 3 * i] = nums[3 + 2 * i];
+        argv[10 + 3 * i] = wf->steps[i].on_exit ? (wf->steps[i].fan_from ? "pe" : "e")
+                                                : (wf->steps[i].fan_from ? "p" : "");
     }
     redisReply *rep = NULL;
     int rc = rf_redis_eval(s->r, &rf_sched_lua_submit, 0, (int)argc, argv, NULL, &rep, err);

@@ -37,6 +37,10 @@ typedef struct rf_sched_opts {
     long claim_idle_ms;      /* take over another scheduler's events after; 10000 */
     const char *consumer;    /* name in the consumer group; default host:pid */
     const rf_log *log;       /* NULL = silent */
+    const struct rf_config *cfg;  /* store settings for reading foreach lists
+                                   * (borrowed; NULL = environment only) */
+    long cron_tick_ms;       /* length of a cron "minute"; 0 = 60000. Tests only
+                              * shorten it (RUVFLOW_CRON_TICK_MS, docs/ruvflow.1) */
 } rf_sched_opts;
 
 void rf_sched_opts_default(rf_sched_opts *o);
@@ -87,6 +91,40 @@ int rf_sched_retry(rf_sched *s, const char *run, size_t *n, rf_err *err);
  * finished tasks stay finished, everything else is dispatched again. */
 int rf_sched_resume(rf_sched *s, const char *run, rf_err *err);
 
+/* Decide a suspend step that waits for approval: ok = 1 approves it (its
+ * task finishes done, the steps that need it are released), ok = 0 rejects
+ * it (the task fails, and the run). RF_ENOTFOUND: no such run or step;
+ * RF_EINVAL: not a suspend step; RF_ESTATE: not waiting now. */
+int rf_sched_approve(rf_sched *s, const char *run, const char *step, int ok,
+                     rf_err *err);
+
+/* ------------------------------------------------------ scheduled runs */
+
+/* A schedule (`ruvflow cron add`): submit FILE with params at each time
+ * the cron expression (rf_cron.h, UTC) names. Stored in Redis; fired by
+ * whichever scheduler claims the tick first (a compare-and-set of the
+ * next fire time), so once per tick across any number of schedulers. */
+typedef struct rf_cron_entry {
+    char *id, *expr, *file;
+    char **params; size_t nparams;   /* "key=value" overrides */
+    int64_t created_ms, next_ms;     /* next fire time (wall clock, ms) */
+    char *last_run, *last_error;     /* "" when none */
+    int64_t last_ms;                 /* when it last fired; 0 never */
+} rf_cron_entry;
+
+/* file must be absolute (the scheduler reads it at each fire); the caller
+ * validated the workflow. *id is malloc'd. RF_EINVAL for a bad expression. */
+int rf_sched_cron_add(rf_sched *s, const char *expr, const char *file,
+                      const char *const *params, size_t nparams, char **id, rf_err *err);
+/* All schedules, by id. */
+int rf_sched_cron_list(rf_sched *s, rf_cron_entry **v, size_t *n, rf_err *err);
+void rf_cron_entries_free(rf_cron_entry *v, size_t n);
+/* RF_ENOTFOUND for an unknown id. */
+int rf_sched_cron_rm(rf_sched *s, const char *id, rf_err *err);
+/* Fire the schedules that are due (rf_sched_serve calls it a few times a
+ * second). *fired (may be NULL) counts the runs this call submitted. */
+int rf_sched_cron_tick(rf_sched *s, size_t *fired, rf_err *err);
+
 /* Deleting a run (`ruvflow delete`, rf_sched_delete.c). delete_check:
  * RF_ENOTFOUND for no such run; a running run is RF_ESTATE unless force,
  * which cancels it. delete: its Redis state (task records, results, logs,
@@ -111,12 +149,16 @@ int rf_sched_retention(rf_sched *s, size_t *deleted, rf_err *err);
 typedef struct rf_step_status {
     char *name, *worker;
     int fan;
+    int on_exit;                                  /* an exit handler */
+    int waiting;                                  /* suspend: waits for approval */
     size_t total, done, cached, skipped, failed;  /* finished, by how */
     size_t running, queued, retrying, pending;      /* not finished */
 } rf_step_status;
 
 typedef struct rf_run_status {
     char *id, *name, *file, *state, *error;   /* error "" when none */
+    char *main;        /* on_exit: how the main steps ended ("" while they run) */
+    char *exit_error;  /* on_exit: the failure of an exit step, "" when none */
     int64_t created_ms, finished_ms;           /* 0 while running */
     int no_cache;
     size_t nsteps;

@@ -50,6 +50,8 @@ static int dispatch_batch(rf_sched *s, const plan *p, size_t si, prep *v, size_t
                           finisher *f, rf_err *err)
 {
     const rf_wf_step *st = &p->wf->steps[si];
+    if (st->suspend)   /* nothing to run: wait for `ruvflow approve` */
+        return n ? rf_sched_suspend_wait(s, p, si, err) : 0;
     unsigned char *hit = rf_xcalloc(n + 1, 1);
     if (st->cache && !p->no_cache && n) {
         const char **argv = rf_xcalloc(n + 1, sizeof *argv);
@@ -168,11 +170,17 @@ static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
         return -1;
     size_t nsteps = p->wf->nsteps;
     json_t **results = rf_xcalloc(nsteps + 1, sizeof *results);
-    rf_dag_ctx ctx = {p->wf, p->run, results, NULL, NULL};
+    rf_dag_ctx ctx = {p->wf, p->run, results, NULL, NULL, NULL, NULL};
     finisher f = FINISHER_INIT(s);
     prep *v = rf_xcalloc(BATCH, sizeof *v);
     size_t nv = 0;
     int rc = gather_refs(s, p, si, results, err);
+    char *wstatus = NULL, *wfail = NULL;
+    if (rc == 0 && st->on_exit)
+        rc = rf_sched_run_main(s, p->run, &wstatus, err) < 0 ||
+             rf_sched_exit_failures(s, p, &wfail, err) < 0 ? -1 : 0;
+    ctx.wf_status = wstatus;
+    ctx.wf_failures = wfail;
     size_t first = 0;
     while (first < total && rf_sched_bit_set(bits, nbits, first))
         first++;
@@ -217,6 +225,8 @@ static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
     free(results);
     json_decref(ctx.prev);
     json_decref(ctx.history);
+    free(wstatus);
+    free(wfail);
     free(bits);
     return rc;
 }
@@ -258,12 +268,18 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
             break;
         }
         plan *p = rf_sched_plan_get(s, run, err);
+        char *main = NULL;   /* set: the main steps are over, only exit steps run */
+        if (p && rf_sched_run_main(s, run, &main, err) < 0)
+            p = NULL;
         for (size_t i = 0; p && rc == 0 && i + 1 < rep->elements; i += 2) {
             size_t si = (size_t)strtoull(rep->element[i]->str, NULL, 10);
             if (si >= p->wf->nsteps)
                 continue;
             int released = 0;
-            rc = dispatch_step(s, p, si, &released, err);
+            if (!main || p->wf->steps[si].on_exit)
+                rc = rf_sched_fanout(s, p, si, err);
+            if (rc == 0 && (!main || p->wf->steps[si].on_exit))
+                rc = dispatch_step(s, p, si, &released, err);
             if (rc == 0) {
                 const char *a[] = {s->P, run, rep->element[i]->str,
                                    rep->element[i + 1]->str};
@@ -275,6 +291,7 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
         }
         if (!p)
             rc = -1;
+        free(main);
         freeReplyObject(rep);
     }
     rf_buf_free(&k);

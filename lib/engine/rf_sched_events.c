@@ -149,11 +149,16 @@ static int put_cache(rf_sched *s, rf_buf *args, rf_err *err)
 static int on_cancelled(rf_sched *s, const plan *p, size_t si, const event *ev,
                         rf_err *err)
 {
-    char *state;
-    if (rf_sched_run_state(s, p->run, &state, err) < 0)
+    char *state, *main = NULL;
+    if (rf_sched_run_state(s, p->run, &state, err) < 0 ||
+        rf_sched_run_main(s, p->run, &main, err) < 0) {
+        free(state);
         return -1;
-    int running = state && !strcmp(state, "running");
+    }
+    /* In the exit phase the main steps' tasks stay cancelled. */
+    int running = state && !strcmp(state, "running") && !main;
     free(state);
+    free(main);
     if (!running)
         return 0;
     const char *ids[] = {ev->task};
@@ -450,6 +455,8 @@ int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
                 freeReplyObject(rep);
         }
         if (rc == 0)
+            rc = rf_sched_suspend_expire(s, ids[i], err);
+        if (rc == 0)
             rc = rf_sched_dispatch_run(s, ids[i], err);
         free(ids[i]);
     }
@@ -486,6 +493,11 @@ int rf_sched_serve(rf_sched *s, volatile sig_atomic_t *stop, rf_err *err)
                 return -1;
             }
             continue;   /* rf_redis already waited with backoff */
+        }
+        if (rf_mono_ms() - s->last_cron_ms >= 200) {   /* schedules: a few times a second */
+            s->last_cron_ms = rf_mono_ms();
+            if (rf_sched_cron_tick(s, NULL, &e) < 0)
+                rf_log_error(s->o.log, "cron: %s", e.msg);
         }
         if (rf_mono_ms() - last >= 2000) {
             last = rf_mono_ms();

@@ -29,6 +29,7 @@ typedef struct plan {
     size_t *ndependents;
     char ***dep_args;         /* per step: dependents as decimal strings */
     int no_cache;
+    unsigned char *fan_ready; /* per step: foreach items loaded (rf_sched_fanout) */
     struct plan *next;
 } plan;
 
@@ -42,6 +43,7 @@ struct rf_sched {
     plan *plans;              /* parsed plans, most recent first */
     size_t nplans;
     int64_t last_claim_ms, last_sync_ms, last_trim_ms, last_reap_ms, last_retention_ms;
+    int64_t last_cron_ms;
 };
 
 /* Finishes collected for one `run finish` script call: the argument strings live
@@ -72,6 +74,8 @@ extern const char rf_lua_sched_reopen[];
 extern const char rf_lua_sched_cache_put[];
 extern const char rf_lua_sched_trim[];
 extern const char rf_lua_sched_records[];
+extern const char rf_lua_sched_expand[];
+extern const char rf_lua_sched_cron_fire[];
 /* The scripts (rf_sched_lua.c; "run records" is rf_sched_events.c's). */
 extern const rf_script rf_sched_lua_submit;
 extern const rf_script rf_sched_lua_finish;
@@ -84,6 +88,8 @@ extern const rf_script rf_sched_lua_cancel;
 extern const rf_script rf_sched_lua_reopen;
 extern const rf_script rf_sched_lua_cache_put;
 extern const rf_script rf_sched_lua_trim;
+extern const rf_script rf_sched_lua_expand;
+extern const rf_script rf_sched_lua_cron_fire;
 int rf_sched_get_str(rf_sched *s, int argc, const char **argv, char **out, rf_err *err);
 void rf_sched_key_of(rf_buf *b, const rf_sched *s, const char *run, const char *suffix);
 long long rf_sched_reply_int(const redisReply *r);
@@ -104,6 +110,20 @@ int rf_sched_fin_flush(finisher *f, int *released, rf_err *err);
 int rf_sched_run_state(rf_sched *s, const char *run, char **state, rf_err *err);
 int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err);
 void rf_sched_take_strings(redisReply *rep, char ***ids, size_t *n);
+/* foreach over an earlier step's output: read the items once that step has
+ * finished (rf_sched_fanout.c) and fix the step's tasks; later calls load
+ * them into the plan. 0 also when the step failed here (bad list). */
+int rf_sched_fanout(rf_sched *s, plan *p, size_t si, rf_err *err);
+/* on_exit steps (rf_sched_exit.c): the run's `main` field (NULL while its
+ * main steps run), the failed tasks as JSON for ${{ workflow.failures }},
+ * and forgetting the exit steps' task records before they run again. */
+int rf_sched_run_main(rf_sched *s, const char *run, char **main, rf_err *err);
+int rf_sched_exit_failures(rf_sched *s, const plan *p, char **json, rf_err *err);
+int rf_sched_exit_forget(rf_sched *s, const plan *p, rf_err *err);
+/* Suspend steps (rf_sched_suspend.c): mark the step waiting for approval
+ * (instead of enqueueing), and fail those past their timeout. */
+int rf_sched_suspend_wait(rf_sched *s, const plan *p, size_t si, rf_err *err);
+int rf_sched_suspend_expire(rf_sched *s, const char *run, rf_err *err);
 int rf_sched_reopen(rf_sched *s, const char *run, const char *mode, redisReply **out,
                   rf_err *err);
 /* rf_sched_delete.c: a run's task records and keys, whatever its state. */

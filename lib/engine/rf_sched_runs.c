@@ -4,13 +4,16 @@
 
 /* ------------------------------------------------------------ run verbs */
 
-/* Ids of a run's unfinished tasks in steps whose needs are met. */
-static int unfinished_ids(rf_sched *s, const plan *p, char ***ids, size_t *n, rf_err *err)
+/* Ids of a run's unfinished tasks (main_only: not those of on_exit steps). */
+static int unfinished_ids(rf_sched *s, const plan *p, int main_only, char ***ids,
+                          size_t *n, rf_err *err)
 {
     *ids = NULL;
     *n = 0;
     size_t cap = 0;
     for (size_t si = 0; si < p->wf->nsteps; si++) {
+        if (main_only && p->wf->steps[si].on_exit)
+            continue;
         size_t total, nbits;
         unsigned char *bits;
         if (rf_sched_step_total(s, p->run, si, &total, err) < 0 ||
@@ -52,7 +55,8 @@ int rf_sched_cancel(rf_sched *s, const char *run, rf_err *err)
     plan *p = rf_sched_plan_get(s, run, err);
     char **ids;
     size_t n;
-    if (!p || unfinished_ids(s, p, &ids, &n, err) < 0)
+    /* 2: the exit steps run now; stop only the main steps' tasks. */
+    if (!p || unfinished_ids(s, p, st == 2, &ids, &n, err) < 0)
         return -1;
     int rc = 0;
     for (size_t lo = 0; rc == 0 && lo < n; lo += BATCH)
@@ -66,6 +70,14 @@ int rf_sched_retry(rf_sched *s, const char *run, size_t *count, rf_err *err)
 {
     plan *p = rf_sched_plan_get(s, run, err);
     if (!p)
+        return -1;
+    char *state;
+    if (rf_sched_run_state(s, run, &state, err) < 0)
+        return -1;
+    int failed = state && !strcmp(state, "failed");
+    free(state);
+    /* on_exit steps run again after the retried ones: forget their tasks. */
+    if (failed && rf_sched_exit_forget(s, p, err) < 0)
         return -1;
     redisReply *rep;
     if (rf_sched_reopen(s, run, "retry", &rep, err) < 0)
@@ -84,12 +96,20 @@ int rf_sched_retry(rf_sched *s, const char *run, size_t *count, rf_err *err)
         size_t si = (size_t)strtoull(k, NULL, 10);
         const char *slash = strchr(k, '/');
         rf_buf id = RF_BUF_INIT;
-        if (si < p->wf->nsteps && slash)
+        if (si < p->wf->nsteps && slash && !p->wf->steps[si].on_exit)
             rf_dag_task_id(&id, run, p->wf->steps[si].name,
                            (size_t)strtoull(slash + 1, NULL, 10));
         ids[i] = rf_buf_detach(&id, NULL);
     }
     freeReplyObject(rep);
+    /* Exit steps' tasks are not requeued: they run again from todo. */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] && ids[i][0])
+            ids[kept++] = ids[i];
+        else
+            free(ids[i]);
+    n = kept;
     /* Dead tasks go back to their queue with a fresh budget; tasks that
      * failed before reaching a queue are dispatched again from todo. */
     int rc = n ? rf_queue_dlq_requeue(s->q, (const char *const *)ids, n, NULL, err) : 0;
@@ -114,7 +134,7 @@ int rf_sched_resume(rf_sched *s, const char *run, rf_err *err)
     /* Cancelled task records would make enqueue a no-op: forget them. */
     char **ids;
     size_t n;
-    if (unfinished_ids(s, p, &ids, &n, err) < 0)
+    if (unfinished_ids(s, p, 1, &ids, &n, err) < 0 || rf_sched_exit_forget(s, p, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -148,6 +168,28 @@ static char *hash_field(const redisReply *h, const char *f)
     return rf_xstrdup("");
 }
 
+/* Suspend steps waiting for approval (the run's approve hash). */
+static int mark_waiting(rf_sched *s, const char *run, rf_run_status *st, rf_err *err)
+{
+    rf_buf k = RF_BUF_INIT;
+    rf_sched_key_of(&k, s, run, ":approve");
+    const char *argv[] = {"HKEYS", k.data};
+    redisReply *rep;
+    int rc = rf_redis_cmdv(s->r, 2, argv, NULL, &rep, err);
+    rf_buf_free(&k);
+    if (rc < 0) {
+        rf_run_status_free(st);
+        return -1;
+    }
+    for (size_t i = 0; i < rep->elements; i++) {
+        size_t si = (size_t)strtoull(rep->element[i]->str, NULL, 10);
+        if (si < st->nsteps)
+            st->steps[si].waiting = 1;
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
 int rf_sched_status(rf_sched *s, const char *run, rf_run_status *st, rf_err *err)
 {
     memset(st, 0, sizeof *st);
@@ -167,6 +209,8 @@ int rf_sched_status(rf_sched *s, const char *run, rf_run_status *st, rf_err *err
     st->file = hash_field(h, "file");
     st->state = hash_field(h, "state");
     st->error = hash_field(h, "error");
+    st->main = hash_field(h, "main");
+    st->exit_error = hash_field(h, "exit_error");
     char *v = hash_field(h, "created");
     st->created_ms = strtoll(v, NULL, 10);
     free(v);
@@ -198,6 +242,7 @@ int rf_sched_status(rf_sched *s, const char *run, rf_run_status *st, rf_err *err
         ss->name = rf_xstrdup(p->wf->steps[i].name);
         ss->worker = rf_xstrdup(p->wf->steps[i].worker);
         ss->fan = p->wf->steps[i].fan;
+        ss->on_exit = p->wf->steps[i].on_exit;
         ss->total = (size_t)rf_sched_reply_int(e[0]);
         size_t fin = (size_t)rf_sched_reply_int(e[1]);
         ss->failed = (size_t)rf_sched_reply_int(e[2]);
@@ -215,7 +260,7 @@ int rf_sched_status(rf_sched *s, const char *run, rf_run_status *st, rf_err *err
         st->failed += ss->failed;
     }
     freeReplyObject(rep);
-    return 0;
+    return mark_waiting(s, run, st, err);
 }
 
 void rf_run_status_free(rf_run_status *st)
@@ -224,6 +269,7 @@ void rf_run_status_free(rf_run_status *st)
         free(st->steps[i].name), free(st->steps[i].worker);
     free(st->steps);
     free(st->id), free(st->name), free(st->file), free(st->state), free(st->error);
+    free(st->main), free(st->exit_error);
     memset(st, 0, sizeof *st);
 }
 

@@ -1,6 +1,9 @@
 -- rf_sched_submit.lua: store a new run (rf_sched_submit).
 -- ARGV: P, run, name, file, plan, nocache, ntasks, nsteps, then per step
--- (total, needs). Roots go to todo; a scheduler is woken by an event.
+-- (total, needs, flags). Roots go to todo; a scheduler is woken by an event.
+-- Flags: "p" the step's tasks are fixed later (foreach over an output), "e"
+-- an on_exit step: not counted in `left` (but in `xleft`), and not a root
+-- until the main steps are over (rf_sched_stepdone.lua).
 -- @include rf_sched_prelude.lua
 local P, R = ARGV[1], ARGV[2]
 local run = P .. 'run:' .. R
@@ -12,11 +15,19 @@ redis.call('HSET', run, 'name', ARGV[3], 'file', ARGV[4], 'state', 'running',
   'failed', 0, 'error', '')
 redis.call('SET', run .. ':plan', ARGV[5])
 for i = 0, nsteps - 1 do
-  local total, needs = ARGV[9 + 2 * i], tonumber(ARGV[10 + 2 * i])
+  local total, needs, flags = ARGV[9 + 3 * i], tonumber(ARGV[10 + 3 * i]),
+    ARGV[11 + 3 * i]
   redis.call('HSET', run .. ':steps', 't.' .. i, total, 'n.' .. i, total,
     'w.' .. i, needs, 'f.' .. i, 0, 'x.' .. i, 0, 'd.' .. i, 0, 'c.' .. i, 0,
-    'k.' .. i, 0)
-  if needs == 0 then redis.call('HINCRBY', run .. ':todo', i, 1) end
+    'k.' .. i, 0, 'p.' .. i, string.find(flags, 'p', 1, true) and 1 or 0,
+    'o.' .. i, needs)
+  if string.find(flags, 'e', 1, true) then
+    redis.call('HSET', run .. ':steps', 'e.' .. i, 1)
+    redis.call('HINCRBY', run, 'xleft', 1)
+    redis.call('HINCRBY', run, 'left', -1)
+  elseif needs == 0 then
+    redis.call('HINCRBY', run .. ':todo', i, 1)
+  end
 end
 redis.call('ZADD', P .. 'runs', t, R)
 redis.call('ZADD', P .. 'wfruns:' .. ARGV[3], t, R)   -- per-workflow retention

@@ -56,7 +56,8 @@ static int copy_name(char *dst, const char *src, size_t n, rf_err *err)
 }
 
 #define REF_HELP "use params.NAME, item, item.KEY, index, steps.STEP.outputs.NAME, " \
-                 "steps.STEP.metrics.NAME, prev.outputs.NAME, prev.metrics.NAME or run.id"
+                 "steps.STEP.metrics.NAME, prev.outputs.NAME, prev.metrics.NAME, run.id, " \
+                 "workflow.status or workflow.failures"
 
 int rf_ref_parse(const char *s, size_t n, rf_ref *r, rf_err *err)
 {
@@ -87,6 +88,11 @@ int rf_ref_parse(const char *s, size_t n, rf_ref *r, rf_err *err)
     if (seg_is(seg[0], len[0], "run") && k == 2 && seg_is(seg[1], len[1], "id")) {
         r->kind = RF_REF_RUN_ID;
         return 0;
+    }
+    if (seg_is(seg[0], len[0], "workflow") && k == 2 &&
+        (seg_is(seg[1], len[1], "status") || seg_is(seg[1], len[1], "failures"))) {
+        r->kind = RF_REF_WORKFLOW;
+        return copy_name(r->key, seg[1], len[1], err);
     }
     size_t at = 0;
     if (seg_is(seg[0], len[0], "steps") && k == 4) {

@@ -11,6 +11,8 @@
  *   prev.outputs.NAME            chain steps: the previous element's output
  *   prev.metrics.NAME            chain steps: the previous element's metric
  *   run.id                       the run's id
+ *   workflow.status              on_exit steps: how the main steps ended
+ *   workflow.failures            on_exit steps: the failed tasks, as JSON
  * Parameters and items are resolved when a run is submitted; step and prev
  * references when the task is dispatched, once the values exist.
  *
@@ -30,7 +32,7 @@
 
 enum rf_ref_kind {
     RF_REF_PARAM, RF_REF_ITEM, RF_REF_INDEX, RF_REF_OUTPUT, RF_REF_METRIC,
-    RF_REF_RUN_ID
+    RF_REF_RUN_ID, RF_REF_WORKFLOW
 };
 
 #define RF_REF_NAME_MAX 128
@@ -39,7 +41,8 @@ typedef struct rf_ref {
     int kind;                      /* enum rf_ref_kind */
     int prev;                      /* 1 for prev.outputs/prev.metrics */
     char step[RF_REF_NAME_MAX];    /* RF_REF_OUTPUT/METRIC without prev */
-    char key[RF_REF_NAME_MAX];     /* param, item key ("" = whole item), output, metric */
+    char key[RF_REF_NAME_MAX];     /* param, item key ("" = whole item), output, metric,
+                                    * workflow.KEY ("status" or "failures") */
 } rf_ref;
 
 /* Parse the text of one reference ("steps.a.outputs.x", spaces around it

@@ -10,12 +10,13 @@ const char *const rf_wf_workers[] = {
     "noop", "sleep", NULL
 };
 
-static const char *const top_keys[] = {"name", "description", "params", "steps", "retention",
-                                       NULL};
+static const char *const top_keys[] = {"name", "description", "params", "steps",
+                                       "retention", "on_exit", "templates", "include", NULL};
 const char *const rf_workflow_param_keys[] = {"type", "default", "description", NULL};
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
-    "when", "retries", "timeout", "priority", "pool", "tier", "cache", "spawn", NULL
+    "when", "retries", "timeout", "priority", "pool", "tier", "cache", "spawn", "uses",
+    "suspend", NULL
 };
 const char *const rf_workflow_retry_keys[] = {"count", "backoff", "cap", "jitter", NULL};
 const char *const rf_workflow_fan_keys[] = {"list", "range", "matrix", NULL};
@@ -37,6 +38,7 @@ void rf_workflow_diag_at(rf_wf_diags *d, rf_wf_loc loc, const char *fmt, ...)
     d->v = rf_xrealloc(d->v, (d->n + 1) * sizeof *d->v);
     d->v[d->n].loc = loc;
     d->v[d->n].msg = b.data;
+    d->v[d->n].file = d->cur_file ? rf_xstrdup(d->cur_file) : NULL;
     d->n++;
 }
 
@@ -53,6 +55,10 @@ rf_wf_loc rf_workflow_loc_of(const yaml_node_t *n)
 static int diag_cmp(const void *a, const void *b)
 {
     const rf_wf_diag *x = a, *y = b;
+    if (!x->file != !y->file)
+        return x->file ? 1 : -1;          /* the workflow file's first */
+    if (x->file && strcmp(x->file, y->file))
+        return strcmp(x->file, y->file);
     if (x->loc.line != y->loc.line)
         return x->loc.line - y->loc.line;
     return x->loc.col - y->loc.col;
@@ -61,18 +67,19 @@ static int diag_cmp(const void *a, const void *b)
 void rf_wf_diags_print(const rf_wf_diags *d, const char *file, FILE *f)
 {
     for (size_t i = 0; i < d->n; i++) {
+        const char *in = d->v[i].file ? d->v[i].file : file;
         if (d->v[i].loc.line)
-            fprintf(f, "%s:%d:%d: %s\n", file, d->v[i].loc.line, d->v[i].loc.col,
+            fprintf(f, "%s:%d:%d: %s\n", in, d->v[i].loc.line, d->v[i].loc.col,
                     d->v[i].msg);
         else
-            fprintf(f, "%s: %s\n", file, d->v[i].msg);
+            fprintf(f, "%s: %s\n", in, d->v[i].msg);
     }
 }
 
 void rf_wf_diags_free(rf_wf_diags *d)
 {
     for (size_t i = 0; i < d->n; i++)
-        free(d->v[i].msg);
+        free(d->v[i].msg), free(d->v[i].file);
     free(d->v);
     d->v = NULL;
     d->n = 0;
@@ -82,7 +89,7 @@ void rf_wf_diags_free(rf_wf_diags *d)
 
 yaml_node_t *rf_workflow_node(parser *p, int id)
 {
-    return yaml_document_get_node(&p->doc, id);
+    return yaml_document_get_node(p->cur ? p->cur : &p->doc, id);
 }
 
 const char *rf_workflow_scalar(const yaml_node_t *n)
@@ -306,7 +313,7 @@ int rf_workflow_infer_type(const yaml_node_t *n)
 /* ------------------------------------------------------------- top level */
 
 typedef struct top_ctx {
-    yaml_node_t *params, *steps;
+    yaml_node_t *params, *steps, *on_exit, *templates, *include;
     int has_name, steps_given;   /* steps_given: present, even if malformed */
 } top_ctx;
 
@@ -331,6 +338,12 @@ static int top_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
             c->params = v;
     } else if (!strcmp(key, "retention")) {
         rf_workflow_parse_retention(p, v);
+    } else if (!strcmp(key, "on_exit")) {
+        c->on_exit = v;
+    } else if (!strcmp(key, "templates")) {
+        c->templates = v;
+    } else if (!strcmp(key, "include")) {
+        c->include = v;
     } else if (v->type == YAML_SEQUENCE_NODE) {
         c->steps = v; /* Argo/Tekton-style list of {name: ...} (rf_workflow_list.c) */
         c->steps_given = 1;
@@ -366,6 +379,7 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
             DIAG(p, root, "the workflow has no steps; add a `steps:` mapping");
         return;
     }
+    rf_workflow_tpl_top(p, tc.include, tc.templates);
     step_ctx *ctxs = NULL;
     int listed = tc.steps->type == YAML_SEQUENCE_NODE;
     if (listed)
@@ -374,12 +388,15 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
         rf_workflow_each_pair(p, tc.steps, NULL, "steps", rf_workflow_steps_pair, &ctxs);
     if (!p->wf->nsteps)
         DIAG(p, tc.steps, "steps is empty; add at least one step");
+    if (tc.on_exit)
+        rf_workflow_parse_on_exit(p, tc.on_exit, &ctxs);
     for (size_t i = 0; i < p->wf->nsteps; i++) {
         rf_workflow_resolve_step(p, i, &ctxs[i]);
-        const char *sn = p->wf->steps[i].name;
-        yaml_node_t *sv = listed ? rf_workflow_list_find(p, tc.steps, sn)
-                                 : rf_workflow_find_key(p, tc.steps, sn);
-        rf_workflow_check_when(p, &p->wf->steps[i], i, rf_workflow_find_key(p, sv, "when"));
+        p->d->cur_file = ctxs[i].when_file;
+        rf_workflow_check_when(p, &p->wf->steps[i], i, ctxs[i].when_node);
+        p->d->cur_file = ctxs[i].fan_file;
+        rf_workflow_check_fan_from(p, &p->wf->steps[i], i, ctxs[i].fan_node);
+        p->d->cur_file = NULL;
         free(ctxs[i].need_nodes);
     }
     free(ctxs);
@@ -531,13 +548,30 @@ static void diags_unique(rf_wf_diags *d, size_t from)
     for (size_t i = from; i < d->n; i++) {
         rf_wf_diag *x = &d->v[i];
         if (w > from && d->v[w - 1].loc.line == x->loc.line &&
-            d->v[w - 1].loc.col == x->loc.col && !strcmp(d->v[w - 1].msg, x->msg)) {
-            free(x->msg);
+            d->v[w - 1].loc.col == x->loc.col && !strcmp(d->v[w - 1].msg, x->msg) &&
+            !d->v[w - 1].file == !x->file &&
+            (!x->file || !strcmp(d->v[w - 1].file, x->file))) {
+            free(x->msg), free(x->file);
             continue;
         }
         d->v[w++] = *x;
     }
     d->n = w;
+}
+
+int rf_workflow_yaml_doc(const char *text, size_t len, yaml_document_t *doc,
+                         rf_wf_diags *d)
+{
+    if (yaml_prescan(text, len, d) != 0)
+        return -1;
+    yaml_parser_t yp;
+    yaml_parser_initialize(&yp);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    int ok = yaml_parser_load(&yp, doc);
+    if (!ok)
+        yaml_diag(&yp, text, len, d);
+    yaml_parser_delete(&yp);
+    return ok ? 0 : -1;
 }
 
 int rf_workflow_parse(const char *text, size_t len, const char *file,
@@ -553,16 +587,8 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
     p.dir = dir;
     size_t before = diags->n;
 
-    if (yaml_prescan(text, len, diags) != 0)
+    if (rf_workflow_yaml_doc(text, len, &p.doc, diags) != 0)
         goto done;
-    yaml_parser_t yp;
-    yaml_parser_initialize(&yp);
-    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&yp, &p.doc)) {
-        yaml_diag(&yp, text, len, diags);
-        yaml_parser_delete(&yp);
-        goto done;
-    }
     parse_document(&p, yaml_document_get_root_node(&p.doc), ov, nov);
     if (diags->n == before) {
         double total = 0;
@@ -574,8 +600,8 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
                                 total, rf_workflow_max_tasks(&p));
     }
     yaml_document_delete(&p.doc);
-    yaml_parser_delete(&yp);
 done:
+    rf_workflow_tpl_free(&p);
     free(dir);
     if (diags->n > before) {
         qsort(diags->v + before, diags->n - before, sizeof *diags->v, diag_cmp);
@@ -584,6 +610,7 @@ done:
         return rf_errf(err, RF_EINVAL, "%s: %zu problem%s", file, diags->n - before,
                        diags->n - before == 1 ? "" : "s");
     }
+    p.wf->max_tasks = rf_workflow_max_tasks(&p);
     *out = p.wf;
     return 0;
 }
@@ -648,7 +675,11 @@ void rf_workflow_free(rf_workflow *wf)
             free(s->axes[a].key);
         }
         free(s->axes);
+        free(s->fan_from);
     }
+    for (size_t i = 0; i < wf->nfiles; i++)
+        free(wf->files[i]);
+    free(wf->files);
     free(wf->params);
     free(wf->steps);
     free(wf->file), free(wf->name), free(wf->desc);

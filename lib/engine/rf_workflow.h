@@ -38,6 +38,8 @@ typedef struct rf_wf_loc {
 typedef struct rf_wf_kv {
     char *key, *val;
     rf_wf_loc loc;    /* of the value */
+    const char *file; /* while loading: the included file it is in, NULL = the
+                       * workflow file (a string of rf_workflow.files) */
 } rf_wf_kv;
 
 typedef struct rf_wf_param {
@@ -81,6 +83,13 @@ typedef struct rf_wf_step {
     int tier;                           /* enum rf_tier_id; default hot */
     int cache;                          /* default 1 */
     size_t spawn_max;                   /* >0: tasks may add up to this many more */
+    char *fan_from;                     /* foreach over an earlier step's output
+                                         * ("steps.a.outputs.list"): its items are
+                                         * known when that step finishes; else NULL */
+    int suspend;                        /* 1: waits for `ruvflow approve` (no worker;
+                                         * timeout_ms 0 = wait forever) */
+    int on_exit;                        /* 1: an exit handler (top-level on_exit):
+                                         * runs once the other steps are over */
 } rf_wf_step;
 
 typedef struct rf_workflow {
@@ -91,11 +100,14 @@ typedef struct rf_workflow {
     double keep_days;
     rf_wf_param *params; size_t nparams;
     rf_wf_step *steps;   size_t nsteps;   /* dependency order */
+    size_t max_tasks;                     /* the load's cap, also for late fan-outs */
+    char **files;        size_t nfiles;   /* included files (templates), as named */
 } rf_workflow;
 
 typedef struct rf_wf_diag {
     rf_wf_loc loc;
     char *msg;        /* "what is wrong; how to fix it" */
+    char *file;       /* an included file the problem is in; NULL = the workflow file */
 } rf_wf_diag;
 
 /* What a load reports, and the one limit the caller may set for it. */
@@ -103,6 +115,7 @@ typedef struct rf_wf_diags {
     rf_wf_diag *v;
     size_t n;
     size_t max_tasks;   /* tasks the whole workflow may have; 0 = default */
+    const char *cur_file;   /* private to the loader: the file being read */
 } rf_wf_diags;
 
 /* Parse and validate. overrides are "key=value" strings (from -p). Returns
@@ -116,7 +129,8 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
                       rf_workflow **out, rf_wf_diags *diags, rf_err *err);
 void rf_workflow_free(rf_workflow *wf);
 
-/* "FILE:LINE:COL: message" lines, in file order. */
+/* "FILE:LINE:COL: message" lines, in file order (FILE: an included file's
+ * name where the problem is in one). */
 void rf_wf_diags_print(const rf_wf_diags *d, const char *file, FILE *f);
 void rf_wf_diags_free(rf_wf_diags *d);
 

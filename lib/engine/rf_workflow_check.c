@@ -46,7 +46,7 @@ static int check_ref(void *ud, const rf_ref *r, size_t off, size_t len, rf_err *
         if (s->fan == RF_FAN_NONE)
             return rf_errf(err, RF_EINVAL, "%s: ${{ item }} is only defined in "
                            "steps with foreach or chain", c->where);
-        if (r->key[0] && !has_axis(s, r->key))
+        if (r->key[0] && !has_axis(s, r->key) && !s->fan_from)
             return rf_errf(err, RF_EINVAL, "%s: item.%s: the step's foreach has no "
                            "matrix key \"%s\"", c->where, r->key, r->key);
         if (!r->key[0] && s->naxes == 1 && s->axes[0].key[0])
@@ -58,6 +58,12 @@ static int check_ref(void *ud, const rf_ref *r, size_t off, size_t len, rf_err *
         return 0;
     case RF_REF_INDEX:
     case RF_REF_RUN_ID:
+        return 0;
+    case RF_REF_WORKFLOW:
+        if (!s->on_exit)
+            return rf_errf(err, RF_EINVAL, "%s: workflow.%s is only defined in on_exit "
+                           "steps (it is known once the other steps are over)", c->where,
+                           r->key);
         return 0;
     default:
         break;
@@ -75,7 +81,13 @@ static int check_ref(void *ud, const rf_ref *r, size_t off, size_t len, rf_err *
     if (dep == c->self)
         return rf_errf(err, RF_EINVAL, "%s: step \"%s\" refers to its own results",
                        c->where, r->step);
-    add_need(s, dep);
+    if (wf->steps[dep].on_exit && !s->on_exit)
+        return rf_errf(err, RF_EINVAL, "%s: \"%s\" is an on_exit step, which runs after "
+                       "every other step; only on_exit steps may refer to it", c->where,
+                       r->step);
+    /* An exit handler sees the other steps as the run left them: no need. */
+    if (wf->steps[dep].on_exit == s->on_exit)
+        add_need(s, dep);
     return 0;
 }
 
@@ -233,6 +245,7 @@ static void expand_folders(parser *p, rf_wf_step *s)
             out[n++] = *kv;
             continue;
         }
+        p->d->cur_file = kv->file;
         if (list_files(kv->val + 7, &files, &nf, 0) < 0 || nf == 0)
             rf_workflow_diag_at(p->d, kv->loc, "inputs.%s: folder %s %s", kv->key, kv->val + 7,
                     nf ? "has more than 10,000 files (or unreadable ones); name "
@@ -243,6 +256,7 @@ static void expand_folders(parser *p, rf_wf_step *s)
             out = rf_xrealloc(out, (n + 1) * sizeof *out);
             out[n].key = rf_xstrdup(kv->key);
             out[n].val = rf_buf_detach(&u, NULL);
+            out[n].file = kv->file;
             out[n++].loc = kv->loc;
             free(files[i]);
         }
@@ -267,22 +281,52 @@ void rf_workflow_resolve_step(parser *p, size_t i, step_ctx *c)
                  "under steps", name);
         else if (dep == i)
             DIAG(p, c->need_nodes[k], "needs: step \"%s\" cannot need itself", name);
+        else if (wf->steps[dep].on_exit != s->on_exit)
+            DIAG(p, c->need_nodes[k], "needs: %s", s->on_exit ?
+                 "an on_exit step runs after all the other steps; it may need only "
+                 "on_exit steps" : "on_exit steps run last; no other step may need one");
         else
             add_need(s, dep);
     }
     char where[200];
     ref_ctx rc = {p, s, i, {0, 0}, where};
+    /* Values from a template name the file they are in (d->cur_file). */
     for (size_t k = 0; k < s->nwith; k++) {
         snprintf(where, sizeof where, "with.%s", s->with[k].key);
         rc.loc = s->with[k].loc;
+        p->d->cur_file = s->with[k].file;
         check_template(p, &rc, s->with[k].val);
     }
     for (size_t k = 0; k < s->ninputs; k++) {
         snprintf(where, sizeof where, "inputs.%s", s->inputs[k].key);
         rc.loc = s->inputs[k].loc;
+        p->d->cur_file = s->inputs[k].file;
         check_input(p, &rc, &s->inputs[k]);
     }
     expand_folders(p, s);
+    p->d->cur_file = NULL;
+}
+
+/* foreach over steps.A.outputs.NAME: A must exist and not be this step;
+ * like every reference, it makes this step need A. */
+void rf_workflow_check_fan_from(parser *p, rf_wf_step *s, size_t i, yaml_node_t *fn)
+{
+    rf_ref r;
+    rf_err e;
+    if (!s->fan_from || rf_tpl_single_ref(s->fan_from, &r, &e) != 1)
+        return;
+    size_t dep;
+    if (!rf_workflow_step(p->wf, r.step, &dep))
+        DIAG(p, fn, "foreach: no step named \"%s\"; the items of foreach "
+             "${{ steps.STEP.outputs.NAME }} come from an earlier step", r.step);
+    else if (dep == i)
+        DIAG(p, fn, "foreach: step \"%s\" cannot fan out over its own output",
+             r.step);
+    else if (p->wf->steps[dep].on_exit != s->on_exit)
+        DIAG(p, fn, "foreach: \"%s\" and this step must both be on_exit steps, or "
+             "neither", r.step);
+    else
+        add_need(s, dep);
 }
 
 void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn)

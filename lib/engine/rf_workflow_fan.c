@@ -180,6 +180,31 @@ static int fan_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     return 0;
 }
 
+/* `foreach: ${{ steps.a.outputs.list }}` (Argo's withParam): the items are
+ * an earlier step's output, read when it finishes, so the step has no tasks
+ * at submit. 1 when v is such a reference (checked later, once every step
+ * is known: rf_workflow_check_fan_from), 0 otherwise. */
+static int fan_from_output(parser *p, rf_wf_step *s, yaml_node_t *v, int chain)
+{
+    rf_ref r;
+    rf_err e;
+    const char *txt = rf_workflow_scalar(v);
+    if (!txt || !strstr(txt, "${{") || rf_tpl_single_ref(txt, &r, &e) != 1 ||
+        (r.kind != RF_REF_OUTPUT && r.kind != RF_REF_METRIC) || r.prev)
+        return 0;
+    if (chain)
+        DIAG(p, v, "chain cannot run over a step's output; use foreach");
+    else if (r.kind == RF_REF_METRIC)
+        DIAG(p, v, "foreach over a step's result needs an output "
+             "(steps.%s.outputs.NAME, a JSON list), not a metric", r.step);
+    s->fan_from = rf_xstrdup(txt);
+    s->axes = rf_xcalloc(1, sizeof *s->axes);
+    s->axes[0].key = rf_xstrdup("");
+    s->naxes = 1;
+    s->ntasks = 0;
+    return 1;
+}
+
 void rf_workflow_parse_fan(parser *p, rf_wf_step *s, yaml_node_t *v, int chain)
 {
     const char *what = chain ? "chain" : "foreach";
@@ -188,6 +213,8 @@ void rf_workflow_parse_fan(parser *p, rf_wf_step *s, yaml_node_t *v, int chain)
         return;
     }
     s->fan = chain ? RF_FAN_CHAIN : RF_FAN_FOREACH;
+    if (fan_from_output(p, s, v, chain))
+        return;
     size_t before = p->d->n;
     if (v->type == YAML_MAPPING_NODE) {
         fan_ctx c = {s, chain, 0};

@@ -28,6 +28,10 @@ typedef struct parser {
     rf_workflow *wf;
     rf_wf_diags *d;
     const char *dir;   /* of the workflow file, for relative input paths */
+    int exit_steps;    /* parsing on_exit: the steps made are exit handlers */
+    yaml_document_t *cur;   /* the document nodes are read from: NULL = doc, else
+                             * an included file's (rf_workflow_tpl.c) */
+    struct rf_wf_incl *incl;   /* included files and templates (rf_workflow_tpl.c) */
 } parser;
 
 /* Called for each key of a mapping by rf_workflow_each_pair. */
@@ -42,6 +46,11 @@ typedef struct step_ctx {
     yaml_node_t **need_nodes;   /* explicit needs, resolved after all steps */
     size_t nneed_nodes;
     int has_worker;
+    yaml_node_t *node;          /* the step's mapping */
+    yaml_node_t *when_node, *fan_node;    /* where when and foreach were given */
+    const char *when_file, *fan_file;     /* in an included file, or NULL */
+    const char *file;           /* the step's key values are from (template) */
+    int has_timeout;
 } step_ctx;
 
 extern const char *const rf_workflow_param_keys[];
@@ -77,13 +86,24 @@ rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n);
 int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
                       void *ud);
 void rf_workflow_resolve_step(parser *p, size_t i, step_ctx *c);
+void rf_workflow_check_fan_from(parser *p, rf_wf_step *s, size_t i, yaml_node_t *fn);
+/* Prescan and load YAML text into doc; -1 with a diag (syntax, alias bomb). */
+int rf_workflow_yaml_doc(const char *text, size_t len, yaml_document_t *doc,
+                         rf_wf_diags *d);
+/* Templates (rf_workflow_tpl.c): register the file's templates and those of
+ * its includes; apply the template a step `uses` (before the step's own
+ * keys, which win; `with` merges key by key); free what they hold. */
+void rf_workflow_tpl_top(parser *p, yaml_node_t *include, yaml_node_t *templates);
+void rf_workflow_tpl_apply(parser *p, step_ctx *c, yaml_node_t *step, yaml_node_t *uses);
+void rf_workflow_tpl_free(parser *p);
+int rf_workflow_step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
+                          void *ud);
+void rf_workflow_parse_on_exit(parser *p, yaml_node_t *v, step_ctx **ctxs);
 void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn);
 yaml_node_t *rf_workflow_find_key(parser *p, yaml_node_t *map, const char *key);
 /* steps: as a list of {name: ..., ...} items (rf_workflow_list.c): each
  * item parsed as rf_workflow_steps_pair parses a mapping entry. */
 void rf_workflow_steps_list(parser *p, yaml_node_t *seq, step_ctx **ctxs);
-/* The item of a steps list named name (a mapping), or NULL. */
-yaml_node_t *rf_workflow_list_find(parser *p, yaml_node_t *seq, const char *name);
 void rf_workflow_order_steps(parser *p);
 /* rf_workflow_retention.c: the top-level `retention:` mapping. */
 void rf_workflow_parse_retention(parser *p, yaml_node_t *v);

@@ -76,18 +76,3 @@ void rf_workflow_steps_list(parser *p, yaml_node_t *seq, step_ctx **ctxs)
          it++)
         list_item(p, seq, it, ctxs);
 }
-
-yaml_node_t *rf_workflow_list_find(parser *p, yaml_node_t *seq, const char *name)
-{
-    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-         it++) {
-        yaml_node_t *e = rf_workflow_node(p, *it);
-        if (!e || e->type != YAML_MAPPING_NODE)
-            continue;
-        yaml_node_t *n = rf_workflow_find_key(p, e, "name");
-        const char *v = n ? rf_workflow_scalar(n) : NULL;
-        if (v && !strcmp(v, name))
-            return e;
-    }
-    return NULL;
-}

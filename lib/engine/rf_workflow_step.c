@@ -12,14 +12,30 @@ rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n)
     return l;
 }
 
-static void kv_push(rf_wf_kv **a, size_t *n, const char *key, const char *val,
+static void kv_push(parser *p, rf_wf_kv **a, size_t *n, const char *key, const char *val,
                     rf_wf_loc loc)
 {
     *a = rf_xrealloc(*a, (*n + 1) * sizeof **a);
     (*a)[*n].key = rf_xstrdup(key);
     (*a)[*n].val = rf_xstrdup(val);
     (*a)[*n].loc = loc;
+    (*a)[*n].file = p->d->cur_file;
     (*n)++;
+}
+
+/* with: a step's own value replaces its template's (one value per key). */
+static void with_set(parser *p, rf_wf_step *s, const char *key, const char *val,
+                     rf_wf_loc loc)
+{
+    for (size_t i = 0; i < s->nwith; i++)
+        if (!strcmp(s->with[i].key, key)) {
+            free(s->with[i].val);
+            s->with[i].val = rf_xstrdup(val);
+            s->with[i].loc = loc;
+            s->with[i].file = p->d->cur_file;
+            return;
+        }
+    kv_push(p, &s->with, &s->nwith, key, val, loc);
 }
 
 /* `with` values: scalars, or lists of scalars joined with "," ("hidden: [64,
@@ -33,7 +49,7 @@ static int with_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
         return 0;
     }
     if (v->type == YAML_SCALAR_NODE) {
-        kv_push(&s->with, &s->nwith, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
+        with_set(p, s, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -47,7 +63,7 @@ static int with_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
         if (rf_workflow_expect_scalar(p, e, "an element of a with list") == 0)
             rf_buf_addf(&b, "%s%s", b.len ? "," : "", rf_workflow_scalar(e));
     }
-    kv_push(&s->with, &s->nwith, key, b.data ? b.data : "", rf_workflow_loc_of(v));
+    with_set(p, s, key, b.data ? b.data : "", rf_workflow_loc_of(v));
     rf_buf_free(&b);
     return 0;
 }
@@ -61,7 +77,7 @@ static int inputs_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
         return 0;
     }
     if (v->type == YAML_SCALAR_NODE) {
-        kv_push(&s->inputs, &s->ninputs, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
+        kv_push(p, &s->inputs, &s->ninputs, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -72,7 +88,7 @@ static int inputs_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = rf_workflow_node(p, *it);
         if (rf_workflow_expect_scalar(p, e, "an input") == 0)
-            kv_push(&s->inputs, &s->ninputs, key, rf_workflow_scalar(e), rf_workflow_content_loc(e));
+            kv_push(p, &s->inputs, &s->ninputs, key, rf_workflow_scalar(e), rf_workflow_content_loc(e));
     }
     return 0;
 }
@@ -127,8 +143,8 @@ static int retry_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v
     return 0;
 }
 
-static int step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
-                     void *ud)
+int rf_workflow_step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
+                          void *ud)
 {
     step_ctx *c = ud;
     rf_wf_step *s = c->s;
@@ -168,8 +184,12 @@ static int step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
             DIAG(p, v, "needs must be a step name or a list of step names");
         }
     } else if (!strcmp(key, "foreach") || !strcmp(key, "chain")) {
+        if (key[0] == 'f')
+            c->fan_node = v, c->fan_file = p->d->cur_file;
         rf_workflow_parse_fan(p, s, v, key[0] == 'c');
     } else if (!strcmp(key, "when")) {
+        c->when_node = v;
+        c->when_file = p->d->cur_file;
         if (rf_workflow_expect_scalar(p, v, "when") == 0) {
             s->when = rf_xstrdup(rf_workflow_scalar(v)); /* checked once all steps are known */
         }
@@ -179,7 +199,12 @@ static int step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
         else if (scalar_long(p, v, "retries", 0, 100, &l) == 0)
             s->retry.count = (int)l;
     } else if (!strcmp(key, "timeout")) {
+        c->has_timeout = 1;
         scalar_duration(p, v, "timeout", &s->timeout_ms);
+    } else if (!strcmp(key, "suspend")) {
+        if (rf_workflow_expect_scalar(p, v, "suspend") == 0 &&
+            rf_workflow_parse_bool(rf_workflow_scalar(v), &s->suspend) < 0)
+            DIAG(p, v, "suspend must be true or false, not \"%s\"", rf_workflow_scalar(v));
     } else if (!strcmp(key, "priority")) {
         if (scalar_long(p, v, "priority", 0, 9, &l) == 0)
             s->priority = (int)l;
@@ -215,6 +240,54 @@ static int step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     return 0;
 }
 
+/* suspend: true: one task that runs no worker and waits for `ruvflow
+ * approve` (or reject); `timeout` bounds the wait only when given. */
+static void check_suspend(parser *p, yaml_node_t *k, step_ctx *c)
+{
+    rf_wf_step *s = c->s;
+    if (c->has_worker)
+        DIAG(p, k, "step \"%s\" has suspend: true and a worker; a suspend step runs "
+             "nothing (it waits for `ruvflow approve`): remove one", s->name);
+    if (s->fan != RF_FAN_NONE || s->spawn_max)
+        DIAG(p, k, "step \"%s\": a suspend step is one approval; it cannot have "
+             "foreach, chain or spawn", s->name);
+    free(s->worker);
+    s->worker = rf_xstrdup("suspend");
+    if (!c->has_timeout)
+        s->timeout_ms = 0;
+    s->cache = 0;   /* a decision is never reused */
+}
+
+/* on_exit: one step (a mapping with a worker), named "on_exit"; a list of
+ * steps, named on_exit-1, on_exit-2, ...; or a mapping of steps keyed by
+ * name, as under steps. */
+void rf_workflow_parse_on_exit(parser *p, yaml_node_t *v, step_ctx **ctxs)
+{
+    p->exit_steps = 1;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        int k = 0;
+        for (yaml_node_item_t *it = v->data.sequence.items.start;
+             it < v->data.sequence.items.top; it++) {
+            char name[32];
+            snprintf(name, sizeof name, "on_exit-%d", ++k);
+            yaml_node_t *e = rf_workflow_node(p, *it);
+            rf_workflow_steps_pair(p, name, e, e, ctxs);
+        }
+        p->exit_steps = 0;
+        return;
+    }
+    if (rf_workflow_expect_mapping(p, v, "on_exit") < 0) {
+        p->exit_steps = 0;
+        return;
+    }
+    if (rf_workflow_find_key(p, v, "worker") || rf_workflow_find_key(p, v, "uses") ||
+        rf_workflow_find_key(p, v, "suspend"))
+        rf_workflow_steps_pair(p, "on_exit", v, v, ctxs);
+    else
+        rf_workflow_each_pair(p, v, NULL, "on_exit", rf_workflow_steps_pair, ctxs);
+    p->exit_steps = 0;
+}
+
 int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
                       void *ud)
 {
@@ -227,6 +300,11 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     }
     if (rf_workflow_expect_mapping(p, v, "a step") < 0)
         return 0;
+    if (rf_workflow_step(wf, key, NULL)) {
+        DIAG(p, k, "step \"%s\" is defined twice (under steps and on_exit); "
+             "rename one", key);
+        return 0;
+    }
     wf->steps = rf_xrealloc(wf->steps, (wf->nsteps + 1) * sizeof *wf->steps);
     *ctxs = rf_xrealloc(*ctxs, (wf->nsteps + 1) * sizeof **ctxs);
     rf_wf_step *s = &wf->steps[wf->nsteps];
@@ -234,6 +312,8 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     memset(s, 0, sizeof *s);
     memset(c, 0, sizeof *c);
     c->s = s;
+    c->node = v;
+    s->on_exit = p->exit_steps;
     s->name = rf_xstrdup(key);
     s->loc = rf_workflow_loc_of(k);
     s->ntasks = 1;
@@ -243,8 +323,13 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     s->pool = rf_xstrdup("default");
     s->tier = RF_TIER_HOT;
     s->cache = 1;
-    rf_workflow_each_pair(p, v, rf_workflow_step_keys, "step", step_pair, c);
-    if (!c->has_worker)
+    yaml_node_t *uses = rf_workflow_find_key(p, v, "uses");
+    if (uses)
+        rf_workflow_tpl_apply(p, c, v, uses);
+    rf_workflow_each_pair(p, v, rf_workflow_step_keys, "step", rf_workflow_step_pair, c);
+    if (s->suspend)
+        check_suspend(p, k, c);
+    else if (!c->has_worker)
         DIAG(p, k, "step \"%s\" has no worker; add `worker: NAME` (one of "
              "preprocess, train-stage, tune-trial, eval-fold, checkpoint-compact, "
              "noop, sleep)", key);

@@ -20,6 +20,26 @@ unset RUVFLOW_REDIS_URL RUVFLOW_STORE RUVFLOW_CONFIG
 "$R" up --workers 1 >up.log 2>&1 || { cat up.log; not_ok "ruvflow up"; finish; }
 trap '"$R" down --grace 5 >/dev/null 2>&1' EXIT
 
+# approval.yaml waits for a decision: submit it, wait until status shows
+# the gate waiting, approve it, and wait for the end (the output is the last
+# status, as submit --wait prints it; the exit status that of the run).
+approve_run() {
+  local run i
+  run=$("$R" submit "$1") || return 2
+  for i in $(seq 100); do
+    "$R" status "$run" --json | jq -e '.steps[] | select(.waiting_approval)' \
+      >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  "$R" approve "$run" gate >&2 || return 1
+  for i in $(seq 100); do
+    "$R" status "$run" --json | jq -e '.state != "running"' >/dev/null && break
+    sleep 0.2
+  done
+  "$R" status "$run"
+  "$R" status "$run" --json | jq -e '.state == "succeeded"' >/dev/null
+}
+
 steps_of() { # the step names of a workflow file, in file order
   awk '/^steps:/ {s = 1; next} s && /^  [A-Za-z0-9_-]+:/ {sub(/:.*/, ""); print $1}' "$1"
 }
@@ -30,7 +50,11 @@ for wf in "$here"/workflows/*.yaml; do
   [ "$name" = tool-selection ] && extra=(-p sessions="$RF_SHARED/testdata/streamjson")
   # a registry of this run's own: the default one outlives runs (it is meant to)
   [ "$name" = online ] && extra=(-p registry="file://$work/models")
-  timeout 120 "$R" submit "$wf" "${extra[@]}" --wait >"$name.out" 2>"$name.err"
+  if [ "$name" = approval ]; then
+    approve_run "$wf" >"$name.out" 2>"$name.err"
+  else
+    timeout 120 "$R" submit "$wf" "${extra[@]}" --wait >"$name.out" 2>"$name.err"
+  fi
   rc=$?
   check_eq "$name.yaml runs (submit --wait exit status)" 0 $rc
   [ $rc -eq 0 ] || { tail -n 20 "$name.out" "$name.err" | sed 's/^/    /'; continue; }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +95,23 @@ static rf_workflow *load(const char *yaml, const char *const *ov, size_t nov)
     return wf;
 }
 
+/* The text of a list=TEXT parameter as a file:// URL (a static buffer). */
+static const char *write_list(env *e, const char *id, const char *text)
+{
+    static char url[600];
+    char path[512];
+    snprintf(path, sizeof path, "/tmp/%s%s.list", e->prefix, id);
+    for (char *c = path + 5; *c; c++)
+        if (*c == '/' || *c == ':')
+            *c = '_';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(url, sizeof url, "file://%s", path);
+    return url;
+}
+
 /* Run one batch of tasks as the scripted worker. Returns tasks taken. */
 static size_t work(env *e, const char *const *types, size_t ntypes)
 {
@@ -129,6 +147,9 @@ static size_t work(env *e, const char *const *types, size_t ntypes)
         char url[300];
         snprintf(url, sizeof url, "mem://%s", l[i].id);
         json_object_set_new(out, "out", json_string(url));
+        const char *list = json_string_value(json_object_get(p, "list"));
+        if (list)   /* list=TEXT: a real file, output "list" (foreach over it) */
+            json_object_set_new(out, "list", json_string(write_list(e, l[i].id, list)));
         char *mt = json_dumps(met, JSON_COMPACT), *ot = json_dumps(out, JSON_COMPACT);
         rf_task_result res = {l[i].id, l[i].token, ot, mt};
         int status;
@@ -545,6 +566,421 @@ static void test_dynamic_spawn(void **state)
     rf_workflow_free(wf);
 }
 
+/* foreach over a step's output: items known when it finishes, objects give
+ * item.KEY; an empty list gives zero tasks and the run goes on; a list
+ * that is not one fails the run with the reason; the cap on tasks holds. */
+static void test_foreach_from_output(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: fan\nsteps:\n"
+        "  configs:\n    worker: noop\n"
+        "    with: {list: '[{\"lr\": 0.1}, {\"lr\": 0.01}, {\"lr\": 0.001}]'}\n"
+        "  empty: {worker: noop, with: {list: '[]'}}\n"
+        "  trial:\n    worker: noop\n    foreach: ${{ steps.configs.outputs.list }}\n"
+        "    with: {m_lr: \"${{ item.lr }}\", m_i: \"${{ index }}\"}\n"
+        "  none:\n    worker: noop\n    foreach: ${{ steps.empty.outputs.list }}\n"
+        "  after: {worker: noop, needs: [trial, none], inputs: {t: steps.trial.outputs.out}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    json_t *t = results(e, run, "trial");
+    assert_int_equal(json_array_size(t), 3);
+    assert_true(metric(t, 0, "lr") == 0.1 && metric(t, 2, "lr") == 0.001);
+    assert_true(metric(t, 1, "i") == 1);
+    json_decref(t);
+    json_t *none = results(e, run, "none");
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+    json_t *a = results(e, run, "after");
+    assert_int_equal((int)metric(a, 0, "in_t"), 3);
+    json_decref(a);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    static const char bad[] =
+        "name: fan\nsteps:\n"
+        "  configs: {worker: noop, with: {list: '{\"lr\": 0.1}'}}\n"
+        "  trial: {worker: noop, foreach: \"${{ steps.configs.outputs.list }}\"}\n";
+    wf = load(bad, NULL, 0);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    rf_run_status rs;
+    rf_err err;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "trial/0: foreach ${{ steps.configs.outputs.list }}"));
+    assert_non_null(strstr(rs.error, "a JSON object, not a list"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    /* 2 static tasks and a cap of 4: 3 items are too many. */
+    static const char big[] =
+        "name: fan\nsteps:\n"
+        "  configs: {worker: noop, with: {list: \"1\\n2\\n3\\n\"}}\n"
+        "  other: {worker: noop}\n"
+        "  trial: {worker: noop, foreach: \"${{ steps.configs.outputs.list }}\"}\n";
+    rf_wf_diags d = {0};
+    d.max_tasks = 4;
+    assert_int_equal(rf_workflow_parse(big, sizeof big - 1, "/t/w.yaml", NULL, 0, &wf, &d,
+                                       &err), 0);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "more than 2 items"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* The text of output "list" of task i of a step (a file written by the
+ * scripted worker), malloc'd. */
+static char *list_text(json_t *res, size_t i)
+{
+    const char *url = json_string_value(json_object_get(
+        json_object_get(json_array_get(res, i), "o"), "list"));
+    assert_non_null(url);
+    FILE *f = fopen(url + 7, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return rf_xstrdup(buf);
+}
+
+/* on_exit steps run after the main steps whatever the outcome, see
+ * workflow.status and workflow.failures; the run ends as its main steps
+ * did, except that a failed exit step fails a run that succeeded (Argo). */
+static void test_on_exit(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: ex\nparams: {fail: 0}\nsteps:\n"
+        "  a: {worker: noop, retries: 0, with: {fail: \"${{ params.fail }}\"}}\n"
+        "  b: {worker: noop, needs: a}\n"
+        "on_exit:\n"
+        "  report:\n    worker: noop\n"
+        "    with: {list: \"${{ workflow.status }} ${{ workflow.failures }}\"}\n"
+        "  alert: {worker: noop, needs: report, when: \"${{ workflow.status }} == failed\"}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    json_t *r = results(e, run, "report");
+    char *txt = list_text(r, 0);
+    assert_string_equal(txt, "succeeded []");
+    free(txt);
+    json_decref(r);
+    r = results(e, run, "alert");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "h")), "skip");
+    json_decref(r);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    /* a fails: b never runs, the exit steps do, and the run fails. */
+    const char *ov[] = {"fail=5"};
+    wf = load(y, ov, 1);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    r = results(e, run, "report");
+    txt = list_text(r, 0);
+    assert_non_null(strstr(txt, "failed [{\"step\":\"a\",\"index\":0,\"error\":"));
+    free(txt);
+    json_decref(r);
+    r = results(e, run, "alert");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "h")), "done");
+    json_decref(r);
+    r = results(e, run, "b");
+    assert_true(json_is_null(json_array_get(r, 0)));
+    json_decref(r);
+    rf_run_status rs;
+    rf_err err;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_string_equal(rs.main, "failed");
+    assert_non_null(strstr(rs.error, "a/0: "));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* A failed exit step fails a run whose main steps succeeded, and says so. */
+static void test_on_exit_failure(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: ex\nsteps:\n  a: {worker: noop}\n"
+        "on_exit: {worker: noop, retries: 0, with: {fail: 3}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    rf_run_status rs;
+    rf_err err;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_string_equal(rs.main, "succeeded");
+    assert_non_null(strstr(rs.exit_error, "on_exit/0: "));
+    assert_string_equal(rs.error, rs.exit_error);
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* Cancel: the main steps' tasks stop, the exit steps run, the run ends
+ * cancelled; resume runs the rest and the exit steps again. */
+static void test_on_exit_cancel(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: ex\nsteps:\n  a: {worker: noop}\n  b: {worker: noop, needs: a}\n"
+        "on_exit:\n  bye: {worker: noop, with: {list: \"${{ workflow.status }}\"}}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    rf_err err;
+    size_t handled;
+    assert_int_equal(rf_sched_poll(e->s, 50, &handled, &err), 0);   /* a is queued */
+    assert_int_equal(rf_sched_cancel(e->s, run, &err), 0);
+    char *st = state_of(e, run);
+    assert_string_equal(st, "running");       /* the exit step is to run */
+    free(st);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "cancelled");
+    json_t *r = results(e, run, "bye");
+    char *txt = list_text(r, 0);
+    assert_string_equal(txt, "cancelled");
+    free(txt);
+    json_decref(r);
+    r = results(e, run, "a");
+    assert_true(json_is_null(json_array_get(r, 0)));
+    json_decref(r);
+    free(st);
+    assert_int_equal(rf_sched_resume(e->s, run, &err), 0);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    r = results(e, run, "bye");
+    txt = list_text(r, 0);
+    assert_string_equal(txt, "succeeded");
+    free(txt);
+    json_decref(r);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* Drive until the step shows waiting for approval (or timeout). */
+static int until_waiting(env *e, const char *run, const char *step, double max_s)
+{
+    for (int i = 0; i < (int)(max_s * 50); i++) {
+        rf_err err;
+        size_t handled;
+        assert_int_equal(rf_sched_poll(e->s, 20, &handled, &err), 0);
+        work(e, all_types, 6);
+        rf_run_status st;
+        assert_int_equal(rf_sched_status(e->s, run, &st, &err), 0);
+        int w = 0;
+        for (size_t k = 0; k < st.nsteps; k++)
+            w |= !strcmp(st.steps[k].name, step) && st.steps[k].waiting;
+        rf_run_status_free(&st);
+        if (w)
+            return 1;
+    }
+    return 0;
+}
+
+/* suspend: the gate waits (nothing after it runs), survives a new
+ * scheduler, approve lets the run go on; reject fails it; a timeout fails
+ * it too; approving what is not waiting is refused. */
+static void test_suspend_approve(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: gate\nsteps:\n  a: {worker: noop}\n"
+        "  gate: {suspend: true, needs: a}\n  b: {worker: noop, needs: gate}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    assert_int_equal(rf_workflow_step(wf, "gate", NULL)->timeout_ms, 0);
+    char *run = submit(e, wf, 1);
+    rf_err err;
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 1, &err), -1);
+    assert_int_equal(err.code, RF_ESTATE);               /* not reached yet */
+    assert_true(until_waiting(e, run, "gate", 10));
+    settle(e, 200);
+    json_t *r = results(e, run, "b");
+    assert_true(json_is_null(json_array_get(r, 0)));     /* b waits too */
+    json_decref(r);
+    /* A scheduler started now (another process, after a restart) sees it. */
+    rf_sched_close(e->s);
+    rf_sched_opts so;
+    rf_sched_opts_default(&so);
+    so.claim_idle_ms = 500;
+    so.consumer = "restarted";
+    assert_int_equal(rf_sched_open(e->r, e->q, &so, &e->s, &err), 0);
+    assert_int_equal(rf_sched_maintain(e->s, 1, &err), 0);
+    assert_true(until_waiting(e, run, "gate", 5));
+    assert_int_equal(rf_sched_approve(e->s, run, "a", 1, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);               /* not a suspend step */
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 1, &err), 0);
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 1, &err), -1);
+    assert_int_equal(err.code, RF_ESTATE);               /* decided */
+    char *st = drive(e, run, 1, 30);
+    assert_string_equal(st, "succeeded");
+    r = results(e, run, "b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "h")), "done");
+    json_decref(r);
+    free(st), free(run);
+
+    run = submit(e, wf, 1);
+    assert_true(until_waiting(e, run, "gate", 10));
+    assert_int_equal(rf_sched_approve(e->s, run, "gate", 0, &err), 0);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    rf_run_status rs;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "gate/0: rejected"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+
+    static const char t[] =
+        "name: gate\nsteps:\n  gate: {suspend: true, timeout: 300ms}\n";
+    wf = load(t, NULL, 0);
+    run = submit(e, wf, 1);
+    st = drive(e, run, 1, 30);
+    assert_string_equal(st, "failed");
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_non_null(strstr(rs.error, "gate/0: not approved within 300ms"));
+    rf_run_status_free(&rs);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
+/* One scheduler of its own (its own Redis connection) in a thread, looking
+ * at the schedules as fast as it can for 1.5 s. */
+typedef struct cron_looker {
+    const char *prefix;
+    size_t fired;
+    int failed;
+} cron_looker;
+
+static void *cron_look(void *ud)
+{
+    cron_looker *c = ud;
+    rf_redis_opts ro;
+    rf_redis_opts_default(&ro);
+    rf_redis *r;
+    rf_queue *q;
+    rf_sched *s;
+    rf_err err;
+    if (rf_redis_connect(redis_url(), &ro, &r, &err) < 0) {
+        c->failed = 1;
+        return NULL;
+    }
+    rf_queue_opts qo;
+    rf_queue_opts_default(&qo);
+    qo.prefix = c->prefix;
+    rf_queue_open(r, &qo, &q, &err);
+    rf_sched_opts so;
+    rf_sched_opts_default(&so);
+    so.cron_tick_ms = 100;
+    rf_sched_open(r, q, &so, &s, &err);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        size_t k;
+        if (rf_sched_cron_tick(s, &k, &err) < 0)
+            c->failed = 1;
+        c->fired += k;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
+    rf_sched_close(s);
+    rf_queue_close(q);
+    rf_redis_close(r);
+    return NULL;
+}
+
+/* cron: two schedulers at once on the same schedule, with a 100 ms tick
+ * (the test-only cron_tick_ms): every tick fires exactly once (no tick
+ * twice, none skipped), each firing is a run; ls and rm. */
+static void test_cron_once_per_tick(void **state)
+{
+    env *e = *state;
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/%scron.yaml", e->prefix);
+    for (char *c = path + 5; *c; c++)
+        if (*c == ':')
+            *c = '_';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: tick\nparams: {n: 1}\nsteps:\n  a: {worker: noop, with: {n: \"${{ params.n }}\"}}\n", f);
+    fclose(f);
+    rf_sched *two[2];
+    rf_err err;
+    for (int i = 0; i < 2; i++) {
+        rf_sched_opts so;
+        rf_sched_opts_default(&so);
+        so.cron_tick_ms = 100;
+        so.consumer = i ? "cron-b" : "cron-a";
+        assert_int_equal(rf_sched_open(e->r, e->q, &so, &two[i], &err), 0);
+    }
+    char *id;
+    const char *ps[] = {"n=7"};
+    assert_int_equal(rf_sched_cron_add(two[0], "bad", path, ps, 1, &id, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
+    assert_int_equal(rf_sched_cron_add(two[0], "* * * * *", path, ps, 1, &id, &err), 0);
+    cron_looker lk[2] = {{e->prefix, 0, 0}, {e->prefix, 0, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, cron_look, &lk[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_false(lk[0].failed || lk[1].failed);
+    size_t fired[2] = {lk[0].fired, lk[1].fired};
+    rf_cron_entry *v;
+    size_t n;
+    assert_int_equal(rf_sched_cron_list(two[1], &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, id);
+    assert_string_equal(v[0].params[0], "n=7");
+    assert_string_equal(v[0].last_error, "");
+    assert_true(v[0].last_run[0]);
+    rf_cron_entries_free(v, n);
+    assert_int_equal(rf_sched_cron_rm(two[0], id, &err), 0);
+    assert_int_equal(rf_sched_cron_rm(two[0], id, &err), -1);
+    assert_int_equal(err.code, RF_ENOTFOUND);
+    /* The log of firings: distinct, consecutive ticks. */
+    char key[160];
+    snprintf(key, sizeof key, "%scron:log:%s", e->prefix, id);
+    const char *argv[] = {"LRANGE", key, "0", "-1"};
+    redisReply *rep;
+    assert_int_equal(rf_redis_cmdv(e->r, 4, argv, NULL, &rep, &err), 0);
+    size_t total = fired[0] + fired[1];
+    assert_int_equal(rep->elements, total);
+    assert_true(total >= 10 && total <= 16);
+    long long prev = 0;
+    for (size_t i = rep->elements; i-- > 0;) {   /* oldest first */
+        json_t *j = json_loads(rep->element[i]->str, 0, NULL);
+        long long tick = (long long)json_integer_value(json_object_get(j, "tick"));
+        if (prev)
+            assert_int_equal(tick - prev, 100);
+        prev = tick;
+        json_decref(j);
+    }
+    freeReplyObject(rep);
+    char **ids;
+    size_t nruns;
+    assert_int_equal(rf_sched_list(e->s, 0, &ids, &nruns, &err), 0);
+    assert_int_equal(nruns, total);                 /* one run per firing */
+    for (size_t i = 0; i < nruns; i++)
+        free(ids[i]);
+    free(ids);
+    for (int i = 0; i < 2; i++)
+        rf_sched_close(two[i]);
+    free(id);
+    unlink(path);
+}
+
 static void test_scheduler_takeover(void **state)
 {
     env *e = *state;
@@ -708,6 +1144,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dispatch_failure_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_spawn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreach_from_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_exit_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_exit_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspend_approve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cron_once_per_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workflow_retention_runs, setup, teardown),

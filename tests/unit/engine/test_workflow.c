@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/rf_buf.h"
 #include "engine/rf_dag.h"
@@ -395,7 +397,7 @@ static void test_metric_renders_as_integer(void **state)
     size_t b = 1;
     assert_string_equal(wf->steps[0].name, "a");
     assert_string_equal(wf->steps[b].name, "b");
-    rf_dag_ctx c = {wf, "run-1", results, NULL, NULL};
+    rf_dag_ctx c = {wf, "run-1", results, NULL, NULL, NULL, NULL};
     char *params, *inputs;
     if (rf_dag_render(&c, b, 0, &params, &inputs, &err))
         fail_msg("%s", err.msg);
@@ -489,6 +491,159 @@ static void test_metric_renders_as_integer(void **state)
     rf_workflow_free(wf);
 }
 
+/* foreach over a step's output: no tasks at submit, an implied need, item
+ * keys allowed (objects), and the plan keeps the reference and the cap. */
+static void test_foreach_from_output(void **state)
+{
+    (void)state;
+    static const char y[] =
+        "name: fan\nsteps:\n"
+        "  trial:\n    worker: noop\n    foreach: ${{ steps.configs.outputs.list }}\n"
+        "    with: {lr: \"${{ item.lr }}\", i: \"${{ index }}\"}\n"
+        "  configs: {worker: noop, with: {out_list: '[1]'}}\n";
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    d.max_tasks = 77;
+    int rc = rf_workflow_parse(y, sizeof y - 1, "/w/fan.yaml", NULL, 0, &wf, &d, &err);
+    rf_wf_diags_print(&d, "fan", stderr);
+    assert_int_equal(rc, 0);
+    size_t ic, it;
+    const rf_wf_step *c = rf_workflow_step(wf, "configs", &ic);
+    const rf_wf_step *t = rf_workflow_step(wf, "trial", &it);
+    assert_non_null(c);
+    assert_true(ic < it);
+    assert_int_equal(t->nneeds, 1);
+    assert_int_equal(t->needs[0], ic);
+    assert_int_equal(t->ntasks, 0);
+    assert_string_equal(t->fan_from, "${{ steps.configs.outputs.list }}");
+    assert_int_equal(wf->max_tasks, 77);
+    char *plan = rf_dag_plan_json(wf, NULL);
+    rf_workflow *back;
+    assert_int_equal(rf_dag_plan_load(plan, &back, NULL, &err), 0);
+    assert_string_equal(rf_workflow_step(back, "trial", NULL)->fan_from, t->fan_from);
+    assert_int_equal(back->max_tasks, 77);
+    free(plan);
+    rf_workflow_free(back);
+    rf_workflow_free(wf);
+}
+
+static const char *kv_get(const rf_wf_kv *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(kv[i].key, key))
+            return kv[i].val;
+    return NULL;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Does a diag say msg, in file (NULL: the workflow file) at line:col? */
+static int has_diag(const rf_wf_diags *d, const char *file, int line, int col,
+                    const char *msg)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].loc.line == line && d->v[i].loc.col == col &&
+            strstr(d->v[i].msg, msg) && (!file ? !d->v[i].file :
+                                          d->v[i].file && strstr(d->v[i].file, file)))
+            return 1;
+    return 0;
+}
+
+/* templates: and uses: (the step's keys win, with merges), include: of
+ * another file (relative to the including one); missing files, cycles and
+ * problems inside an included file name the file, line and column. */
+static void test_templates_and_include(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rf-tpl-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[300], sub[300], w[300];
+    snprintf(sub, sizeof sub, "%s/lib", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/lib/common.yaml", dir);
+    write_file(path, "templates:\n  nap:\n    worker: sleep\n    retries: 0\n"
+                     "    with: {ms: 10, why: shared}\n");
+    snprintf(w, sizeof w, "%s/w.yaml", dir);
+    write_file(w, "name: t\ninclude: [lib/common.yaml]\n"
+                  "templates:\n  fast: {worker: noop, priority: 7}\n"
+                  "steps:\n  a: {uses: nap, with: {ms: 5, more: x}}\n"
+                  "  b: {uses: fast, needs: a, priority: 2}\n");
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    int rc = rf_workflow_load(w, NULL, 0, &wf, &d, &err);
+    rf_wf_diags_print(&d, w, stderr);
+    assert_int_equal(rc, 0);
+    const rf_wf_step *a = rf_workflow_step(wf, "a", NULL);
+    const rf_wf_step *b = rf_workflow_step(wf, "b", NULL);
+    assert_string_equal(a->worker, "sleep");
+    assert_int_equal(a->retry.count, 0);
+    assert_string_equal(kv_get(a->with, a->nwith, "ms"), "5");       /* overridden */
+    assert_string_equal(kv_get(a->with, a->nwith, "why"), "shared"); /* kept */
+    assert_string_equal(kv_get(a->with, a->nwith, "more"), "x");     /* added */
+    assert_int_equal(a->nwith, 3);
+    assert_string_equal(b->worker, "noop");
+    assert_int_equal(b->priority, 2);                                /* the step's */
+    assert_int_equal(b->nneeds, 1);
+    rf_workflow_free(wf);
+
+    /* An unknown template, a problem inside the included file, a missing
+     * include, and a cycle back to the workflow file. */
+    write_file(path, "include: [../w.yaml]\ntemplates:\n  nap:\n    worker: sleep\n"
+                     "    wiht: {ms: 1}\n");
+    write_file(w, "name: t\ninclude: [lib/common.yaml, lib/nope.yaml]\n"
+                  "steps:\n  a: {uses: nap}\n  b: {uses: npa}\n");
+    rc = rf_workflow_load(w, NULL, 0, &wf, &d, &err);
+    rf_wf_diags_print(&d, w, stderr);
+    assert_int_equal(rc, -1);
+    assert_true(has_diag(&d, NULL, 2, 28, "include: "));
+    assert_true(has_diag(&d, NULL, 2, 28, "include: lib/nope.yaml: No such file"));
+    assert_true(has_diag(&d, "lib/common.yaml", 1, 11, "a cycle of includes"));
+    assert_true(has_diag(&d, "lib/common.yaml", 5, 5, "unknown key \"wiht\""));
+    assert_true(has_diag(&d, NULL, 5, 13, "unknown template \"npa\"; did you mean \"nap\""));
+    rf_wf_diags_free(&d);
+    unlink(path);
+    unlink(w);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+/* on_exit forms: one step, a list (named on_exit-1, ...), a mapping. */
+static void test_on_exit_forms(void **state)
+{
+    (void)state;
+    static const char *const y[] = {
+        "name: x\nsteps:\n  a: {worker: noop}\non_exit: {worker: noop}\n",
+        "name: x\nsteps:\n  a: {worker: noop}\non_exit:\n  - {worker: noop}\n  - {worker: sleep}\n",
+        "name: x\nsteps:\n  a: {worker: noop}\non_exit:\n  bye: {worker: noop}\n"
+        "  later: {worker: noop, needs: bye, with: {f: \"${{ workflow.failures }}\"}}\n",
+    };
+    static const char *const names[][2] = {{"on_exit", NULL}, {"on_exit-1", "on_exit-2"},
+                                           {"bye", "later"}};
+    for (size_t i = 0; i < 3; i++) {
+        rf_workflow *wf = NULL;
+        rf_wf_diags d = {0};
+        rf_err err;
+        int rc = rf_workflow_parse(y[i], strlen(y[i]), "/w/x.yaml", NULL, 0, &wf, &d, &err);
+        rf_wf_diags_print(&d, "x", stderr);
+        assert_int_equal(rc, 0);
+        assert_false(rf_workflow_step(wf, "a", NULL)->on_exit);
+        for (size_t k = 0; k < 2 && names[i][k]; k++) {
+            const rf_wf_step *s = rf_workflow_step(wf, names[i][k], NULL);
+            assert_non_null(s);
+            assert_true(s->on_exit);
+        }
+        rf_workflow_free(wf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +651,9 @@ int main(void)
         cmocka_unit_test(test_shipped_workflows_valid),
         cmocka_unit_test(test_alias_errors_once_and_max_tasks),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_foreach_from_output),
+        cmocka_unit_test(test_templates_and_include),
+        cmocka_unit_test(test_on_exit_forms),
         cmocka_unit_test(test_local_input_canonical),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_templates),
