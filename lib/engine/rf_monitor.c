@@ -126,6 +126,15 @@ static int handle_batch(rf_monitor *m, const redisReply *entries, rf_err *err)
     return 0;
 }
 
+/* The monitor's Redis connections give up reconnecting once stop is set:
+ * rf_monitor_stop joins the tailer, which must not wait out the retry
+ * budget of a dead Redis. */
+static int monitor_stopping(void *ud)
+{
+    const rf_monitor *m = ud;
+    return __atomic_load_n(&m->stop, __ATOMIC_RELAXED);
+}
+
 static void *tail_main(void *arg)
 {
     rf_monitor *m = arg;
@@ -343,6 +352,8 @@ int rf_monitor_start(const char *url, const char *addr, const rf_monitor_opts *o
     rf_redis_opts_default(&ro);
     ro.command_timeout_ms = 5000;
     ro.log = o->log;
+    ro.should_stop = monitor_stopping;
+    ro.stop_ud = m;
     if (rf_redis_connect(url, &ro, &m->tail_r, err) != 0 ||
         rf_redis_connect(url, &ro, &m->http_r, err) != 0) {
         rf_monitor_stop(m);

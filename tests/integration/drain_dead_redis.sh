@@ -2,8 +2,9 @@
 # drain_dead_redis: SIGTERM stops a worker and a scheduler that are
 # reconnecting to a dead Redis, without waiting out the reconnect budget
 # (30 s for workers, 300 s for schedulers): at the start, and after Redis
-# died under a running worker. The bound checked (10 s) is the
-# functional deadline, far above the ~1 s it takes.
+# died under a running worker, also with the scheduler's /metrics on.
+# The bound checked (10 s) is the functional deadline, far above the ~1 s
+# it takes.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/tests/lib/assert.sh"
@@ -44,10 +45,15 @@ rf_wait_port "$port"
 wpid=$!
 "$R" scheduler >"$work/scheduler2.log" 2>&1 &
 spid=$!
+# with /metrics on, its event tailer has a Redis connection of its own that
+# must give up reconnecting too (it held the scheduler up for minutes)
+"$R" scheduler --metrics 127.0.0.1:0 >"$work/scheduler3.log" 2>&1 &
+mpid=$!
 sleep 1
 kill -9 "$rpid"; wait "$rpid" 2>/dev/null
 sleep 1
-kill -TERM "$wpid" "$spid"
+kill -TERM "$wpid" "$spid" "$mpid"
 check "worker: SIGTERM after Redis died mid-run stops it" stops_within 10 "$wpid"
 check "scheduler: SIGTERM after Redis died mid-run stops it" stops_within 10 "$spid"
+check "scheduler --metrics: SIGTERM after Redis died mid-run stops it" stops_within 10 "$mpid"
 finish
