@@ -15,8 +15,6 @@
 
 #include "store/rf_codec.h"
 
-#define RF_VERIFY_LEVEL (-50)
-
 /* ---- walking the tensors of a tree --------------------------------------- */
 
 typedef int (*tensor_fn)(void *ud, rf_obj *node, json_t *path, rf_err *err);
@@ -343,6 +341,7 @@ int rf_ckrepo_commit_file(rf_ckrepo *r, const char *path, const rf_ckpt_commit *
         return rf_err_errno(err, "commit %s", path);
     }
     st->raw_bytes = info.payload_size;
+    rf_ckcache_reserve(r, 2 * info.payload_size);
     st->file_bytes = (uint64_t)sb.st_size;
     json_t *parents = json_array();
     commit_ctx x = {r, NULL, json_array(), st, RF_BUF_INIT};
@@ -437,31 +436,72 @@ static int fill_tensor(rf_ckrepo *r, rf_obj *root, const json_t *t, rf_err *err)
     return rc;
 }
 
-static int load_skeleton(rf_ckrepo *r, const json_t *v, const char *dir, rf_obj **root,
-                         rf_err *err)
+static int load_skeleton(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
 {
     uint8_t id[RF_SHA256_LEN];
     const char *hex = json_string_value(json_object_get(v, "skeleton"));
     const uint8_t *raw;
     size_t n;
     int depth;
-    char file[300];
     if (!hex || strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN))
         return rf_errf(err, RF_ECORRUPT, "bad skeleton id");
-    if (rf_ckrepo_block(r, id, &raw, &n, &depth, err))
+    if (rf_ckrepo_block(r, id, &raw, &n, &depth, err) ||
+        rf_artifact_read_mem(raw, n, NULL, NULL, root, err))
         return rf_err_prefix(err, "skeleton");
-    snprintf(file, sizeof file, "%s/skeleton.art", dir);
-    FILE *f = fopen(file, "wb");
-    if (!f)
-        return rf_err_errno(err, "%s", file);
-    size_t w = fwrite(raw, 1, n, f);
-    if (fclose(f) || w != n) {
-        unlink(file);
-        return rf_err_errno(err, "write %s", file);
+    return 0;
+}
+
+/* The version's payload tree, its tensors filled from their blocks. */
+static int rebuild(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
+{
+    *root = NULL;
+    int rc = load_skeleton(r, v, root, err);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(v, "tensors"), i, t) {
+        if (rc || (rc = fill_tensor(r, *root, t, err)))
+            break;
     }
-    int rc = rf_artifact_read(file, NULL, NULL, root, err);
-    unlink(file);
-    return rc ? rf_err_prefix(err, "skeleton") : 0;
+    if (rc) {
+        rf_obj_free(*root);
+        *root = NULL;
+    }
+    return rc;
+}
+
+/* Rebuild with one SHA-256, of the whole payload, instead of one per chunk
+ * and then the payload again: blocks are decoded without their own hashes
+ * (r->trust), and only when the payload does not match are the blocks read
+ * again, each checked against its id, to name the damaged one. Returns the
+ * tree whose payload hash is the recorded one. */
+static int rebuild_checked(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
+{
+    const char *want = json_string_value(json_object_get(v, "payload_sha256"));
+    uint8_t sum[RF_SHA256_LEN];
+    char hex[RF_SHA256_HEX] = "";
+    uint64_t size;
+    rf_ckcache_reserve(r, 2 * (uint64_t)json_integer_value(json_object_get(v, "payload_bytes")));
+    int trust = r->trust;
+    r->trust = 1;
+    int rc = rebuild(r, v, root, err);
+    r->trust = trust;
+    if (rc)
+        return -1;
+    if (rf_payload_sha256(*root, &size, sum, err)) {
+        rf_obj_free(*root);
+        return -1;
+    }
+    rf_hex(hex, sum, RF_SHA256_LEN);
+    if (want && !strcmp(want, hex))
+        return 0;
+    rf_obj_free(*root);
+    rf_ckcache_drop_unchecked(r);
+    if (rebuild(r, v, root, err))   /* every chunk hashed: names the damaged one */
+        return -1;
+    rf_obj_free(*root);
+    *root = NULL;
+    return rf_errf(err, RF_ECORRUPT, "rebuilt payload SHA-256 %.16s... differs from the "
+                   "recorded %.16s...", hex, want ? want : "");
 }
 
 int rf_ckrepo_checkout(rf_ckrepo *r, const char *id, const char *out_path, rf_err *err)
@@ -469,40 +509,16 @@ int rf_ckrepo_checkout(rf_ckrepo *r, const char *id, const char *out_path, rf_er
     json_t *v;
     if (rf_ckrepo_version(r, id, &v, err))
         return -1;
-    char dir[256], file[300];
     rf_obj *root = NULL;
-    int rc = scratch_dir(dir, sizeof dir, err);
-    if (!rc)
-        rc = load_skeleton(r, v, dir, &root, err);
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(v, "tensors"), i, t) {
-        if (rc || (rc = fill_tensor(r, root, t, err)))
-            break;
-    }
-    snprintf(file, sizeof file, "%s/%s", dir, "rebuilt.art");
-    const char *dst = out_path ? out_path : file;
-    rf_artifact_info info;
-    const char *ctype = json_string_value(json_object_get(v, "content_type"));
-    /* The payload SHA-256 does not depend on the zstd level: a verify
-     * (nothing kept) encodes at zstd's fastest level; a checkout at the
-     * default, so that its file is the original byte for byte. */
-    rf_codec_opts co;
-    rf_codec_opts_default(&co);
-    if (!out_path)
-        co.level = RF_VERIFY_LEVEL;
-    if (!rc)
-        rc = rf_artifact_write(dst, ctype ? ctype : "", root, &co, &info, err);
-    const char *want = json_string_value(json_object_get(v, "payload_sha256"));
-    if (!rc && (!want || strcmp(want, info.sha256_hex))) {
-        rc = rf_errf(err, RF_ECORRUPT, "rebuilt payload SHA-256 %.16s... differs from the "
-                     "recorded %.16s...", info.sha256_hex, want ? want : "");
-        if (out_path)
-            unlink(out_path);
+    int rc = rebuild_checked(r, v, &root, err);
+    /* Only a payload that matched is written, at the codec's default level,
+     * so that the file is the original artifact byte for byte. */
+    if (!rc && out_path) {
+        const char *ctype = json_string_value(json_object_get(v, "content_type"));
+        rf_artifact_info info;
+        rc = rf_artifact_write(out_path, ctype ? ctype : "", root, NULL, &info, err);
     }
     rf_obj_free(root);
-    if (dir[0])
-        scratch_done(dir, file);
     json_decref(v);
     return rc ? rf_err_prefix(err, "version %.12s", id) : 0;
 }

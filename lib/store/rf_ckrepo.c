@@ -15,7 +15,7 @@ void rf_ckrepo_opts_default(rf_ckrepo_opts *o)
     o->keyframe_every = 8;
     o->block_bytes = RF_CHUNK_BLOCK_BYTES;
     o->level = RF_CHUNK_LEVEL;
-    o->cache_bytes = 256u << 20;
+    o->cache_bytes = 32u << 20;
 }
 
 int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *o,
@@ -32,6 +32,7 @@ int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *
                        "1..250 and the block size at least 64 bytes");
     }
     r->prefix = rf_xstrdup("");
+    r->cache_cap = r->o.cache_bytes;
     r->cc = rf_chunk_ctx_new(r->o.level);
     if (!r->cc || rf_store_open(url, cfg, &r->store, err)) {
         if (!r->cc)
@@ -100,41 +101,45 @@ static rf_ckcache_ent *cache_find(rf_ckrepo *r, const uint8_t *id)
     return NULL;
 }
 
-static void cache_evict_oldest(rf_ckrepo *r)
+/* Unlink e from its bucket and from the FIFO (singly linked newest->older)
+ * and free it. */
+static void cache_remove(rf_ckrepo *r, rf_ckcache_ent *e)
 {
-    rf_ckcache_ent *victim = r->oldest, *prev = NULL;
-    if (!victim)
-        return;
-    /* the FIFO is singly linked newest->older: find the one before it */
-    for (rf_ckcache_ent *e = r->newest; e && e != victim; e = e->older)
-        prev = e;
+    rf_ckcache_ent *prev = NULL;
+    for (rf_ckcache_ent *q = r->newest; q && q != e; q = q->older)
+        prev = q;
     if (prev)
-        prev->older = NULL;
+        prev->older = e->older;
     else
-        r->newest = NULL;
-    r->oldest = prev;
-    rf_ckcache_ent **pp = &r->bucket[bucket_of(victim->id)];
-    while (*pp != victim)
+        r->newest = e->older;
+    if (r->oldest == e)
+        r->oldest = prev;
+    rf_ckcache_ent **pp = &r->bucket[bucket_of(e->id)];
+    while (*pp != e)
         pp = &(*pp)->next;
-    *pp = victim->next;
-    r->cache_used -= victim->len;
-    free(victim->raw);
-    free(victim);
+    *pp = e->next;
+    r->cache_used -= e->len;
+    free(e->raw);
+    free(e);
 }
 
-void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
-                    size_t len, int depth)
+/* Add a block, taking ownership of raw (malloc'd); frees it when the
+ * block is cached already or larger than the whole cache. */
+static void cache_adopt(rf_ckrepo *r, const uint8_t *id, uint8_t *raw, size_t len, int depth,
+                        int checked)
 {
-    if (len > r->o.cache_bytes || cache_find(r, id))
+    if (len > r->cache_cap || cache_find(r, id)) {
+        free(raw);
         return;
-    while (r->cache_used + len > r->o.cache_bytes && r->oldest)
-        cache_evict_oldest(r);
+    }
+    while (r->cache_used + len > r->cache_cap && r->oldest)
+        cache_remove(r, r->oldest);
     rf_ckcache_ent *e = rf_xcalloc(1, sizeof *e);
     memcpy(e->id, id, RF_SHA256_LEN);
-    e->raw = rf_xmalloc(len ? len : 1);
-    memcpy(e->raw, raw, len);
+    e->raw = raw;
     e->len = len;
     e->depth = depth;
+    e->checked = checked;
     size_t b = bucket_of(id);
     e->next = r->bucket[b];
     r->bucket[b] = e;
@@ -143,6 +148,31 @@ void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *r
     if (!r->oldest)
         r->oldest = e;
     r->cache_used += len;
+}
+
+void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
+                    size_t len, int depth)
+{
+    if (len > r->cache_cap || cache_find(r, id))
+        return;
+    uint8_t *copy = rf_xmalloc(len ? len : 1);
+    memcpy(copy, raw, len);
+    cache_adopt(r, id, copy, len, depth, 1);   /* the writer hashed raw itself */
+}
+
+void rf_ckcache_reserve(rf_ckrepo *r, uint64_t bytes)
+{
+    if (bytes > r->cache_cap)
+        r->cache_cap = (size_t)bytes;
+}
+
+void rf_ckcache_drop_unchecked(rf_ckrepo *r)
+{
+    for (rf_ckcache_ent *e = r->newest, *n; e; e = n) {
+        n = e->older;
+        if (!e->checked)
+            cache_remove(r, e);
+    }
 }
 
 /* ---- chunks -------------------------------------------------------------- */
@@ -180,24 +210,32 @@ int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *dept
     return 1;
 }
 
-static int block_load(rf_ckrepo *r, const uint8_t *id, int level, rf_err *err)
+static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
+                     size_t *len, int *depth, rf_err *err);
+
+/* Load, decode and cache one chunk; its depth must be at most max_depth (a
+ * delta's base is one shallower, so a corrupt chain cannot loop). */
+static int block_load(rf_ckrepo *r, const uint8_t *id, int max_depth, rf_err *err)
 {
     char key[256];
     rf_ckrepo_chunk_key(r, key, sizeof key, id);
-    if (level > 255)
-        return rf_errf(err, RF_ECORRUPT, "chunk %s: delta chain loops", key);
     rf_buf b = RF_BUF_INIT;
     rf_chunk_head h;
     if (rf_store_get_mem(r->store, key, &b, err) || rf_chunk_head_parse(b.data, b.len, &h, err)) {
         rf_buf_free(&b);
         return rf_err_prefix(err, "chunk %s", key);
     }
-    uint8_t *base = NULL;
+    if (h.depth > max_depth) {
+        rf_buf_free(&b);
+        return rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "
+                       "chain", key, h.depth, max_depth);
+    }
+    const uint8_t *base = NULL;
     if (h.mode == RF_CHUNK_DELTA) {
-        const uint8_t *braw;
         size_t blen;
         int bdepth;
-        if (rf_ckrepo_block(r, h.base, &braw, &blen, &bdepth, err)) {
+        /* borrowed: nothing is added to the cache until the decode is done */
+        if (block_get(r, h.base, h.depth - 1, &base, &blen, &bdepth, err)) {
             rf_buf_free(&b);
             return rf_err_prefix(err, "base of chunk %s", key);
         }
@@ -206,37 +244,55 @@ static int block_load(rf_ckrepo *r, const uint8_t *id, int level, rf_err *err)
             return rf_errf(err, RF_ECORRUPT, "chunk %s: base has %zu bytes, not %llu", key,
                            blen, (unsigned long long)h.raw_len);
         }
-        base = rf_xmalloc(blen ? blen : 1);   /* the cache may drop it below */
-        memcpy(base, braw, blen);
     }
-    uint8_t *raw = rf_xmalloc(h.raw_len ? (size_t)h.raw_len : 1);
-    int rc = rf_chunk_decode(r->cc, b.data, b.len, base, id, raw, err);
-    rf_buf_free(&b);
-    free(base);
-    if (!rc)
-        rf_ckcache_put(r, id, raw, (size_t)h.raw_len, h.depth);
-    free(raw);
-    if (rc)
-        return rf_err_prefix(err, "chunk %s", key);
-    if (!cache_find(r, id))
+    if (h.raw_len > r->cache_cap) {
+        rf_buf_free(&b);
         return rf_errf(err, RF_ETOOBIG, "chunk %s: %llu bytes exceed the block cache", key,
                        (unsigned long long)h.raw_len);
+    }
+    uint8_t *raw = rf_xmalloc(h.raw_len ? (size_t)h.raw_len : 1);
+    int rc = rf_chunk_decode(r->cc, b.data, b.len, base, r->trust ? NULL : id, raw, err);
+    rf_buf_free(&b);
+    if (rc) {
+        free(raw);
+        return rf_err_prefix(err, "chunk %s", key);
+    }
+    cache_adopt(r, id, raw, (size_t)h.raw_len, h.depth, !r->trust);
+    return 0;
+}
+
+static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
+                     size_t *len, int *depth, rf_err *err)
+{
+    rf_ckcache_ent *e = cache_find(r, id);
+    if (e && !e->checked && !r->trust) {   /* cached by a checkout: hash it now */
+        if (rf_chunk_check(e->raw, e->len, id, NULL) == 0)
+            e->checked = 1;
+        else {
+            cache_remove(r, e);   /* reload it: its base is checked first */
+            e = NULL;
+        }
+    }
+    if (!e) {
+        if (block_load(r, id, max_depth, err))
+            return -1;
+        e = cache_find(r, id);
+    } else if (e->depth > max_depth) {
+        char key[256];
+        rf_ckrepo_chunk_key(r, key, sizeof key, id);
+        return rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "
+                       "chain", key, e->depth, max_depth);
+    }
+    *raw = e->raw;
+    *len = e->len;
+    *depth = e->depth;
     return 0;
 }
 
 int rf_ckrepo_block(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const uint8_t **raw,
                     size_t *len, int *depth, rf_err *err)
 {
-    rf_ckcache_ent *e = cache_find(r, id);
-    if (!e) {
-        if (block_load(r, id, 0, err))
-            return -1;
-        e = cache_find(r, id);
-    }
-    *raw = e->raw;
-    *len = e->len;
-    *depth = e->depth;
-    return 0;
+    return block_get(r, id, 255, raw, len, depth, err);
 }
 
 /* ---- small JSON objects, refs, versions ---------------------------------- */

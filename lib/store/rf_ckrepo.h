@@ -35,7 +35,8 @@ typedef struct rf_ckrepo_opts {
     int keyframe_every;   /* N: at most N-1 deltas on a read; default 8 */
     size_t block_bytes;   /* default RF_CHUNK_BLOCK_BYTES */
     int level;            /* zstd level, default RF_CHUNK_LEVEL */
-    size_t cache_bytes;   /* raw block cache, default 256 MiB */
+    size_t cache_bytes;   /* raw block cache, default 32 MiB; raised to two
+                             versions' payload when they are larger */
 } rf_ckrepo_opts;
 
 void rf_ckrepo_opts_default(rf_ckrepo_opts *o);

@@ -9,6 +9,7 @@ typedef struct rf_ckcache_ent {
     uint8_t *raw;
     size_t len;
     int depth;
+    int checked;                    /* raw's SHA-256 was compared with id */
     struct rf_ckcache_ent *next;    /* bucket chain */
     struct rf_ckcache_ent *older;   /* FIFO, oldest evicted first */
 } rf_ckcache_ent;
@@ -23,6 +24,9 @@ struct rf_ckrepo {
     rf_ckcache_ent *bucket[RF_CKCACHE_BUCKETS];
     rf_ckcache_ent *newest, *oldest;
     size_t cache_used;
+    size_t cache_cap;                /* o.cache_bytes, raised by reserve */
+    int trust;                       /* decode without per-chunk hashes, the
+                                        caller checks the payload (checkout) */
     char lock_key[512];              /* the writer lock held, or "" */
 };
 
@@ -33,7 +37,7 @@ void rf_ckrepo_chunk_key(const rf_ckrepo *r, char *buf, size_t n, const uint8_t 
 
 /* A block's raw bytes by id (cache, else the store, recursively through
  * delta bases). *raw is borrowed from the cache: valid until the next call
- * that adds to it. */
+ * that adds to it. Checked against its id unless r->trust is set. */
 int rf_ckrepo_block(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const uint8_t **raw,
                     size_t *len, int *depth, rf_err *err);
 /* 1 if the chunk is stored (cache or store), 0 if not, -1. */
@@ -41,6 +45,12 @@ int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *dept
                         rf_err *err);
 void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
                     size_t len, int depth);
+/* Let the cache hold at least bytes (never lowers it): a read needs the
+ * blocks of its version and of its parent, the bases of its deltas. */
+void rf_ckcache_reserve(rf_ckrepo *r, uint64_t bytes);
+/* Drop every cached block not checked against its id, so that the next
+ * reads hash them (to name a damaged chunk after a payload mismatch). */
+void rf_ckcache_drop_unchecked(rf_ckrepo *r);
 
 /* Writer lock: taken before the first chunk, released after the ref. */
 int rf_ckrepo_lock_writer(rf_ckrepo *r, rf_err *err);

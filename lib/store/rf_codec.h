@@ -69,6 +69,11 @@ int rf_artifact_write(const char *path, const char *content_type,
                       const rf_obj *payload, const rf_codec_opts *opts,
                       rf_artifact_info *info, rf_err *err);
 
+/* The msgpack size and SHA-256 of payload (what rf_artifact_write would
+ * record), without compressing or writing anything. */
+int rf_payload_sha256(const rf_obj *payload, uint64_t *size, uint8_t sha[RF_SHA256_LEN],
+                      rf_err *err);
+
 /* Decode a file. lim may be NULL for defaults. *out is the caller's. */
 int rf_artifact_read(const char *path, const rf_codec_limits *lim,
                      rf_artifact_info *info, rf_obj **out, rf_err *err);

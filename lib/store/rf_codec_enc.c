@@ -26,6 +26,7 @@
 
 typedef struct enc {
     int counting;            /* sizing pass: count bytes, touch nothing */
+    int hash_only;           /* hash the msgpack bytes, no zstd, no file */
     uint64_t total;          /* msgpack bytes produced */
     ZSTD_CCtx *cctx;
     rf_sha256_ctx *sha;
@@ -91,6 +92,11 @@ static int enc_feed(enc *e, const uint8_t *p, size_t n)
     while (n) {
         size_t k = n < SLICE_SIZE ? n : SLICE_SIZE;
         rf_sha256_update(e->sha, p, k);
+        if (e->hash_only) {
+            p += k;
+            n -= k;
+            continue;
+        }
         ZSTD_inBuffer in = {p, k, 0};
         if (enc_zstd(e, &in, ZSTD_e_continue) < 0)
             return -1;
@@ -302,6 +308,25 @@ static int tmp_commit(int fd, int r, const char *tmp, const char *path,
         return -1;
     }
     return fsync_dir(path, err);
+}
+
+int rf_payload_sha256(const rf_obj *payload, uint64_t *size, uint8_t sha[RF_SHA256_LEN],
+                      rf_err *err)
+{
+    enc e = {.hash_only = 1, .fd = -1, .err = err};
+    e.sha = rf_sha256_new();
+    e.stage = malloc(STAGE_SIZE);
+    int r = e.sha && e.stage ? 0 : rf_errf(err, RF_ENOMEM, "payload hash: out of memory");
+    if (r == 0)
+        r = enc_pass(&e, payload);
+    if (r == 0)
+        r = enc_flush_stage(&e);
+    if (r == 0) {
+        rf_sha256_final(e.sha, sha);
+        *size = e.total;
+    }
+    enc_free(&e);
+    return r < 0 ? rf_err_prefix(err, "payload hash") : 0;
 }
 
 int rf_artifact_write(const char *path, const char *content_type,
