@@ -469,37 +469,118 @@ static int rebuild(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
     return rc;
 }
 
-/* Rebuild with one SHA-256, of the whole payload, instead of one per chunk
- * and then the payload again: blocks are decoded without their own hashes
- * (r->trust), and only when the payload does not match are the blocks read
- * again, each checked against its id, to name the damaged one. Returns the
- * tree whose payload hash is the recorded one. */
-static int rebuild_checked(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
+/* ---- verify: the payload's hash, straight from the cached blocks --------- */
+
+typedef struct feed_ctx {
+    rf_ckrepo *r;
+    const json_t *tensors;    /* the version's list, in the tree's order */
+    const rf_obj **nodes;     /* nodes[i]: the tree node of tensor i */
+    size_t n;
+} feed_ctx;
+
+/* Put a data-less tensor node (dtype and shape only) where tensor t's nil
+ * placeholder is: the hash pass feeds its bytes block by block. */
+static int place_tensor(rf_obj *root, const json_t *t, rf_obj **at, rf_err *err)
+{
+    const json_t *sh = json_object_get(t, "shape");
+    char *ps = path_str(json_object_get(t, "path"));
+    rf_obj *node = at_path(root, json_object_get(t, "path"));
+    int dtype = dtype_parse(json_string_value(json_object_get(t, "dtype")));
+    size_t ndim = json_array_size(sh);
+    int rc = 0;
+    if (!node || node->type != RF_NIL || dtype < 0 || ndim > RF_TENSOR_MAXDIM)
+        rc = rf_errf(err, RF_ECORRUPT, "tensor %s: does not fit the skeleton", ps);
+    free(ps);
+    if (rc)
+        return -1;
+    memset(node, 0, sizeof *node);
+    node->type = RF_TENSOR;
+    node->u.t.dtype = dtype;
+    node->u.t.ndim = (int)ndim;
+    for (size_t d = 0; d < ndim; d++)
+        node->u.t.shape[d] = (uint64_t)json_integer_value(json_array_get(sh, d));
+    *at = node;
+    return 0;
+}
+
+static int feed_tensor(void *ud, const rf_obj *node, rf_payload_feed_ctx *f, rf_err *err)
+{
+    feed_ctx *x = ud;
+    size_t k = 0;
+    while (k < x->n && x->nodes[k] != node)
+        k++;
+    const json_t *t = json_array_get(x->tensors, k);
+    if (!t)
+        return rf_errf(err, RF_ECORRUPT, "a tensor of the skeleton is not in the version");
+    char *ps = path_str(json_object_get(t, "path"));
+    size_t i;
+    json_t *b;
+    int rc = 0;
+    json_array_foreach(json_object_get(t, "blocks"), i, b) {
+        uint8_t id[RF_SHA256_LEN];
+        const uint8_t *raw;
+        size_t n;
+        int depth;
+        const char *hex = json_string_value(b);
+        if (!hex || strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN))
+            rc = rf_errf(err, RF_ECORRUPT, "tensor %s: bad block id", ps);
+        else if (rf_ckrepo_block(x->r, id, &raw, &n, &depth, err))
+            rc = rf_err_prefix(err, "tensor %s block %zu", ps, i);
+        else if (rf_payload_feed(f, raw, n) < 0)
+            rc = -1;
+        if (rc)
+            break;
+    }
+    free(ps);
+    return rc;
+}
+
+/* The SHA-256 (hex) of the version's payload, its tensors fed from the
+ * blocks as they come, never assembled. */
+static int payload_hash(rf_ckrepo *r, const json_t *v, char hex[RF_SHA256_HEX], rf_err *err)
+{
+    rf_obj *root = NULL;
+    const json_t *tensors = json_object_get(v, "tensors");
+    feed_ctx x = {r, tensors, NULL, json_array_size(tensors)};
+    x.nodes = rf_xcalloc(x.n ? x.n : 1, sizeof *x.nodes);
+    int rc = load_skeleton(r, v, &root, err);
+    for (size_t i = 0; !rc && i < x.n; i++) {
+        rf_obj *node = NULL;
+        rc = place_tensor(root, json_array_get(tensors, i), &node, err);
+        x.nodes[i] = node;
+    }
+    uint8_t sum[RF_SHA256_LEN];
+    uint64_t size;
+    if (!rc)
+        rc = rf_payload_sha256_fed(root, feed_tensor, &x, &size, sum, err);
+    if (!rc)
+        rf_hex(hex, sum, RF_SHA256_LEN);
+    rf_obj_free(root);
+    free(x.nodes);
+    return rc;
+}
+
+/* Check the version with one SHA-256, of the whole payload, instead of one
+ * per chunk and then the payload again: blocks are decoded without their
+ * own hashes (r->trust); only when the payload does not match are they read
+ * again, each checked against its id, to name the damaged one. */
+static int verify(rf_ckrepo *r, const json_t *v, rf_err *err)
 {
     const char *want = json_string_value(json_object_get(v, "payload_sha256"));
-    uint8_t sum[RF_SHA256_LEN];
     char hex[RF_SHA256_HEX] = "";
-    uint64_t size;
     rf_ckcache_reserve(r, 2 * (uint64_t)json_integer_value(json_object_get(v, "payload_bytes")));
     int trust = r->trust;
     r->trust = 1;
-    int rc = rebuild(r, v, root, err);
+    int rc = payload_hash(r, v, hex, err);
     r->trust = trust;
     if (rc)
         return -1;
-    if (rf_payload_sha256(*root, &size, sum, err)) {
-        rf_obj_free(*root);
-        return -1;
-    }
-    rf_hex(hex, sum, RF_SHA256_LEN);
     if (want && !strcmp(want, hex))
         return 0;
-    rf_obj_free(*root);
     rf_ckcache_drop_unchecked(r);
-    if (rebuild(r, v, root, err))   /* every chunk hashed: names the damaged one */
+    char again[RF_SHA256_HEX];
+    if (payload_hash(r, v, again, err))   /* every chunk hashed: names the damaged one */
         return -1;
-    rf_obj_free(*root);
-    *root = NULL;
     return rf_errf(err, RF_ECORRUPT, "rebuilt payload SHA-256 %.16s... differs from the "
                    "recorded %.16s...", hex, want ? want : "");
 }
@@ -509,14 +590,25 @@ int rf_ckrepo_checkout(rf_ckrepo *r, const char *id, const char *out_path, rf_er
     json_t *v;
     if (rf_ckrepo_version(r, id, &v, err))
         return -1;
+    int rc = verify(r, v, err);
+    /* Only a version that verified is written (its blocks are in the cache
+     * now), at the codec's default level, so that the file is the original
+     * artifact byte for byte. */
     rf_obj *root = NULL;
-    int rc = rebuild_checked(r, v, &root, err);
-    /* Only a payload that matched is written, at the codec's default level,
-     * so that the file is the original artifact byte for byte. */
+    int trust = r->trust;
+    r->trust = 1;   /* the write's own SHA-256 is compared below */
+    if (!rc && out_path)
+        rc = rebuild(r, v, &root, err);
+    r->trust = trust;
     if (!rc && out_path) {
         const char *ctype = json_string_value(json_object_get(v, "content_type"));
         rf_artifact_info info;
+        const char *want = json_string_value(json_object_get(v, "payload_sha256"));
         rc = rf_artifact_write(out_path, ctype ? ctype : "", root, NULL, &info, err);
+        if (!rc && strcmp(want, info.sha256_hex)) {   /* a block re-read since */
+            unlink(out_path);
+            rc = rf_errf(err, RF_ECORRUPT, "written payload differs from the verified one");
+        }
     }
     rf_obj_free(root);
     json_decref(v);

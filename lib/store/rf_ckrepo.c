@@ -15,7 +15,7 @@ void rf_ckrepo_opts_default(rf_ckrepo_opts *o)
     o->keyframe_every = 8;
     o->block_bytes = RF_CHUNK_BLOCK_BYTES;
     o->level = RF_CHUNK_LEVEL;
-    o->cache_bytes = 32u << 20;
+    o->cache_bytes = 8u << 20;
 }
 
 int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *o,
@@ -64,6 +64,9 @@ void rf_ckrepo_close(rf_ckrepo *r)
         free(e);
     }
     rf_chunk_ctx_free(r->cc);
+    for (size_t i = 0; i < RF_CKCACHE_SPARES; i++)
+        free(r->spare[i].p);
+    rf_buf_free(&r->io);
     if (r->store)
         rf_store_close(r->store);
     free(r->prefix);
@@ -101,8 +104,29 @@ static rf_ckcache_ent *cache_find(rf_ckrepo *r, const uint8_t *id)
     return NULL;
 }
 
-/* Unlink e from its bucket and from the FIFO (singly linked newest->older)
- * and free it. */
+/* Keep a buffer for raw_alloc (the smallest one goes when all are taken):
+ * in a steady stream of reads, evicted blocks' memory is reused instead of
+ * freed and faulted in again. */
+static void spare_put(rf_ckrepo *r, uint8_t *p, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < RF_CKCACHE_SPARES; i++)
+        if (!r->spare[i].p || r->spare[i].cap < r->spare[k].cap) {
+            k = i;
+            if (!r->spare[i].p)
+                break;
+        }
+    if (r->spare[k].p && r->spare[k].cap >= cap) {
+        free(p);
+        return;
+    }
+    free(r->spare[k].p);
+    r->spare[k].p = p;
+    r->spare[k].cap = cap;
+}
+
+/* Unlink e from its bucket and from the FIFO (singly linked newest->older),
+ * keeping its buffer as the spare. */
 static void cache_remove(rf_ckrepo *r, rf_ckcache_ent *e)
 {
     rf_ckcache_ent *prev = NULL;
@@ -119,14 +143,14 @@ static void cache_remove(rf_ckrepo *r, rf_ckcache_ent *e)
         pp = &(*pp)->next;
     *pp = e->next;
     r->cache_used -= e->len;
-    free(e->raw);
+    spare_put(r, e->raw, e->cap);
     free(e);
 }
 
 /* Add a block, taking ownership of raw (malloc'd); frees it when the
  * block is cached already or larger than the whole cache. */
-static void cache_adopt(rf_ckrepo *r, const uint8_t *id, uint8_t *raw, size_t len, int depth,
-                        int checked)
+static void cache_adopt(rf_ckrepo *r, const uint8_t *id, uint8_t *raw, size_t len, size_t cap,
+                        int depth, int checked)
 {
     if (len > r->cache_cap || cache_find(r, id)) {
         free(raw);
@@ -138,6 +162,7 @@ static void cache_adopt(rf_ckrepo *r, const uint8_t *id, uint8_t *raw, size_t le
     memcpy(e->id, id, RF_SHA256_LEN);
     e->raw = raw;
     e->len = len;
+    e->cap = cap;
     e->depth = depth;
     e->checked = checked;
     size_t b = bucket_of(id);
@@ -157,7 +182,7 @@ void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *r
         return;
     uint8_t *copy = rf_xmalloc(len ? len : 1);
     memcpy(copy, raw, len);
-    cache_adopt(r, id, copy, len, depth, 1);   /* the writer hashed raw itself */
+    cache_adopt(r, id, copy, len, len ? len : 1, depth, 1);   /* the writer hashed raw itself */
 }
 
 void rf_ckcache_reserve(rf_ckrepo *r, uint64_t bytes)
@@ -213,51 +238,84 @@ int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *dept
 static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
                      size_t *len, int *depth, rf_err *err);
 
+/* The repository's read buffer, taken for one chunk (a delta's base loaded
+ * meanwhile takes a fresh one), and given back: the larger one is kept, so
+ * that reads reuse one allocation instead of faulting in new pages. */
+static rf_buf io_take(rf_ckrepo *r)
+{
+    rf_buf b = r->io;
+    r->io = (rf_buf)RF_BUF_INIT;
+    b.len = 0;
+    return b;
+}
+
+static void io_give(rf_ckrepo *r, rf_buf *b)
+{
+    if (b->cap > r->io.cap) {
+        rf_buf_free(&r->io);
+        r->io = *b;
+    } else {
+        rf_buf_free(b);
+    }
+    *b = (rf_buf)RF_BUF_INIT;
+}
+
+/* A buffer for len raw bytes: a spare one that fits (without wasting more
+ * than half of it), else a new one. *cap gets its size. */
+static uint8_t *raw_alloc(rf_ckrepo *r, size_t len, size_t *cap)
+{
+    for (size_t i = 0; i < RF_CKCACHE_SPARES; i++) {
+        if (r->spare[i].p && r->spare[i].cap >= len && r->spare[i].cap / 2 <= len) {
+            uint8_t *p = r->spare[i].p;
+            *cap = r->spare[i].cap;
+            r->spare[i].p = NULL;
+            return p;
+        }
+    }
+    *cap = len ? len : 1;
+    return rf_xmalloc(*cap);
+}
+
 /* Load, decode and cache one chunk; its depth must be at most max_depth (a
  * delta's base is one shallower, so a corrupt chain cannot loop). */
 static int block_load(rf_ckrepo *r, const uint8_t *id, int max_depth, rf_err *err)
 {
     char key[256];
     rf_ckrepo_chunk_key(r, key, sizeof key, id);
-    rf_buf b = RF_BUF_INIT;
+    rf_buf b = io_take(r);
     rf_chunk_head h;
-    if (rf_store_get_mem(r->store, key, &b, err) || rf_chunk_head_parse(b.data, b.len, &h, err)) {
-        rf_buf_free(&b);
-        return rf_err_prefix(err, "chunk %s", key);
-    }
-    if (h.depth > max_depth) {
-        rf_buf_free(&b);
-        return rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "
-                       "chain", key, h.depth, max_depth);
-    }
     const uint8_t *base = NULL;
-    if (h.mode == RF_CHUNK_DELTA) {
-        size_t blen;
-        int bdepth;
-        /* borrowed: nothing is added to the cache until the decode is done */
-        if (block_get(r, h.base, h.depth - 1, &base, &blen, &bdepth, err)) {
-            rf_buf_free(&b);
-            return rf_err_prefix(err, "base of chunk %s", key);
-        }
-        if (blen != h.raw_len) {
-            rf_buf_free(&b);
-            return rf_errf(err, RF_ECORRUPT, "chunk %s: base has %zu bytes, not %llu", key,
-                           blen, (unsigned long long)h.raw_len);
-        }
+    size_t blen;
+    int bdepth, rc = 0;
+    if (rf_store_get_mem(r->store, key, &b, err) || rf_chunk_head_parse(b.data, b.len, &h, err))
+        rc = rf_err_prefix(err, "chunk %s", key);
+    else if (h.depth > max_depth)
+        rc = rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "
+                     "chain", key, h.depth, max_depth);
+    else if (h.raw_len > r->cache_cap)
+        rc = rf_errf(err, RF_ETOOBIG, "chunk %s: %llu bytes exceed the block cache", key,
+                     (unsigned long long)h.raw_len);
+    /* the base is borrowed: nothing is added to the cache until the decode
+     * is done */
+    else if (h.mode == RF_CHUNK_DELTA &&
+             block_get(r, h.base, h.depth - 1, &base, &blen, &bdepth, err))
+        rc = rf_err_prefix(err, "base of chunk %s", key);
+    else if (base && blen != h.raw_len)
+        rc = rf_errf(err, RF_ECORRUPT, "chunk %s: base has %zu bytes, not %llu", key, blen,
+                     (unsigned long long)h.raw_len);
+    if (rc) {
+        io_give(r, &b);
+        return -1;
     }
-    if (h.raw_len > r->cache_cap) {
-        rf_buf_free(&b);
-        return rf_errf(err, RF_ETOOBIG, "chunk %s: %llu bytes exceed the block cache", key,
-                       (unsigned long long)h.raw_len);
-    }
-    uint8_t *raw = rf_xmalloc(h.raw_len ? (size_t)h.raw_len : 1);
-    int rc = rf_chunk_decode(r->cc, b.data, b.len, base, r->trust ? NULL : id, raw, err);
-    rf_buf_free(&b);
+    size_t cap;
+    uint8_t *raw = raw_alloc(r, (size_t)h.raw_len, &cap);
+    rc = rf_chunk_decode(r->cc, b.data, b.len, base, r->trust ? NULL : id, raw, err);
+    io_give(r, &b);
     if (rc) {
         free(raw);
         return rf_err_prefix(err, "chunk %s", key);
     }
-    cache_adopt(r, id, raw, (size_t)h.raw_len, h.depth, !r->trust);
+    cache_adopt(r, id, raw, (size_t)h.raw_len, cap, h.depth, !r->trust);
     return 0;
 }
 

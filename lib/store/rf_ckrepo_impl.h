@@ -7,7 +7,7 @@
 typedef struct rf_ckcache_ent {
     uint8_t id[RF_SHA256_LEN];
     uint8_t *raw;
-    size_t len;
+    size_t len, cap;                /* cap: raw's allocation, >= len */
     int depth;
     int checked;                    /* raw's SHA-256 was compared with id */
     struct rf_ckcache_ent *next;    /* bucket chain */
@@ -15,6 +15,7 @@ typedef struct rf_ckcache_ent {
 } rf_ckcache_ent;
 
 #define RF_CKCACHE_BUCKETS 4096
+#define RF_CKCACHE_SPARES 8
 
 struct rf_ckrepo {
     rf_store *store;
@@ -25,6 +26,9 @@ struct rf_ckrepo {
     rf_ckcache_ent *newest, *oldest;
     size_t cache_used;
     size_t cache_cap;                /* o.cache_bytes, raised by reserve */
+    struct { uint8_t *p; size_t cap; } spare[RF_CKCACHE_SPARES];
+                                     /* evicted blocks' buffers, reused */
+    rf_buf io;                       /* chunk read buffer, reused */
     int trust;                       /* decode without per-chunk hashes, the
                                         caller checks the payload (checkout) */
     char lock_key[512];              /* the writer lock held, or "" */
