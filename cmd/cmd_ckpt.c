@@ -486,13 +486,23 @@ static int do_retain(rf_ckrepo *r, opts *o, rf_err *err)
     int rc = 0;
     size_t dropped = 0;
     rf_ckretain_plan(vs, n, &p, pl);
-    for (size_t i = 0; i < n && !rc; i++) {
+    json_t *drop = json_array();
+    for (size_t i = 0; i < n; i++) {
         const char *vid = json_string_value(json_object_get(json_array_get(chain, n - 1 - i), "id"));
         printf("%.12s epoch %-4lld %s=%-8.4g %s\n", vid, (long long)vs[i].epoch, metric,
                vs[i].metric, rf_ckplace_name(pl[i]));
-        if (o->apply && pl[i] == RF_PLACE_DELETE && !(rc = rf_ckrepo_drop(r, vid, err)))
-            dropped++;
+        if (pl[i] == RF_PLACE_DELETE)
+            json_array_append_new(drop, json_string(vid));
     }
+    /* the kept versions' deltas leave the dropped ones' chunks first */
+    rf_ckrebase_stats rb = {0};
+    if (o->apply && json_array_size(drop) && !(rc = rf_ckrepo_rebase(r, drop, &rb, err)))
+        printf("%zu chunks of kept versions rewritten as keyframes (%llu bytes)\n",
+               rb.rewritten, (unsigned long long)rb.rewritten_bytes);
+    for (size_t i = 0; o->apply && i < json_array_size(drop) && !rc; i++)
+        if (!(rc = rf_ckrepo_drop(r, json_string_value(json_array_get(drop, i)), err)))
+            dropped++;
+    json_decref(drop);
     printf("%s%zu of %zu versions %s; tiers are a plan: the repository keeps its chunks in "
            "one store\n", o->apply ? "" : "dry run: ", o->apply ? dropped : (size_t)0, n,
            o->apply ? "deleted (their chunks go at the next gc)" : "deleted (--apply to do it)");

@@ -68,17 +68,12 @@ void rf_ckrepo_unlock_writer(rf_ckrepo *r)
 
 /* ---- mark ---------------------------------------------------------------- */
 
-typedef struct idset {
-    uint8_t (*ids)[RF_SHA256_LEN];
-    size_t len, cap;
-} idset;
-
 static int id_cmp(const void *a, const void *b)
 {
     return memcmp(a, b, RF_SHA256_LEN);
 }
 
-static void idset_add(idset *s, const uint8_t *id)
+void rf_ckidset_add(rf_ckidset *s, const uint8_t *id)
 {
     if (s->len == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 1024;
@@ -87,27 +82,27 @@ static void idset_add(idset *s, const uint8_t *id)
     memcpy(s->ids[s->len++], id, RF_SHA256_LEN);
 }
 
-static int idset_has(const idset *s, const uint8_t *id)
+int rf_ckidset_has(const rf_ckidset *s, const uint8_t *id)
 {
     return s->len && bsearch(id, s->ids, s->len, RF_SHA256_LEN, id_cmp) != NULL;
 }
 
-static void idset_sort(idset *s)
+void rf_ckidset_sort(rf_ckidset *s)
 {
     if (s->len)
         qsort(s->ids, s->len, RF_SHA256_LEN, id_cmp);
 }
 
-static int add_hex(idset *s, const char *hex)
+static int add_hex(rf_ckidset *s, const char *hex)
 {
     uint8_t id[RF_SHA256_LEN];
     if (!hex || strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN))
         return -1;
-    idset_add(s, id);
+    rf_ckidset_add(s, id);
     return 0;
 }
 
-static int mark_version(rf_ckrepo *r, const char *vid, idset *live, rf_err *err)
+int rf_ckidset_add_version(rf_ckrepo *r, const char *vid, rf_ckidset *live, rf_err *err)
 {
     json_t *v;
     if (rf_ckrepo_version(r, vid, &v, err))
@@ -129,7 +124,7 @@ static int buf_cb(void *ud, const void *p, size_t n)
 }
 
 /* Delta bases: add the base of every marked chunk until nothing changes. */
-static int mark_bases(rf_ckrepo *r, idset *live, rf_err *err)
+static int mark_bases(rf_ckrepo *r, rf_ckidset *live, rf_err *err)
 {
     for (size_t i = 0; i < live->len; i++) {
         char key[256];
@@ -149,14 +144,14 @@ static int mark_bases(rf_ckrepo *r, idset *live, rf_err *err)
             h.mode = RF_CHUNK_FULL;
         rf_buf_free(&b);
         if (!rc && h.mode == RF_CHUNK_DELTA)
-            idset_add(live, h.base);
+            rf_ckidset_add(live, h.base);
     }
-    idset_sort(live);
+    rf_ckidset_sort(live);
     return 0;
 }
 
 typedef struct sweep_ctx {
-    const idset *live;
+    const rf_ckidset *live;
     long grace_s;
     time_t now;
     size_t skip;
@@ -172,7 +167,7 @@ static int sweep_cb(void *ud, const char *key, const rf_store_meta *m)
     uint8_t id[RF_SHA256_LEN];
     if (!hex || strlen(hex + 1) != 64 || rf_unhex(id, hex + 1, RF_SHA256_LEN))
         return 0;
-    if (idset_has(x->live, id)) {
+    if (rf_ckidset_has(x->live, id)) {
         x->st->live_chunks++;
         return 0;
     }
@@ -195,13 +190,13 @@ static int gc_locked(rf_ckrepo *r, long grace_s, int dry_run, rf_ckgc_stats *st,
     json_t *all;
     if (rf_ckrepo_versions(r, &all, err))
         return -1;
-    idset live = {0};
+    rf_ckidset live = {0};
     size_t i;
     json_t *v;
     int rc = 0;
     st->versions = json_array_size(all);
     json_array_foreach(all, i, v) {
-        if ((rc = mark_version(r, json_string_value(v), &live, err)))
+        if ((rc = rf_ckidset_add_version(r, json_string_value(v), &live, err)))
             break;
     }
     json_decref(all);

@@ -185,6 +185,13 @@ void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *r
     cache_adopt(r, id, copy, len, len ? len : 1, depth, 1);   /* the writer hashed raw itself */
 }
 
+void rf_ckcache_set_depth(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int depth)
+{
+    rf_ckcache_ent *e = cache_find(r, id);
+    if (e)
+        e->depth = depth;
+}
+
 void rf_ckcache_reserve(rf_ckrepo *r, uint64_t bytes)
 {
     if (bytes > r->cache_cap)

@@ -117,6 +117,17 @@ typedef struct rf_ckgc_stats {
  * counts. */
 int rf_ckrepo_gc(rf_ckrepo *r, long grace_s, int dry_run, rf_ckgc_stats *st, rf_err *err);
 
+typedef struct rf_ckrebase_stats {
+    size_t checked, rewritten;     /* chunks of kept versions; rewritten as keyframes */
+    uint64_t rewritten_bytes;      /* their new encodings */
+} rf_ckrebase_stats;
+
+/* Before the versions in drop (a JSON array of ids) are deleted: rewrite as
+ * a keyframe, under the same id, every chunk of the other versions stored
+ * as a delta against a chunk no other version references, so that the
+ * dropped versions' chunks become garbage (rf_ckrebase.c). */
+int rf_ckrepo_rebase(rf_ckrepo *r, const json_t *drop, rf_ckrebase_stats *st, rf_err *err);
+
 /* Delete a version (not its chunks: gc does that). Refuses while a branch,
  * tag or channel points at it. */
 int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err);

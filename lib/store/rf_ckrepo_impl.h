@@ -49,6 +49,8 @@ int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *dept
                         rf_err *err);
 void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
                     size_t len, int depth);
+/* A cached block's depth after its chunk was re-encoded (no-op if absent). */
+void rf_ckcache_set_depth(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int depth);
 /* Let the cache hold at least bytes (never lowers it): a read needs the
  * blocks of its version and of its parent, the bases of its deltas. */
 void rf_ckcache_reserve(rf_ckrepo *r, uint64_t bytes);
@@ -76,5 +78,16 @@ int rf_ckrepo_list(rf_cklist *x, const char *folder, rf_list_fn fn, rf_err *err)
 /* Load / store a small JSON object under a key. get: 1, 0 missing, -1. */
 int rf_ckrepo_json_get(rf_ckrepo *r, const char *key, json_t **out, rf_err *err);
 int rf_ckrepo_json_put(rf_ckrepo *r, const char *key, const json_t *o, rf_err *err);
+
+/* A set of chunk ids (rf_ckgc.c): add, then sort, then look up. */
+typedef struct rf_ckidset {
+    uint8_t (*ids)[RF_SHA256_LEN];
+    size_t len, cap;
+} rf_ckidset;
+void rf_ckidset_add(rf_ckidset *s, const uint8_t *id);
+void rf_ckidset_sort(rf_ckidset *s);
+int rf_ckidset_has(const rf_ckidset *s, const uint8_t *id);   /* after sort */
+/* Add the chunks a version references directly (skeleton and blocks). */
+int rf_ckidset_add_version(rf_ckrepo *r, const char *vid, rf_ckidset *s, rf_err *err);
 
 #endif
