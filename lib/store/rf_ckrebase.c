@@ -8,7 +8,7 @@
  * kept version is rewritten as a keyframe (shuffle + zstd, no base), under
  * the same name: its id is the SHA-256 of its raw bytes, which do not
  * change, so versions, caches and concurrent writers see the same chunk.
- * The rewrite is one atomic put: a crash leaves the old or the new
+ * The rewrite is one atomic put, in the chunk's tier: a crash leaves the old or the new
  * encoding, both readable. Then the dropped versions' chunks are garbage. */
 #include "store/rf_ckrepo_impl.h"
 
@@ -44,51 +44,37 @@ static int kept_chunks(rf_ckrepo *r, const json_t *drop, rf_ckidset *live, rf_er
     return rc;
 }
 
-static int head_cb(void *ud, const void *p, size_t n)
-{
-    rf_buf_add(ud, p, n);
-    return 0;
-}
-
-/* A chunk's header: 1 and its base when it is a delta, 0 when not, -1. */
+/* A chunk's header: 1 and its base when it is a delta, 0 when not (cold
+ * chunks are keyframes), -1. */
 static int chunk_base(rf_ckrepo *r, const uint8_t *id, uint8_t base[RF_SHA256_LEN], int *elem,
-                      rf_err *err)
+                      int *tier, rf_err *err)
 {
-    char key[256];
-    rf_ckrepo_chunk_key(r, key, sizeof key, id);
-    rf_buf b = RF_BUF_INIT;
-    if (rf_store_get_stream(r->store, key, 0, RF_CHUNK_HEADER, head_cb, &b, err)) {
-        rf_buf_free(&b);
-        return rf_err_prefix(err, "chunk %s", key);
-    }
-    const uint8_t *h = (const uint8_t *)b.data;
-    int rc = b.len == RF_CHUNK_HEADER && !memcmp(h, RF_CHUNK_MAGIC, 4) ? 0 : -1;
-    if (rc)
-        rf_errf(err, RF_ECORRUPT, "chunk %s: bad header", key);
-    else if (h[5] == RF_CHUNK_DELTA) {
-        memcpy(base, h + 16, RF_SHA256_LEN);
-        *elem = h[6];
-        rc = 1;
-    }
-    rf_buf_free(&b);
-    return rc;
+    uint8_t h[RF_CHUNK_HEADER];
+    int rc = rf_cktier_header(r, id, h, tier, err);
+    if (rc <= 0 || h[5] != RF_CHUNK_DELTA)
+        return rc < 0 ? -1 : 0;
+    memcpy(base, h + 16, RF_SHA256_LEN);
+    *elem = h[6];
+    return 1;
 }
 
 /* Rewrite chunk id as a keyframe: its raw bytes (checked against the id),
  * encoded without a base, put over the delta. */
-static int rewrite_full(rf_ckrepo *r, const uint8_t *id, int elem, uint64_t *bytes, rf_err *err)
+static int rewrite_full(rf_ckrepo *r, const uint8_t *id, int elem, int tier, uint64_t *bytes,
+                        rf_err *err)
 {
     const uint8_t *raw;
     size_t n;
     int depth;
     char key[256];
-    rf_ckrepo_chunk_key(r, key, sizeof key, id);
+    rf_cktier_key(r, tier, key, sizeof key, id);
+    rf_put_opts po = rf_cktier_opts(r, tier);
     if (rf_ckrepo_block(r, id, &raw, &n, &depth, err))
         return -1;
     rf_buf enc = RF_BUF_INIT;
     int rc = rf_chunk_encode(r->cc, raw, n, elem, NULL, NULL, 0, &enc, err);
     if (!rc)
-        rc = rf_store_put_mem(r->store, key, enc.data, enc.len, NULL, err);
+        rc = rf_store_put_mem(r->store, key, enc.data, enc.len, &po, err);
     if (!rc) {
         *bytes += enc.len;
         rf_ckcache_set_depth(r, id, 0);
@@ -106,14 +92,14 @@ int rf_ckrepo_rebase(rf_ckrepo *r, const json_t *drop, rf_ckrebase_stats *st, rf
         rc = kept_chunks(r, drop, &live, err);
     for (size_t i = 0; !rc && i < live.len; i++) {
         uint8_t base[RF_SHA256_LEN];
-        int elem = 0;
-        int d = chunk_base(r, live.ids[i], base, &elem, err);
+        int elem = 0, tier = 0;
+        int d = chunk_base(r, live.ids[i], base, &elem, &tier, err);
         if (d < 0 && err->code == RF_ENOTFOUND)
             continue;   /* missing: verify reports it, nothing to rebase */
         if (d < 0)
             rc = -1;
         else if (d == 1 && !rf_ckidset_has(&live, base)) {
-            rc = rewrite_full(r, live.ids[i], elem, &st->rewritten_bytes, err);
+            rc = rewrite_full(r, live.ids[i], elem, tier, &st->rewritten_bytes, err);
             st->rewritten++;
         }
         st->checked++;

@@ -16,6 +16,9 @@ void rf_ckrepo_opts_default(rf_ckrepo_opts *o)
     o->block_bytes = RF_CHUNK_BLOCK_BYTES;
     o->level = RF_CHUNK_LEVEL;
     o->cache_bytes = 8u << 20;
+    o->tier_class[0] = o->tier_class[1] = o->tier_class[2] = NULL;
+    o->restore_wait_s = 12 * 3600;
+    o->restore_poll_ms = 60000;
 }
 
 int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *o,
@@ -32,6 +35,12 @@ int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *
                        "1..250 and the block size at least 64 bytes");
     }
     r->prefix = rf_xstrdup("");
+    if (!strncmp(url, "s3://", 5)) {   /* a tier without a class is STANDARD */
+        static const char *const s3_class[3] = {NULL, "STANDARD_IA", "GLACIER"};
+        for (int t = 1; t < 3; t++)
+            if (!r->o.tier_class[t])
+                r->o.tier_class[t] = s3_class[t];
+    }
     r->cache_cap = r->o.cache_bytes;
     r->cc = rf_chunk_ctx_new(r->o.level);
     if (!r->cc || rf_store_open(url, cfg, &r->store, err)) {
@@ -67,6 +76,7 @@ void rf_ckrepo_close(rf_ckrepo *r)
     for (size_t i = 0; i < RF_CKCACHE_SPARES; i++)
         free(r->spare[i].p);
     rf_buf_free(&r->io);
+    json_decref(r->packs);
     if (r->store)
         rf_store_close(r->store);
     free(r->prefix);
@@ -209,41 +219,23 @@ void rf_ckcache_drop_unchecked(rf_ckrepo *r)
 
 /* ---- chunks -------------------------------------------------------------- */
 
-static int head_cb(void *ud, const void *p, size_t n)
-{
-    rf_buf_add(ud, p, n);
-    return 0;
-}
-
 /* The store, not the cache, decides: gc may have deleted an object whose
  * bytes this process still caches (the caller holds the writer lock). */
 int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *depth,
                         rf_err *err)
 {
-    char key[256];
-    rf_ckrepo_chunk_key(r, key, sizeof key, id);
-    rf_buf b = RF_BUF_INIT;
-    int rc = rf_store_get_stream(r->store, key, 0, RF_CHUNK_HEADER, head_cb, &b, err);
-    if (rc) {
-        rf_buf_free(&b);
+    uint8_t h[RF_CHUNK_HEADER];
+    int tier, rc = rf_cktier_header(r, id, h, &tier, err);
+    if (rc < 0)
         return err && err->code == RF_ENOTFOUND ? 0 : -1;
-    }
-    rf_chunk_head h;
-    rc = b.len == RF_CHUNK_HEADER && !memcmp(b.data, RF_CHUNK_MAGIC, 4) ? 0 : -1;
-    if (!rc) {
-        h.depth = (unsigned char)b.data[7];
-        if (h.depth > 250)
-            rc = -1;
-    }
-    rf_buf_free(&b);
-    if (rc)
+    *depth = rc ? h[7] : 0;   /* a cold chunk is a keyframe */
+    if (*depth > 250) {
+        char key[256];
+        rf_cktier_key(r, tier, key, sizeof key, id);
         return rf_errf(err, RF_ECORRUPT, "chunk %s: bad header", key);
-    *depth = h.depth;
+    }
     return 1;
 }
-
-static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
-                     size_t *len, int *depth, rf_err *err);
 
 /* The repository's read buffer, taken for one chunk (a delta's base loaded
  * meanwhile takes a fresh one), and given back: the larger one is kept, so
@@ -283,6 +275,9 @@ static uint8_t *raw_alloc(rf_ckrepo *r, size_t len, size_t *cap)
     return rf_xmalloc(*cap);
 }
 
+static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
+                     size_t *len, int *depth, rf_err *err);
+
 /* Load, decode and cache one chunk; its depth must be at most max_depth (a
  * delta's base is one shallower, so a corrupt chain cannot loop). */
 static int block_load(rf_ckrepo *r, const uint8_t *id, int max_depth, rf_err *err)
@@ -293,8 +288,8 @@ static int block_load(rf_ckrepo *r, const uint8_t *id, int max_depth, rf_err *er
     rf_chunk_head h;
     const uint8_t *base = NULL;
     size_t blen;
-    int bdepth, rc = 0;
-    if (rf_store_get_mem(r->store, key, &b, err) || rf_chunk_head_parse(b.data, b.len, &h, err))
+    int bdepth, tier, rc = 0;
+    if (rf_cktier_get(r, id, &b, &tier, err) || rf_chunk_head_parse(b.data, b.len, &h, err))
         rc = rf_err_prefix(err, "chunk %s", key);
     else if (h.depth > max_depth)
         rc = rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "

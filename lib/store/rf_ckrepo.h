@@ -37,6 +37,11 @@ typedef struct rf_ckrepo_opts {
     int level;            /* zstd level, default RF_CHUNK_LEVEL */
     size_t cache_bytes;   /* raw block cache, default 32 MiB; raised to two
                              versions' payload when they are larger */
+    /* storage class of each tier's chunks (hot, warm, cold); NULL: on s3://
+     * STANDARD, STANDARD_IA, GLACIER; on file:// none (tiers are folders) */
+    const char *tier_class[3];
+    long restore_wait_s;  /* how long a cold read waits for its restore (12 h) */
+    long restore_poll_ms; /* HEAD interval while it waits (60 s) */
 } rf_ckrepo_opts;
 
 void rf_ckrepo_opts_default(rf_ckrepo_opts *o);
@@ -107,7 +112,7 @@ int rf_ckrepo_channels(rf_ckrepo *r, json_t **out, rf_err *err);
 int rf_ckpt_gate_check(const json_t *version, const char *gate, rf_err *err);
 
 typedef struct rf_ckgc_stats {
-    size_t versions, live_chunks, deleted_chunks, young_chunks;
+    size_t versions, live_chunks, deleted_chunks, young_chunks, deleted_packs;
     uint64_t deleted_bytes;
 } rf_ckgc_stats;
 

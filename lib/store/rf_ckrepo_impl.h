@@ -29,6 +29,7 @@ struct rf_ckrepo {
     struct { uint8_t *p; size_t cap; } spare[RF_CKCACHE_SPARES];
                                      /* evicted blocks' buffers, reused */
     rf_buf io;                       /* chunk read buffer, reused */
+    json_t *packs;                   /* cold pack indexes by key, loaded on a miss */
     int trust;                       /* decode without per-chunk hashes, the
                                         caller checks the payload (checkout) */
     char lock_key[512];              /* the writer lock held, or "" */
@@ -78,6 +79,31 @@ int rf_ckrepo_list(rf_cklist *x, const char *folder, rf_list_fn fn, rf_err *err)
 /* Load / store a small JSON object under a key. get: 1, 0 missing, -1. */
 int rf_ckrepo_json_get(rf_ckrepo *r, const char *key, json_t **out, rf_err *err);
 int rf_ckrepo_json_put(rf_ckrepo *r, const char *key, const json_t *o, rf_err *err);
+
+/* ---- tiers (rf_cktier.c) ---- */
+enum { RF_CKTIER_HOT = 0, RF_CKTIER_WARM, RF_CKTIER_COLD, RF_CKTIER_N };
+#define RF_CKTIER_RESTORE_DAYS 1
+/* The key of chunk id in a tier (not for packed chunks). */
+void rf_cktier_key(const rf_ckrepo *r, int tier, char *buf, size_t n, const uint8_t *id);
+/* Put options of a tier: its storage class. */
+rf_put_opts rf_cktier_opts(const rf_ckrepo *r, int tier);
+/* A chunk's stored bytes appended to out, from whichever tier holds it
+ * (hot first), restoring an archived object first; *tier: where. */
+int rf_cktier_get(rf_ckrepo *r, const uint8_t *id, rf_buf *out, int *tier, rf_err *err);
+/* A chunk's 48-byte header: 1 read (hot or warm), 0 the chunk is cold (a
+ * keyframe: no header needed, none read), -1 (RF_ENOTFOUND: nowhere). */
+int rf_cktier_header(rf_ckrepo *r, const uint8_t *id, uint8_t h[RF_CHUNK_HEADER], int *tier,
+                     rf_err *err);
+/* Wait until key is readable: RestoreObject when archived, then HEAD every
+ * restore_poll_ms until restored; RF_ESTATE after restore_wait_s. */
+int rf_cktier_wait_readable(rf_ckrepo *r, const char *key, rf_err *err);
+/* Pack indexes (r->packs) loaded once; in_pack: 1 and where, 0, -1. */
+int rf_cktier_packs(rf_ckrepo *r, rf_err *err);
+void rf_cktier_packs_forget(rf_ckrepo *r);
+int rf_cktier_in_pack(rf_ckrepo *r, const uint8_t *id, const char **pack, uint64_t *off,
+                      uint64_t *len, rf_err *err);
+/* rf_read_fn appending to an rf_buf. */
+int rf_ckbuf_cb(void *ud, const void *p, size_t n);
 
 /* A set of chunk ids (rf_ckgc.c): add, then sort, then look up. */
 typedef struct rf_ckidset {
