@@ -647,5 +647,8 @@ int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err)
     }
     char key[256];
     rf_ckrepo_key(r, key, sizeof key, "versions/%s.json", id);
-    return rf_store_delete(r->store, key, err);
+    if (rf_store_delete(r->store, key, err))
+        return -1;
+    rf_ckrepo_key(r, key, sizeof key, "placement/%s.json", id);
+    return rf_store_delete(r->store, key, err);   /* a missing key is fine */
 }

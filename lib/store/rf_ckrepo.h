@@ -133,6 +133,22 @@ typedef struct rf_ckrebase_stats {
  * dropped versions' chunks become garbage (rf_ckrebase.c). */
 int rf_ckrepo_rebase(rf_ckrepo *r, const json_t *drop, rf_ckrebase_stats *st, rf_err *err);
 
+typedef struct rf_ckplace_stats {
+    size_t chunks[3];              /* chunks now placed hot, warm, cold */
+    size_t moved[3];               /* moved into hot, warm, cold (loose) */
+    size_t packed, packs;          /* small chunks packed for cold; packs written */
+} rf_ckplace_stats;
+
+/* Apply a placement: targets maps version ids to "hot", "warm" or "cold"
+ * (other versions keep their recorded tier). Each chunk moves to the
+ * hottest tier of the versions using it (rf_ckplace.c). */
+int rf_ckrepo_place(rf_ckrepo *r, const json_t *targets, rf_ckplace_stats *st, rf_err *err);
+/* 1 when the warm tier's class is an IA one (128 KiB / 30-day minimums). */
+int rf_ckrepo_warm_is_ia(const rf_ckrepo *r);
+/* A version's recorded tier (0 hot, 1 warm, 2 cold; hot when none) and the
+ * time it got there: 1 recorded, 0 not, -1. */
+int rf_ckrepo_placement(rf_ckrepo *r, const char *id, int *tier, int64_t *since, rf_err *err);
+
 /* Delete a version (not its chunks: gc does that). Refuses while a branch,
  * tag or channel points at it. */
 int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err);
