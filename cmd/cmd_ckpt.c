@@ -478,8 +478,15 @@ static int do_retain(rf_ckrepo *r, opts *o, rf_err *err)
     for (;;) {
         json_t *v;
         if (rf_ckrepo_version(r, id, &v, err)) {
-            if (err->code == RF_ENOTFOUND && json_array_size(chain))
-                break;      /* history pruned before */
+            char up[RF_SHA256_HEX];
+            int t = err->code == RF_ENOTFOUND && json_array_size(chain)
+                        ? rf_ckrepo_pruned_parent(r, id, up, err) : -1;
+            if (t == 1) {   /* dropped before: walk on past its tombstone */
+                snprintf(id, sizeof id, "%s", up);
+                continue;
+            }
+            if (t == 0 || t == 2)
+                break;      /* history pruned before, no way past */
             json_decref(chain);
             return -1;
         }

@@ -626,6 +626,25 @@ int rf_ckrepo_resolve(rf_ckrepo *r, const char *ref, char id[RF_SHA256_HEX], rf_
     return 0;
 }
 
+int rf_ckrepo_pruned_parent(rf_ckrepo *r, const char *id, char parent[RF_SHA256_HEX],
+                            rf_err *err)
+{
+    char key[256];
+    json_t *t;
+    if (!id_valid(id))
+        return rf_errf(err, RF_EINVAL, "\"%s\" is not a version id", id);
+    rf_ckrepo_key(r, key, sizeof key, "pruned/%s.json", id);
+    int got = rf_ckrepo_json_get(r, key, &t, err);
+    if (got <= 0)
+        return got;
+    const char *p = json_string_value(json_array_get(json_object_get(t, "parents"), 0));
+    int ok = p && id_valid(p);
+    if (ok)
+        snprintf(parent, RF_SHA256_HEX, "%s", p);
+    json_decref(t);
+    return ok ? 1 : 2;
+}
+
 int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err)
 {
     static const char *const kinds[2] = {"heads", "tags"};
@@ -645,7 +664,18 @@ int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err)
         }
         json_decref(refs);
     }
+    /* a tombstone keeps the history walkable past the dropped version */
     char key[256];
+    json_t *v;
+    if (rf_ckrepo_version(r, id, &v, err))
+        return -1;
+    json_t *tomb = json_pack("{s:O}", "parents", json_object_get(v, "parents"));
+    json_decref(v);
+    rf_ckrepo_key(r, key, sizeof key, "pruned/%s.json", id);
+    int rc = rf_ckrepo_json_put(r, key, tomb, err);
+    json_decref(tomb);
+    if (rc)
+        return -1;
     rf_ckrepo_key(r, key, sizeof key, "versions/%s.json", id);
     if (rf_store_delete(r->store, key, err))
         return -1;

@@ -149,8 +149,14 @@ int rf_ckrepo_warm_is_ia(const rf_ckrepo *r);
  * time it got there: 1 recorded, 0 not, -1. */
 int rf_ckrepo_placement(rf_ckrepo *r, const char *id, int *tier, int64_t *since, rf_err *err);
 
-/* Delete a version (not its chunks: gc does that). Refuses while a branch,
- * tag or channel points at it. */
+/* A dropped version's first parent, from its tombstone: 1 found, 2 it had
+ * none, 0 no tombstone, -1. */
+int rf_ckrepo_pruned_parent(rf_ckrepo *r, const char *id, char parent[RF_SHA256_HEX],
+                            rf_err *err);
+
+/* Delete a version (not its chunks: gc does that), leaving a tombstone
+ * (pruned/<id>.json: its parents) so that history walks go past it.
+ * Refuses while a branch, tag or channel points at it. */
 int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err);
 
 #endif
