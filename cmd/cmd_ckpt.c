@@ -466,104 +466,39 @@ static int do_merge(rf_ckrepo *r, opts *o, rf_err *err)
     return rc;
 }
 
-/* retain: the policy's plan for a branch; --apply deletes what it drops */
+/* retain: the policy's plan for a branch; --apply rebases, deletes what it
+ * drops and moves the rest to their tiers (lib/store/rf_ckapply.c) */
 static int do_retain(rf_ckrepo *r, opts *o, rf_err *err)
 {
-    char id[RF_SHA256_HEX];
     if (o->n_pos != 2)
         return rf_errf(err, RF_EINVAL, "ckpt retain BRANCH [options]");
-    if (rf_ckrepo_resolve(r, o->pos[1], id, err))
-        return -1;
-    json_t *chain = json_array();   /* newest first */
-    for (;;) {
-        json_t *v;
-        if (rf_ckrepo_version(r, id, &v, err)) {
-            char up[RF_SHA256_HEX];
-            int t = err->code == RF_ENOTFOUND && json_array_size(chain)
-                        ? rf_ckrepo_pruned_parent(r, id, up, err) : -1;
-            if (t == 1) {   /* dropped before: walk on past its tombstone */
-                snprintf(id, sizeof id, "%s", up);
-                continue;
-            }
-            if (t == 0 || t == 2)
-                break;      /* history pruned before, no way past */
-            json_decref(chain);
-            return -1;
-        }
-        json_object_set_new(v, "id", json_string(id));
-        json_array_append_new(chain, v);
-        const char *p = json_string_value(json_array_get(json_object_get(v, "parents"), 0));
-        if (!p)
-            break;
-        snprintf(id, sizeof id, "%s", p);
-    }
-    size_t n = json_array_size(chain);
-    rf_ckver *vs = calloc(n, sizeof *vs);
-    int *pl = calloc(n, sizeof *pl);
-    time_t now = time(NULL);
-    const char *metric = o->metric ? o->metric : "val_acc";
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(chain, n - 1 - i), *meta = json_object_get(v, "meta");
-        json_t *m = json_object_get(json_object_get(meta, "metrics"), metric);
-        double age = (double)(now - json_integer_value(json_object_get(v, "created"))) / 86400;
-        int tier;
-        int64_t since;
-        const char *vid = json_string_value(json_object_get(v, "id"));
-        if (rf_ckrepo_placement(r, vid, &tier, &since, err) < 0) {
-            free(vs);
-            free(pl);
-            json_decref(chain);
-            return -1;
-        }
-        vs[i] = (rf_ckver){json_integer_value(json_object_get(meta, "epoch")),
-                           json_is_number(m) ? json_number_value(m) : NAN, age,
-                           (uint64_t)json_integer_value(json_object_get(v, "stored_bytes")),
-                           tier, since ? (double)(now - since) / 86400 : age};
-    }
     rf_ckpolicy p;
     rf_ckpolicy_default(&p);
     p.keep_last = (size_t)o->keep_last;
     p.keep_best = (size_t)o->keep_best;
     p.keep_every = o->keep_every;
     p.higher_is_better = !o->lower;
-    p.warm_is_ia = rf_ckrepo_warm_is_ia(r);
     p.warm_days = (double)o->warm_days;
-    int rc = 0;
-    size_t dropped = 0;
-    rf_ckretain_plan(vs, n, &p, pl);
-    json_t *drop = json_array(), *place = json_object();
-    for (size_t i = 0; i < n; i++) {
-        const char *vid = json_string_value(json_object_get(json_array_get(chain, n - 1 - i), "id"));
-        printf("%.12s epoch %-4lld %s=%-8.4g %s\n", vid, (long long)vs[i].epoch, metric,
-               vs[i].metric, rf_ckplace_name(pl[i]));
-        if (pl[i] == RF_PLACE_DELETE)
-            json_array_append_new(drop, json_string(vid));
-        else
-            json_object_set_new(place, vid, json_string(rf_ckplace_name(pl[i])));
-    }
-    /* the kept versions' deltas leave the dropped ones' chunks first */
-    rf_ckrebase_stats rb = {0};
-    if (o->apply && json_array_size(drop) && !(rc = rf_ckrepo_rebase(r, drop, &rb, err)))
+    const char *metric = o->metric ? o->metric : "val_acc";
+    rf_ckretain_result res;
+    int rc = rf_ckrepo_retain(r, o->pos[1], &p, metric, o->apply, &res, err);
+    for (size_t i = 0; i < res.n; i++)
+        printf("%.12s epoch %-4lld %s=%-8.4g %s\n", res.rows[i].id, (long long)res.rows[i].epoch,
+               metric, res.rows[i].metric, rf_ckplace_name(res.rows[i].place));
+    if (o->apply && !rc) {
+        const rf_ckplace_stats *ps = &res.place;
         printf("%zu chunks of kept versions rewritten as keyframes (%llu bytes)\n",
-               rb.rewritten, (unsigned long long)rb.rewritten_bytes);
-    for (size_t i = 0; o->apply && i < json_array_size(drop) && !rc; i++)
-        if (!(rc = rf_ckrepo_drop(r, json_string_value(json_array_get(drop, i)), err)))
-            dropped++;
-    rf_ckplace_stats ps = {0};
-    if (o->apply && !rc && !(rc = rf_ckrepo_place(r, place, &ps, err)))
+               res.rebase.rewritten, (unsigned long long)res.rebase.rewritten_bytes);
         printf("chunks: %zu hot, %zu warm, %zu cold; moved %zu to hot, %zu to warm, %zu to "
-               "cold, %zu small ones packed into %zu cold packs\n", ps.chunks[0],
-               ps.chunks[1], ps.chunks[2], ps.moved[0], ps.moved[1], ps.moved[2], ps.packed,
-               ps.packs);
-    json_decref(drop);
-    json_decref(place);
-    printf("%s%zu of %zu versions %s\n", o->apply ? "" : "dry run: ",
-           o->apply ? dropped : (size_t)0, n,
-           o->apply ? "deleted (their chunks go at the next gc), the rest in their tiers"
-                    : "deleted and nothing moved (--apply to do it)");
-    free(vs);
-    free(pl);
-    json_decref(chain);
+               "cold, %zu small ones packed into %zu cold packs\n", ps->chunks[0],
+               ps->chunks[1], ps->chunks[2], ps->moved[0], ps->moved[1], ps->moved[2],
+               ps->packed, ps->packs);
+    }
+    if (!rc)
+        printf("%s%zu of %zu versions %s\n", o->apply ? "" : "dry run: ", res.dropped, res.n,
+               o->apply ? "deleted (their chunks go at the next gc), the rest in their tiers"
+                        : "deleted and nothing moved (--apply to do it)");
+    rf_ckretain_result_free(&res);
     return rc;
 }
 

@@ -27,6 +27,7 @@
 #include "base/rf_err.h"
 #include "base/rf_hash.h"
 #include "store/rf_chunk.h"
+#include "store/rf_ckretain.h"
 #include "store/rf_store.h"
 
 typedef struct rf_ckrepo rf_ckrepo;
@@ -148,6 +149,28 @@ int rf_ckrepo_warm_is_ia(const rf_ckrepo *r);
 /* A version's recorded tier (0 hot, 1 warm, 2 cold; hot when none) and the
  * time it got there: 1 recorded, 0 not, -1. */
 int rf_ckrepo_placement(rf_ckrepo *r, const char *id, int *tier, int64_t *since, rf_err *err);
+
+typedef struct rf_ckretain_row {
+    char id[RF_SHA256_HEX];
+    int64_t epoch;
+    double metric;                 /* NaN when the version has none */
+    int place;                     /* enum rf_ckplace */
+} rf_ckretain_row;
+
+typedef struct rf_ckretain_result {
+    rf_ckretain_row *rows;         /* the branch's history, oldest first */
+    size_t n, dropped;
+    rf_ckrebase_stats rebase;
+    rf_ckplace_stats place;
+} rf_ckretain_result;
+
+/* Retention of the branch (or REF) by policy p and metric (rf_ckapply.c):
+ * the plan in res; with do_apply, kept deltas rebased, the versions planned
+ * "delete" dropped, the rest moved to their tiers. p->warm_is_ia is taken
+ * from the repository. Free res with rf_ckretain_result_free. */
+int rf_ckrepo_retain(rf_ckrepo *r, const char *ref, const rf_ckpolicy *p, const char *metric,
+                     int do_apply, rf_ckretain_result *res, rf_err *err);
+void rf_ckretain_result_free(rf_ckretain_result *res);
 
 /* A dropped version's first parent, from its tombstone: 1 found, 2 it had
  * none, 0 no tombstone, -1. */

@@ -89,6 +89,20 @@ check "file: a second apply moves nothing" \
   grep -q 'moved 0 to hot, 0 to warm, 0 to cold, 0 small ones packed into 0' "$tmp/apply.out"
 gc_ok file "$R"
 
+# the checkpoint-compact worker's retain=apply (workflows/curriculum.yaml's step)
+W=$BIN/ruvflow-checkpoint-compact
+args=()
+for f in "$tmp"/ck/*.art; do args+=(--input "checkpoints=$f"); done
+"$W" run "${args[@]}" --with branch=w --with repo="file://$tmp/wrepo" --with promote=staging \
+  --with retain=apply --with keep_every=4 --out "$tmp/wout" >/dev/null 2>"$tmp/w.err"
+check_eq "worker: compact, promote and retain exits 0" 0 $?
+check "worker: retention dropped versions" grep -q '"dropped": *[1-9]' "$tmp/wout/metrics.json"
+check "worker: and moved chunks to warm" test -n "$(ls "$tmp/wrepo/warm/chunks" 2>/dev/null)"
+check_eq "worker: the promoted version verifies" 0 \
+  "$("$RF" ckpt --repo "file://$tmp/wrepo" verify channel:staging >/dev/null 2>&1; echo $?)"
+check_fails "worker: a bad retain mode fails" "$W" run "${args[@]}" --with branch=w2 \
+  --with repo="file://$tmp/wrepo" --with retain=maybe --out "$tmp/wout2"
+
 if [ -n "${RF_TEST_S3_ENDPOINT:-}" ] && [ -n "${RF_TEST_S3_BUCKET:-}" ]; then
   B="s3://$RF_TEST_S3_BUCKET/ckpt-tiers-$$"
   # warm: the default STANDARD_IA; cold: STANDARD (s3rver cannot archive)
