@@ -386,6 +386,7 @@ int rf_ckrepo_place(rf_ckrepo *r, const json_t *targets, rf_ckplace_stats *st, r
     packer p = {RF_BUF_INIT, json_object(), 0, NULL};
     json_t *edits = json_object();
     rf_cktier_packs_forget(r);
+    r->tiered = 1;   /* chunks leave hot from here on */
     int rc = rf_ckrepo_lock_writer(r, err);
     if (!rc)
         rc = collect(r, targets, &e, err);

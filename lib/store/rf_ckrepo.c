@@ -42,6 +42,7 @@ int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *
                 r->o.tier_class[t] = s3_class[t];
     }
     r->cache_cap = r->o.cache_bytes;
+    r->tiered = -1;
     r->cc = rf_chunk_ctx_new(r->o.level);
     if (!r->cc || rf_store_open(url, cfg, &r->store, err)) {
         if (!r->cc)

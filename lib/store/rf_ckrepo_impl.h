@@ -30,6 +30,7 @@ struct rf_ckrepo {
                                      /* evicted blocks' buffers, reused */
     rf_buf io;                       /* chunk read buffer, reused */
     json_t *packs;                   /* cold pack indexes by key, loaded on a miss */
+    int tiered;                      /* -1 unknown, 1 chunks may be out of hot */
     int trust;                       /* decode without per-chunk hashes, the
                                         caller checks the payload (checkout) */
     char lock_key[512];              /* the writer lock held, or "" */

@@ -196,6 +196,30 @@ int rf_cktier_get(rf_ckrepo *r, const uint8_t *id, rf_buf *out, int *tier, rf_er
     return 0;
 }
 
+static int any_cb(void *ud, const char *key, const rf_store_meta *m)
+{
+    (void)key;
+    (void)m;
+    *(int *)ud = 1;
+    return 1;   /* one is enough */
+}
+
+/* 1 if anything was ever placed out of hot (a placement record exists):
+ * else a chunk missing from hot is missing, with no more requests. */
+static int tiered(rf_ckrepo *r, rf_err *err)
+{
+    if (r->tiered >= 0)
+        return r->tiered;
+    char pfx[256];
+    int any = 0;
+    rf_ckrepo_key(r, pfx, sizeof pfx, "placement/");
+    if (rf_store_list(r->store, pfx, 1, any_cb, &any, err) && err->code != RF_ENOTFOUND &&
+        err->code != RF_ECANCEL)
+        return -1;
+    rf_err_clear(err);
+    return r->tiered = any;
+}
+
 int rf_cktier_header(rf_ckrepo *r, const uint8_t *id, uint8_t h[RF_CHUNK_HEADER], int *tier,
                      rf_err *err)
 {
@@ -216,6 +240,13 @@ int rf_cktier_header(rf_ckrepo *r, const uint8_t *id, uint8_t h[RF_CHUNK_HEADER]
         }
         if (err->code != RF_ENOTFOUND)
             return -1;
+        if (t == RF_CKTIER_HOT) {
+            int any = tiered(r, err);
+            if (any <= 0) {
+                rf_cktier_key(r, RF_CKTIER_HOT, key, sizeof key, id);
+                return any < 0 ? -1 : rf_errf(err, RF_ENOTFOUND, "%s: no such chunk", key);
+            }
+        }
     }
     rf_store_meta m;
     rf_cktier_key(r, RF_CKTIER_COLD, key, sizeof key, id);
