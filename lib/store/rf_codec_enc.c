@@ -6,7 +6,10 @@
  * zstd. The tree is walked twice: a sizing pass that touches no tensor data
  * gives the exact payload size, which zstd records in the frame header
  * (and uses to pick a window no larger than the payload). The file is
- * written beside its final path and renamed over it once complete. */
+ * written beside its final path and renamed over it once complete.
+ * rf_payload_sha256(_fed) runs the same pass hashing only: no zstd, no
+ * file, and tensors without data fed by the caller (the checkpoint
+ * repository's blocks), so a payload is checked without being assembled. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
