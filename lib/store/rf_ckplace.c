@@ -190,15 +190,22 @@ int rf_ckrepo_warm_is_ia(const rf_ckrepo *r)
 
 /* Bases as hot as their hot or warm deltas (a cold chunk becomes a
  * keyframe), small chunks kept out of IA; until nothing changes. */
-static int settle(rf_ckrepo *r, ents *e, rf_err *err)
+static int settle(rf_ckrepo *r, ents *e, rf_ckplace_stats *st, rf_err *err)
 {
     for (int changed = 1, round = 0; changed; round++) {
         if (round > 300)
             return rf_errf(err, RF_ECORRUPT, "delta chains do not end (a loop?)");
         changed = 0;
         for (size_t i = 0; i < e->n; i++) {
-            if (e->v[i].cur < 0 && look_up(r, &e->v[i], err))
-                return -1;
+            if (e->v[i].cur < 0 && look_up(r, &e->v[i], err)) {
+                if (err->code != RF_ENOTFOUND)
+                    return -1;
+                /* missing: verify names it; nothing to move */
+                e->v[i].cur = e->v[i].want;
+                e->v[i].is_delta = 0;
+                rf_err_clear(err);
+                st->missing++;
+            }
             if (rf_ckrepo_warm_is_ia(r) && e->v[i].want == RF_CKTIER_WARM && e->v[i].size < SMALL_BYTES)
                 e->v[i].want = RF_CKTIER_HOT, changed = 1;
         }
@@ -391,7 +398,7 @@ int rf_ckrepo_place(rf_ckrepo *r, const json_t *targets, rf_ckplace_stats *st, r
     if (!rc)
         rc = collect(r, targets, &e, err);
     if (!rc)
-        rc = settle(r, &e, err);
+        rc = settle(r, &e, st, err);
     if (!rc)
         qsort(e.v, e.n, sizeof *e.v, by_depth_desc);
     for (size_t i = 0; !rc && i < e.n; i++) {

@@ -138,6 +138,7 @@ typedef struct rf_ckplace_stats {
     size_t chunks[3];              /* chunks now placed hot, warm, cold */
     size_t moved[3];               /* moved into hot, warm, cold (loose) */
     size_t packed, packs;          /* small chunks packed for cold; packs written */
+    size_t missing;                /* referenced but stored nowhere (verify names them) */
 } rf_ckplace_stats;
 
 /* Apply a placement: targets maps version ids to "hot", "warm" or "cold"
