@@ -483,17 +483,18 @@ typedef struct feed_src {
     int short_by;
 } feed_src;
 
-static const rf_obj *tensor_at(const rf_obj *o, const rf_obj *want_shape, int *k, int target)
+/* The target-th tensor of the tree, in the encoder's walk order. */
+static const rf_obj *tensor_at(const rf_obj *o, int *k, int target)
 {
     if (o->type == RF_TENSOR)
         return (*k)++ == target ? o : NULL;
     const rf_obj *hit = NULL;
     if (o->type == RF_MAP)
         for (size_t i = 0; i < o->u.m.len && !hit; i++)
-            hit = tensor_at(o->u.m.vals[i], want_shape, k, target);
+            hit = tensor_at(o->u.m.vals[i], k, target);
     if (o->type == RF_ARRAY)
         for (size_t i = 0; i < o->u.a.len && !hit; i++)
-            hit = tensor_at(o->u.a.items[i], want_shape, k, target);
+            hit = tensor_at(o->u.a.items[i], k, target);
     return hit;
 }
 
@@ -503,7 +504,8 @@ static int feed_pieces(void *ud, const rf_obj *node, rf_payload_feed_ctx *f, rf_
 {
     feed_src *s = ud;
     int k = 0;
-    const rf_obj *src = tensor_at(s->tree, node, &k, feeds_seen++);
+    (void)node;
+    const rf_obj *src = tensor_at(s->tree, &k, feeds_seen++);
     size_t bytes;
     assert_non_null(src);
     assert_int_equal(rf_tensor_bytes(src->u.t.dtype, src->u.t.ndim, src->u.t.shape, &bytes), 0);
