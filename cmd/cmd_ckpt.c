@@ -17,7 +17,8 @@
 
 typedef struct opts {
     const char *repo, *message, *branch, *parent, *out, *channel, *require, *base, *weight,
-        *metric;
+        *metric, *warm_class, *cold_class;
+    long restore_wait, restore_poll_ms, warm_days;
     long keep_last, keep_best, keep_every;
     int apply, lower;
     long grace, keyframe_every, level, block_kib;
@@ -41,10 +42,12 @@ static const char ckpt_help[] =
     "  branch [NAME [REF]] | branch -d NAME      tag [NAME REF] | tag -d NAME\n"
     "  merge REF REF [--weight W | --base REF] [-m MSG] [--branch B]   average, weighted, three-way\n"
     "  retain BRANCH [--keep-last 3] [--keep-best 1] [--keep-every N] [--metric val_acc]\n"
-    "         [--lower-is-better] [--apply]   plan (and with --apply, delete) by policy\n"
+    "         [--lower-is-better] [--warm-days 7] [--apply] [--warm-class C] [--cold-class C]\n"
+    "         plan; --apply deletes, rebases and moves versions to their tiers\n"
     "  checkout REF -o FILE        verify REF...             gc [--grace SECONDS] [--dry-run]\n"
     "usage: ruvflow model [--repo URL] promote REF --channel C [--require 'METRIC>=V']\n"
     "       ruvflow model rollback --channel C      ruvflow model ls [--json]\n"
+    "Reads of cold chunks restore them first: [--restore-wait SECONDS] [--restore-poll-ms MS].\n"
     "REF: a version id or prefix, a branch, a tag, channel:NAME; REF~N goes N parents back.\n"
     "The repository defaults to $RUVFLOW_CKPT_REPO, else <store>/ckpt.\n";
 
@@ -77,6 +80,8 @@ static int parse(int argc, char **argv, opts *o)
     o->grace = 3600;
     o->keep_last = 3;
     o->keep_best = 1;
+    o->restore_wait = -1;
+    o->warm_days = 7;
     o->meta = json_object();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -93,6 +98,8 @@ static int parse(int argc, char **argv, opts *o)
         ARG("--base", o->base)
         ARG("--weight", o->weight)
         ARG("--metric", o->metric)
+        ARG("--warm-class", o->warm_class)
+        ARG("--cold-class", o->cold_class)
 #undef ARG
         if (!strcmp(a, "--meta") && v) {
             if (!strchr(v, '='))
@@ -108,6 +115,20 @@ static int parse(int argc, char **argv, opts *o)
                                  "number");
             *(a[2] == 'g' ? &o->grace : a[2] == 'k' ? &o->keyframe_every
               : a[2] == 'l' ? &o->level : &o->block_kib) = n;
+            i++;
+        } else if ((!strcmp(a, "--restore-wait") || !strcmp(a, "--restore-poll-ms")) && v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || (a[10] == 'p' && n == 0))
+                return usage_err("--restore-wait wants seconds, --restore-poll-ms a positive "
+                                 "number");
+            *(a[10] == 'p' ? &o->restore_poll_ms : &o->restore_wait) = n;
+            i++;
+        } else if (!strcmp(a, "--warm-days") && v) {
+            char *end;
+            o->warm_days = strtol(v, &end, 10);
+            if (*end || o->warm_days < 0)
+                return usage_err("--warm-days wants a number of days");
             i++;
         } else if ((!strcmp(a, "--keep-last") || !strcmp(a, "--keep-best") ||
                     !strcmp(a, "--keep-every")) && v) {
@@ -153,6 +174,12 @@ static int open_repo(const opts *o, rf_config *cfg, rf_ckrepo **r, rf_err *err)
         ro.level = (int)o->level;
     if (o->block_kib)
         ro.block_bytes = (size_t)o->block_kib * 1024;
+    ro.tier_class[1] = o->warm_class;
+    ro.tier_class[2] = o->cold_class;
+    if (o->restore_wait >= 0)
+        ro.restore_wait_s = o->restore_wait;
+    if (o->restore_poll_ms)
+        ro.restore_poll_ms = o->restore_poll_ms;
     return rf_ckrepo_open(url, cfg, &ro, r, err);
 }
 
@@ -439,66 +466,39 @@ static int do_merge(rf_ckrepo *r, opts *o, rf_err *err)
     return rc;
 }
 
-/* retain: the policy's plan for a branch; --apply deletes what it drops */
+/* retain: the policy's plan for a branch; --apply rebases, deletes what it
+ * drops and moves the rest to their tiers (lib/store/rf_ckapply.c) */
 static int do_retain(rf_ckrepo *r, opts *o, rf_err *err)
 {
-    char id[RF_SHA256_HEX];
     if (o->n_pos != 2)
         return rf_errf(err, RF_EINVAL, "ckpt retain BRANCH [options]");
-    if (rf_ckrepo_resolve(r, o->pos[1], id, err))
-        return -1;
-    json_t *chain = json_array();   /* newest first */
-    for (;;) {
-        json_t *v;
-        if (rf_ckrepo_version(r, id, &v, err)) {
-            if (err->code == RF_ENOTFOUND && json_array_size(chain))
-                break;      /* history pruned before */
-            json_decref(chain);
-            return -1;
-        }
-        json_object_set_new(v, "id", json_string(id));
-        json_array_append_new(chain, v);
-        const char *p = json_string_value(json_array_get(json_object_get(v, "parents"), 0));
-        if (!p)
-            break;
-        snprintf(id, sizeof id, "%s", p);
-    }
-    size_t n = json_array_size(chain);
-    rf_ckver *vs = calloc(n, sizeof *vs);
-    int *pl = calloc(n, sizeof *pl);
-    time_t now = time(NULL);
-    const char *metric = o->metric ? o->metric : "val_acc";
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(chain, n - 1 - i), *meta = json_object_get(v, "meta");
-        json_t *m = json_object_get(json_object_get(meta, "metrics"), metric);
-        double age = (double)(now - json_integer_value(json_object_get(v, "created"))) / 86400;
-        vs[i] = (rf_ckver){json_integer_value(json_object_get(meta, "epoch")),
-                           json_is_number(m) ? json_number_value(m) : NAN, age,
-                           (uint64_t)json_integer_value(json_object_get(v, "stored_bytes")),
-                           RF_PLACE_HOT, age};
-    }
     rf_ckpolicy p;
     rf_ckpolicy_default(&p);
     p.keep_last = (size_t)o->keep_last;
     p.keep_best = (size_t)o->keep_best;
     p.keep_every = o->keep_every;
     p.higher_is_better = !o->lower;
-    int rc = 0;
-    size_t dropped = 0;
-    rf_ckretain_plan(vs, n, &p, pl);
-    for (size_t i = 0; i < n && !rc; i++) {
-        const char *vid = json_string_value(json_object_get(json_array_get(chain, n - 1 - i), "id"));
-        printf("%.12s epoch %-4lld %s=%-8.4g %s\n", vid, (long long)vs[i].epoch, metric,
-               vs[i].metric, rf_ckplace_name(pl[i]));
-        if (o->apply && pl[i] == RF_PLACE_DELETE && !(rc = rf_ckrepo_drop(r, vid, err)))
-            dropped++;
+    p.warm_days = (double)o->warm_days;
+    const char *metric = o->metric ? o->metric : "val_acc";
+    rf_ckretain_result res;
+    int rc = rf_ckrepo_retain(r, o->pos[1], &p, metric, o->apply, &res, err);
+    for (size_t i = 0; i < res.n; i++)
+        printf("%.12s epoch %-4lld %s=%-8.4g %s\n", res.rows[i].id, (long long)res.rows[i].epoch,
+               metric, res.rows[i].metric, rf_ckplace_name(res.rows[i].place));
+    if (o->apply && !rc) {
+        const rf_ckplace_stats *ps = &res.place;
+        printf("%zu chunks of kept versions rewritten as keyframes (%llu bytes)\n",
+               res.rebase.rewritten, (unsigned long long)res.rebase.rewritten_bytes);
+        printf("chunks: %zu hot, %zu warm, %zu cold; moved %zu to hot, %zu to warm, %zu to "
+               "cold, %zu small ones packed into %zu cold packs\n", ps->chunks[0],
+               ps->chunks[1], ps->chunks[2], ps->moved[0], ps->moved[1], ps->moved[2],
+               ps->packed, ps->packs);
     }
-    printf("%s%zu of %zu versions %s; tiers are a plan: the repository keeps its chunks in "
-           "one store\n", o->apply ? "" : "dry run: ", o->apply ? dropped : (size_t)0, n,
-           o->apply ? "deleted (their chunks go at the next gc)" : "deleted (--apply to do it)");
-    free(vs);
-    free(pl);
-    json_decref(chain);
+    if (!rc)
+        printf("%s%zu of %zu versions %s\n", o->apply ? "" : "dry run: ", res.dropped, res.n,
+               o->apply ? "deleted (their chunks go at the next gc), the rest in their tiers"
+                        : "deleted and nothing moved (--apply to do it)");
+    rf_ckretain_result_free(&res);
     return rc;
 }
 

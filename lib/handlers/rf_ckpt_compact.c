@@ -17,8 +17,10 @@ const char rf_ckpt_compact_help[] =
     "inputs:  checkpoints=ARTIFACT... (ruvflow/checkpoint, oldest first)\n"
     "with:    repo=URL (default $RUVFLOW_CKPT_REPO, else <store>/ckpt) branch=NAME (required)\n"
     "         keyframe_every=N (8) promote=CHANNEL require='METRIC>=VALUE' message=TEXT\n"
+    "         retain=apply: then the branch's retention, applied (rebase, drop, tiers):\n"
+    "         keep_last=N (3) keep_best=N (1) keep_every=N (0) warm_days=D (7)\n"
     "outputs: versions (versions.json)\n"
-    "metrics: versions stored_bytes input_bytes ratio promoted\n";
+    "metrics: versions stored_bytes input_bytes ratio promoted [dropped moved packed]\n";
 
 /* epoch, step and the last history row's metrics of one checkpoint. */
 static json_t *ckpt_meta(const char *path, rf_task *t, rf_err *err)
@@ -147,6 +149,45 @@ static int open_repo(rf_task *t, rf_ckrepo **r, rf_err *err)
     return rc;
 }
 
+/* with.retain=apply: the branch's retention policy, applied after the
+ * promotion (the promoted best stays: keep_best). */
+static int retain(rf_task *t, rf_ckrepo *r, const char *branch, rf_err *err)
+{
+    const char *mode = rf_task_param(t, "retain");
+    if (!mode)
+        return 0;
+    if (strcmp(mode, "apply"))
+        return rf_errf(err, RF_EINVAL, "with.retain: \"%s\" (only \"apply\")", mode);
+    long last, best, every, days;
+    if (rf_task_param_long(t, "keep_last", 3, &last, err) ||
+        rf_task_param_long(t, "keep_best", 1, &best, err) ||
+        rf_task_param_long(t, "keep_every", 0, &every, err) ||
+        rf_task_param_long(t, "warm_days", 7, &days, err))
+        return -1;
+    if (last < 1 || best < 0 || every < 0 || days < 0)
+        return rf_errf(err, RF_EINVAL, "with.keep_last must be >= 1 (the head stays), the "
+                       "others >= 0");
+    rf_ckpolicy p;
+    rf_ckpolicy_default(&p);
+    p.keep_last = (size_t)last;
+    p.keep_best = (size_t)best;
+    p.keep_every = every;
+    p.warm_days = (double)days;
+    rf_ckretain_result res;
+    int rc = rf_ckrepo_retain(r, branch, &p, "val_acc", 1, &res, err);
+    if (!rc) {
+        const rf_ckplace_stats *ps = &res.place;
+        rf_task_logf(t, "retention: %zu of %zu versions dropped; chunks %zu hot, %zu warm, "
+                     "%zu cold", res.dropped, res.n, ps->chunks[0], ps->chunks[1],
+                     ps->chunks[2]);
+        rf_task_metric(t, "dropped", (double)res.dropped);
+        rf_task_metric(t, "moved", (double)(ps->moved[0] + ps->moved[1] + ps->moved[2]));
+        rf_task_metric(t, "packed", (double)ps->packed);
+    }
+    rf_ckretain_result_free(&res);
+    return rc;
+}
+
 int rf_ckpt_compact_handler(rf_task *t, rf_err *err)
 {
     size_t n = rf_task_input_count(t, "checkpoints");
@@ -172,6 +213,8 @@ int rf_ckpt_compact_handler(rf_task *t, rf_err *err)
         if (!rc)
             rf_task_logf(t, "promoted %.12s to %s", j.best, channel);
     }
+    if (!rc)
+        rc = retain(t, j.r, branch, err);
     char path[4096];
     snprintf(path, sizeof path, "%s/versions.json", rf_task_outdir(t));
     json_t *doc = json_pack("{s:s,s:O,s:s}", "branch", branch, "versions", j.list, "best",

@@ -22,8 +22,9 @@
  *   8   8  raw length in bytes
  *   16 32  base id (delta only; zeros otherwise)
  *   48 ..  zstd frame (or the shuffled bytes, mode 2)
- * Decoding checks the header, the lengths and, at the end, the SHA-256 of
- * the rebuilt bytes against the id: a damaged chunk is always detected. */
+ * Decoding checks the header and the lengths and, unless the caller checks
+ * the whole payload instead, the SHA-256 of the rebuilt bytes against the
+ * id: a damaged chunk is always detected, by one hash or the other. */
 #ifndef RF_CHUNK_H
 #define RF_CHUNK_H
 
@@ -59,6 +60,10 @@ void rf_chunk_ctx_free(rf_chunk_ctx *c);
  * its inverse; src and dst must not overlap. */
 void rf_shuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t elem);
 void rf_unshuffle(const uint8_t *src, uint8_t *dst, size_t n, size_t elem);
+/* Unshuffle and, when base is not NULL, XOR with base in the same pass:
+ * dst = unshuffle(src) ^ base (base n bytes, not overlapping dst). */
+void rf_unshuffle_xor(const uint8_t *src, const uint8_t *base, uint8_t *dst, size_t n,
+                      size_t elem);
 /* dst[i] = a[i] ^ b[i]. */
 void rf_xor(const uint8_t *a, const uint8_t *b, uint8_t *dst, size_t n);
 
@@ -76,9 +81,14 @@ int rf_chunk_encode(rf_chunk_ctx *c, const void *raw, size_t n, int elem,
 int rf_chunk_head_parse(const void *p, size_t n, rf_chunk_head *h, rf_err *err);
 
 /* Decode a chunk into raw (h->raw_len bytes, caller's buffer). base is the
- * base block's raw bytes for a delta, else NULL. Checks the result's
- * SHA-256 against id; RF_ECORRUPT on any mismatch. */
+ * base block's raw bytes for a delta, else NULL. When id is not NULL, checks
+ * the result's SHA-256 against it; RF_ECORRUPT on any mismatch. id NULL
+ * skips the hash, for a caller that checks the whole rebuilt payload
+ * instead (rf_ckrepo_checkout) and rechecks chunk by chunk on a mismatch. */
 int rf_chunk_decode(rf_chunk_ctx *c, const void *p, size_t n, const void *base,
                     const uint8_t id[RF_SHA256_LEN], void *raw, rf_err *err);
+
+/* RF_ECORRUPT unless SHA-256(raw) == id. */
+int rf_chunk_check(const void *raw, size_t n, const uint8_t id[RF_SHA256_LEN], rf_err *err);
 
 #endif

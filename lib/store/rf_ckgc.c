@@ -68,17 +68,12 @@ void rf_ckrepo_unlock_writer(rf_ckrepo *r)
 
 /* ---- mark ---------------------------------------------------------------- */
 
-typedef struct idset {
-    uint8_t (*ids)[RF_SHA256_LEN];
-    size_t len, cap;
-} idset;
-
 static int id_cmp(const void *a, const void *b)
 {
     return memcmp(a, b, RF_SHA256_LEN);
 }
 
-static void idset_add(idset *s, const uint8_t *id)
+void rf_ckidset_add(rf_ckidset *s, const uint8_t *id)
 {
     if (s->len == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 1024;
@@ -87,27 +82,27 @@ static void idset_add(idset *s, const uint8_t *id)
     memcpy(s->ids[s->len++], id, RF_SHA256_LEN);
 }
 
-static int idset_has(const idset *s, const uint8_t *id)
+int rf_ckidset_has(const rf_ckidset *s, const uint8_t *id)
 {
     return s->len && bsearch(id, s->ids, s->len, RF_SHA256_LEN, id_cmp) != NULL;
 }
 
-static void idset_sort(idset *s)
+void rf_ckidset_sort(rf_ckidset *s)
 {
     if (s->len)
         qsort(s->ids, s->len, RF_SHA256_LEN, id_cmp);
 }
 
-static int add_hex(idset *s, const char *hex)
+static int add_hex(rf_ckidset *s, const char *hex)
 {
     uint8_t id[RF_SHA256_LEN];
     if (!hex || strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN))
         return -1;
-    idset_add(s, id);
+    rf_ckidset_add(s, id);
     return 0;
 }
 
-static int mark_version(rf_ckrepo *r, const char *vid, idset *live, rf_err *err)
+int rf_ckidset_add_version(rf_ckrepo *r, const char *vid, rf_ckidset *live, rf_err *err)
 {
     json_t *v;
     if (rf_ckrepo_version(r, vid, &v, err))
@@ -122,41 +117,26 @@ static int mark_version(rf_ckrepo *r, const char *vid, idset *live, rf_err *err)
     return bad ? rf_errf(err, RF_ECORRUPT, "version %.12s: bad chunk id", vid) : 0;
 }
 
-static int buf_cb(void *ud, const void *p, size_t n)
-{
-    rf_buf_add(ud, p, n);
-    return 0;
-}
-
-/* Delta bases: add the base of every marked chunk until nothing changes. */
-static int mark_bases(rf_ckrepo *r, idset *live, rf_err *err)
+/* Delta bases: add the base of every marked chunk until nothing changes
+ * (cold chunks are keyframes: no base). */
+static int mark_bases(rf_ckrepo *r, rf_ckidset *live, rf_err *err)
 {
     for (size_t i = 0; i < live->len; i++) {
-        char key[256];
-        rf_ckrepo_chunk_key(r, key, sizeof key, live->ids[i]);
-        rf_buf b = RF_BUF_INIT;
-        rf_chunk_head h;
-        if (rf_store_get_stream(r->store, key, 0, RF_CHUNK_HEADER, buf_cb, &b, err)) {
-            rf_buf_free(&b);
-            if (err->code == RF_ENOTFOUND)
-                continue;   /* verify reports missing chunks; gc only keeps */
+        uint8_t h[RF_CHUNK_HEADER];
+        int tier, rc = rf_cktier_header(r, live->ids[i], h, &tier, err);
+        if (rc < 0 && err->code == RF_ENOTFOUND)
+            continue;   /* verify reports missing chunks; gc only keeps */
+        if (rc < 0)
             return -1;
-        }
-        int rc = b.len < RF_CHUNK_HEADER || memcmp(b.data, RF_CHUNK_MAGIC, 4) ? -1 : 0;
-        if (!rc && b.data[5] == RF_CHUNK_DELTA)
-            memcpy(h.base, b.data + 16, RF_SHA256_LEN), h.mode = RF_CHUNK_DELTA;
-        else
-            h.mode = RF_CHUNK_FULL;
-        rf_buf_free(&b);
-        if (!rc && h.mode == RF_CHUNK_DELTA)
-            idset_add(live, h.base);
+        if (rc == 1 && h[5] == RF_CHUNK_DELTA)
+            rf_ckidset_add(live, h + 16);
     }
-    idset_sort(live);
+    rf_ckidset_sort(live);
     return 0;
 }
 
 typedef struct sweep_ctx {
-    const idset *live;
+    const rf_ckidset *live;
     long grace_s;
     time_t now;
     size_t skip;
@@ -165,6 +145,15 @@ typedef struct sweep_ctx {
     size_t n_dead, cap_dead;
 } sweep_ctx;
 
+static void dead_add(sweep_ctx *x, const char *key)
+{
+    if (x->n_dead == x->cap_dead) {
+        x->cap_dead = x->cap_dead ? 2 * x->cap_dead : 256;
+        x->dead = rf_xrealloc(x->dead, x->cap_dead * sizeof *x->dead);
+    }
+    x->dead[x->n_dead++] = rf_xstrdup(key);
+}
+
 static int sweep_cb(void *ud, const char *key, const rf_store_meta *m)
 {
     sweep_ctx *x = ud;
@@ -172,7 +161,7 @@ static int sweep_cb(void *ud, const char *key, const rf_store_meta *m)
     uint8_t id[RF_SHA256_LEN];
     if (!hex || strlen(hex + 1) != 64 || rf_unhex(id, hex + 1, RF_SHA256_LEN))
         return 0;
-    if (idset_has(x->live, id)) {
+    if (rf_ckidset_has(x->live, id)) {
         x->st->live_chunks++;
         return 0;
     }
@@ -180,13 +169,40 @@ static int sweep_cb(void *ud, const char *key, const rf_store_meta *m)
         x->st->young_chunks++;
         return 0;
     }
-    if (x->n_dead == x->cap_dead) {
-        x->cap_dead = x->cap_dead ? 2 * x->cap_dead : 256;
-        x->dead = rf_xrealloc(x->dead, x->cap_dead * sizeof *x->dead);
-    }
-    x->dead[x->n_dead++] = rf_xstrdup(key);
+    dead_add(x, key);
     x->st->deleted_chunks++;
     x->st->deleted_bytes += m->size;
+    return 0;
+}
+
+/* A cold pack goes (the pack, then its index) when none of its members is
+ * live and its index is older than the grace period. */
+static int sweep_packs(rf_ckrepo *r, sweep_ctx *x, rf_err *err)
+{
+    rf_cktier_packs_forget(r);   /* the store's, not what this process saw */
+    if (rf_cktier_packs(r, err))
+        return -1;
+    const char *ikey;
+    json_t *idx;
+    json_object_foreach(r->packs, ikey, idx) {
+        const char *hex;
+        json_t *at;
+        int live = 0;
+        json_object_foreach(json_object_get(idx, "chunks"), hex, at) {
+            uint8_t id[RF_SHA256_LEN];
+            live |= strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN) ||
+                    rf_ckidset_has(x->live, id);
+        }
+        const char *pack = json_string_value(json_object_get(idx, "pack"));
+        rf_store_meta m;
+        if (live || !pack || rf_store_head(r->store, ikey, &m, NULL) ||
+            (long)(x->now - m.mtime) < x->grace_s)
+            continue;
+        dead_add(x, pack);
+        dead_add(x, ikey);
+        x->st->deleted_packs++;
+    }
+    rf_cktier_packs_forget(r);
     return 0;
 }
 
@@ -195,23 +211,28 @@ static int gc_locked(rf_ckrepo *r, long grace_s, int dry_run, rf_ckgc_stats *st,
     json_t *all;
     if (rf_ckrepo_versions(r, &all, err))
         return -1;
-    idset live = {0};
+    rf_ckidset live = {0};
     size_t i;
     json_t *v;
     int rc = 0;
     st->versions = json_array_size(all);
     json_array_foreach(all, i, v) {
-        if ((rc = mark_version(r, json_string_value(v), &live, err)))
+        if ((rc = rf_ckidset_add_version(r, json_string_value(v), &live, err)))
             break;
     }
     json_decref(all);
     if (!rc)
         rc = mark_bases(r, &live, err);
     sweep_ctx x = {&live, grace_s, time(NULL), 0, st, NULL, 0, 0};
-    char pfx[256];
-    rf_ckrepo_key(r, pfx, sizeof pfx, "chunks/");
-    if (!rc && rf_store_list(r->store, pfx, 1, sweep_cb, &x, err) && err->code != RF_ENOTFOUND)
-        rc = -1;
+    static const char *const dirs[] = {"chunks/", "warm/chunks/", "cold/chunks/"};
+    for (size_t d = 0; d < 3 && !rc; d++) {
+        char pfx[256];
+        rf_ckrepo_key(r, pfx, sizeof pfx, "%s", dirs[d]);
+        if (rf_store_list(r->store, pfx, 1, sweep_cb, &x, err) && err->code != RF_ENOTFOUND)
+            rc = -1;
+    }
+    if (!rc)
+        rc = sweep_packs(r, &x, err);
     if (!rc && !dry_run && x.n_dead)
         rc = rf_store_delete_many(r->store, (const char *const *)x.dead, x.n_dead, err);
     for (size_t k = 0; k < x.n_dead; k++)

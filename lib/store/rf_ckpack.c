@@ -15,8 +15,6 @@
 
 #include "store/rf_codec.h"
 
-#define RF_VERIFY_LEVEL (-50)
-
 /* ---- walking the tensors of a tree --------------------------------------- */
 
 typedef int (*tensor_fn)(void *ud, rf_obj *node, json_t *path, rf_err *err);
@@ -343,6 +341,7 @@ int rf_ckrepo_commit_file(rf_ckrepo *r, const char *path, const rf_ckpt_commit *
         return rf_err_errno(err, "commit %s", path);
     }
     st->raw_bytes = info.payload_size;
+    rf_ckcache_reserve(r, 2 * info.payload_size);
     st->file_bytes = (uint64_t)sb.st_size;
     json_t *parents = json_array();
     commit_ctx x = {r, NULL, json_array(), st, RF_BUF_INIT};
@@ -437,31 +436,153 @@ static int fill_tensor(rf_ckrepo *r, rf_obj *root, const json_t *t, rf_err *err)
     return rc;
 }
 
-static int load_skeleton(rf_ckrepo *r, const json_t *v, const char *dir, rf_obj **root,
-                         rf_err *err)
+static int load_skeleton(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
 {
     uint8_t id[RF_SHA256_LEN];
     const char *hex = json_string_value(json_object_get(v, "skeleton"));
     const uint8_t *raw;
     size_t n;
     int depth;
-    char file[300];
     if (!hex || strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN))
         return rf_errf(err, RF_ECORRUPT, "bad skeleton id");
-    if (rf_ckrepo_block(r, id, &raw, &n, &depth, err))
+    if (rf_ckrepo_block(r, id, &raw, &n, &depth, err) ||
+        rf_artifact_read_mem(raw, n, NULL, NULL, root, err))
         return rf_err_prefix(err, "skeleton");
-    snprintf(file, sizeof file, "%s/skeleton.art", dir);
-    FILE *f = fopen(file, "wb");
-    if (!f)
-        return rf_err_errno(err, "%s", file);
-    size_t w = fwrite(raw, 1, n, f);
-    if (fclose(f) || w != n) {
-        unlink(file);
-        return rf_err_errno(err, "write %s", file);
+    return 0;
+}
+
+/* The version's payload tree, its tensors filled from their blocks. */
+static int rebuild(rf_ckrepo *r, const json_t *v, rf_obj **root, rf_err *err)
+{
+    *root = NULL;
+    int rc = load_skeleton(r, v, root, err);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(v, "tensors"), i, t) {
+        if (rc || (rc = fill_tensor(r, *root, t, err)))
+            break;
     }
-    int rc = rf_artifact_read(file, NULL, NULL, root, err);
-    unlink(file);
-    return rc ? rf_err_prefix(err, "skeleton") : 0;
+    if (rc) {
+        rf_obj_free(*root);
+        *root = NULL;
+    }
+    return rc;
+}
+
+/* ---- verify: the payload's hash, straight from the cached blocks --------- */
+
+typedef struct feed_ctx {
+    rf_ckrepo *r;
+    const json_t *tensors;    /* the version's list, in the tree's order */
+    const rf_obj **nodes;     /* nodes[i]: the tree node of tensor i */
+    size_t n;
+} feed_ctx;
+
+/* Put a data-less tensor node (dtype and shape only) where tensor t's nil
+ * placeholder is: the hash pass feeds its bytes block by block. */
+static int place_tensor(rf_obj *root, const json_t *t, rf_obj **at, rf_err *err)
+{
+    const json_t *sh = json_object_get(t, "shape");
+    char *ps = path_str(json_object_get(t, "path"));
+    rf_obj *node = at_path(root, json_object_get(t, "path"));
+    int dtype = dtype_parse(json_string_value(json_object_get(t, "dtype")));
+    size_t ndim = json_array_size(sh);
+    int rc = 0;
+    if (!node || node->type != RF_NIL || dtype < 0 || ndim > RF_TENSOR_MAXDIM)
+        rc = rf_errf(err, RF_ECORRUPT, "tensor %s: does not fit the skeleton", ps);
+    free(ps);
+    if (rc)
+        return -1;
+    memset(node, 0, sizeof *node);
+    node->type = RF_TENSOR;
+    node->u.t.dtype = dtype;
+    node->u.t.ndim = (int)ndim;
+    for (size_t d = 0; d < ndim; d++)
+        node->u.t.shape[d] = (uint64_t)json_integer_value(json_array_get(sh, d));
+    *at = node;
+    return 0;
+}
+
+static int feed_tensor(void *ud, const rf_obj *node, rf_payload_feed_ctx *f, rf_err *err)
+{
+    feed_ctx *x = ud;
+    size_t k = 0;
+    while (k < x->n && x->nodes[k] != node)
+        k++;
+    const json_t *t = json_array_get(x->tensors, k);
+    if (!t)
+        return rf_errf(err, RF_ECORRUPT, "a tensor of the skeleton is not in the version");
+    char *ps = path_str(json_object_get(t, "path"));
+    size_t i;
+    json_t *b;
+    int rc = 0;
+    json_array_foreach(json_object_get(t, "blocks"), i, b) {
+        uint8_t id[RF_SHA256_LEN];
+        const uint8_t *raw;
+        size_t n;
+        int depth;
+        const char *hex = json_string_value(b);
+        if (!hex || strlen(hex) != 64 || rf_unhex(id, hex, RF_SHA256_LEN))
+            rc = rf_errf(err, RF_ECORRUPT, "tensor %s: bad block id", ps);
+        else if (rf_ckrepo_block(x->r, id, &raw, &n, &depth, err))
+            rc = rf_err_prefix(err, "tensor %s block %zu", ps, i);
+        else if (rf_payload_feed(f, raw, n) < 0)
+            rc = -1;
+        if (rc)
+            break;
+    }
+    free(ps);
+    return rc;
+}
+
+/* The SHA-256 (hex) of the version's payload, its tensors fed from the
+ * blocks as they come, never assembled. */
+static int payload_hash(rf_ckrepo *r, const json_t *v, char hex[RF_SHA256_HEX], rf_err *err)
+{
+    rf_obj *root = NULL;
+    const json_t *tensors = json_object_get(v, "tensors");
+    feed_ctx x = {r, tensors, NULL, json_array_size(tensors)};
+    x.nodes = rf_xcalloc(x.n ? x.n : 1, sizeof *x.nodes);
+    int rc = load_skeleton(r, v, &root, err);
+    for (size_t i = 0; !rc && i < x.n; i++) {
+        rf_obj *node = NULL;
+        rc = place_tensor(root, json_array_get(tensors, i), &node, err);
+        x.nodes[i] = node;
+    }
+    uint8_t sum[RF_SHA256_LEN];
+    uint64_t size;
+    if (!rc)
+        rc = rf_payload_sha256_fed(root, feed_tensor, &x, &size, sum, err);
+    if (!rc)
+        rf_hex(hex, sum, RF_SHA256_LEN);
+    rf_obj_free(root);
+    free(x.nodes);
+    return rc;
+}
+
+/* Check the version with one SHA-256, of the whole payload, instead of one
+ * per chunk and then the payload again: blocks are decoded without their
+ * own hashes (r->trust); only when the payload does not match are they read
+ * again, each checked against its id, to name the damaged one. */
+static int verify(rf_ckrepo *r, const json_t *v, rf_err *err)
+{
+    const char *want = json_string_value(json_object_get(v, "payload_sha256"));
+    char hex[RF_SHA256_HEX] = "";
+    rf_ckcache_reserve(r, 2 * (uint64_t)json_integer_value(json_object_get(v, "payload_bytes")));
+    int trust = r->trust;
+    r->trust = 1;
+    int rc = payload_hash(r, v, hex, err);
+    r->trust = trust;
+    if (rc)
+        return -1;
+    if (want && !strcmp(want, hex))
+        return 0;
+    rf_ckcache_drop_unchecked(r);
+    char again[RF_SHA256_HEX];
+    if (payload_hash(r, v, again, err))   /* every chunk hashed: names the damaged one */
+        return -1;
+    return rf_errf(err, RF_ECORRUPT, "rebuilt payload SHA-256 %.16s... differs from the "
+                   "recorded %.16s...", hex, want ? want : "");
 }
 
 int rf_ckrepo_checkout(rf_ckrepo *r, const char *id, const char *out_path, rf_err *err)
@@ -469,40 +590,27 @@ int rf_ckrepo_checkout(rf_ckrepo *r, const char *id, const char *out_path, rf_er
     json_t *v;
     if (rf_ckrepo_version(r, id, &v, err))
         return -1;
-    char dir[256], file[300];
+    int rc = verify(r, v, err);
+    /* Only a version that verified is written (its blocks are in the cache
+     * now), at the codec's default level, so that the file is the original
+     * artifact byte for byte. */
     rf_obj *root = NULL;
-    int rc = scratch_dir(dir, sizeof dir, err);
-    if (!rc)
-        rc = load_skeleton(r, v, dir, &root, err);
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(v, "tensors"), i, t) {
-        if (rc || (rc = fill_tensor(r, root, t, err)))
-            break;
-    }
-    snprintf(file, sizeof file, "%s/%s", dir, "rebuilt.art");
-    const char *dst = out_path ? out_path : file;
-    rf_artifact_info info;
-    const char *ctype = json_string_value(json_object_get(v, "content_type"));
-    /* The payload SHA-256 does not depend on the zstd level: a verify
-     * (nothing kept) encodes at zstd's fastest level; a checkout at the
-     * default, so that its file is the original byte for byte. */
-    rf_codec_opts co;
-    rf_codec_opts_default(&co);
-    if (!out_path)
-        co.level = RF_VERIFY_LEVEL;
-    if (!rc)
-        rc = rf_artifact_write(dst, ctype ? ctype : "", root, &co, &info, err);
-    const char *want = json_string_value(json_object_get(v, "payload_sha256"));
-    if (!rc && (!want || strcmp(want, info.sha256_hex))) {
-        rc = rf_errf(err, RF_ECORRUPT, "rebuilt payload SHA-256 %.16s... differs from the "
-                     "recorded %.16s...", info.sha256_hex, want ? want : "");
-        if (out_path)
+    int trust = r->trust;
+    r->trust = 1;   /* the write's own SHA-256 is compared below */
+    if (!rc && out_path)
+        rc = rebuild(r, v, &root, err);
+    r->trust = trust;
+    if (!rc && out_path) {
+        const char *ctype = json_string_value(json_object_get(v, "content_type"));
+        rf_artifact_info info;
+        const char *want = json_string_value(json_object_get(v, "payload_sha256"));
+        rc = rf_artifact_write(out_path, ctype ? ctype : "", root, NULL, &info, err);
+        if (!rc && strcmp(want, info.sha256_hex)) {   /* a block re-read since */
             unlink(out_path);
+            rc = rf_errf(err, RF_ECORRUPT, "written payload differs from the verified one");
+        }
     }
     rf_obj_free(root);
-    if (dir[0])
-        scratch_done(dir, file);
     json_decref(v);
     return rc ? rf_err_prefix(err, "version %.12s", id) : 0;
 }

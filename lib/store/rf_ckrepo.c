@@ -15,7 +15,10 @@ void rf_ckrepo_opts_default(rf_ckrepo_opts *o)
     o->keyframe_every = 8;
     o->block_bytes = RF_CHUNK_BLOCK_BYTES;
     o->level = RF_CHUNK_LEVEL;
-    o->cache_bytes = 256u << 20;
+    o->cache_bytes = 8u << 20;
+    o->tier_class[0] = o->tier_class[1] = o->tier_class[2] = NULL;
+    o->restore_wait_s = 12 * 3600;
+    o->restore_poll_ms = 60000;
 }
 
 int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *o,
@@ -32,6 +35,14 @@ int rf_ckrepo_open(const char *url, const rf_config *cfg, const rf_ckrepo_opts *
                        "1..250 and the block size at least 64 bytes");
     }
     r->prefix = rf_xstrdup("");
+    if (!strncmp(url, "s3://", 5)) {   /* a tier without a class is STANDARD */
+        static const char *const s3_class[3] = {NULL, "STANDARD_IA", "GLACIER"};
+        for (int t = 1; t < 3; t++)
+            if (!r->o.tier_class[t])
+                r->o.tier_class[t] = s3_class[t];
+    }
+    r->cache_cap = r->o.cache_bytes;
+    r->tiered = -1;
     r->cc = rf_chunk_ctx_new(r->o.level);
     if (!r->cc || rf_store_open(url, cfg, &r->store, err)) {
         if (!r->cc)
@@ -63,6 +74,10 @@ void rf_ckrepo_close(rf_ckrepo *r)
         free(e);
     }
     rf_chunk_ctx_free(r->cc);
+    for (size_t i = 0; i < RF_CKCACHE_SPARES; i++)
+        free(r->spare[i].p);
+    rf_buf_free(&r->io);
+    json_decref(r->packs);
     if (r->store)
         rf_store_close(r->store);
     free(r->prefix);
@@ -100,41 +115,67 @@ static rf_ckcache_ent *cache_find(rf_ckrepo *r, const uint8_t *id)
     return NULL;
 }
 
-static void cache_evict_oldest(rf_ckrepo *r)
+/* Keep a buffer for raw_alloc (the smallest one goes when all are taken):
+ * in a steady stream of reads, evicted blocks' memory is reused instead of
+ * freed and faulted in again. */
+static void spare_put(rf_ckrepo *r, uint8_t *p, size_t cap)
 {
-    rf_ckcache_ent *victim = r->oldest, *prev = NULL;
-    if (!victim)
+    size_t k = 0;
+    for (size_t i = 0; i < RF_CKCACHE_SPARES; i++)
+        if (!r->spare[i].p || r->spare[i].cap < r->spare[k].cap) {
+            k = i;
+            if (!r->spare[i].p)
+                break;
+        }
+    if (r->spare[k].p && r->spare[k].cap >= cap) {
+        free(p);
         return;
-    /* the FIFO is singly linked newest->older: find the one before it */
-    for (rf_ckcache_ent *e = r->newest; e && e != victim; e = e->older)
-        prev = e;
-    if (prev)
-        prev->older = NULL;
-    else
-        r->newest = NULL;
-    r->oldest = prev;
-    rf_ckcache_ent **pp = &r->bucket[bucket_of(victim->id)];
-    while (*pp != victim)
-        pp = &(*pp)->next;
-    *pp = victim->next;
-    r->cache_used -= victim->len;
-    free(victim->raw);
-    free(victim);
+    }
+    free(r->spare[k].p);
+    r->spare[k].p = p;
+    r->spare[k].cap = cap;
 }
 
-void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
-                    size_t len, int depth)
+/* Unlink e from its bucket and from the FIFO (singly linked newest->older),
+ * keeping its buffer as the spare. */
+static void cache_remove(rf_ckrepo *r, rf_ckcache_ent *e)
 {
-    if (len > r->o.cache_bytes || cache_find(r, id))
+    rf_ckcache_ent *prev = NULL;
+    for (rf_ckcache_ent *q = r->newest; q && q != e; q = q->older)
+        prev = q;
+    if (prev)
+        prev->older = e->older;
+    else
+        r->newest = e->older;
+    if (r->oldest == e)
+        r->oldest = prev;
+    rf_ckcache_ent **pp = &r->bucket[bucket_of(e->id)];
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+    r->cache_used -= e->len;
+    spare_put(r, e->raw, e->cap);
+    free(e);
+}
+
+/* Add a block, taking ownership of raw (malloc'd); frees it when the
+ * block is cached already or larger than the whole cache. */
+static void cache_adopt(rf_ckrepo *r, const uint8_t *id, uint8_t *raw, size_t len, size_t cap,
+                        int depth, int checked)
+{
+    if (len > r->cache_cap || cache_find(r, id)) {
+        free(raw);
         return;
-    while (r->cache_used + len > r->o.cache_bytes && r->oldest)
-        cache_evict_oldest(r);
+    }
+    while (r->cache_used + len > r->cache_cap && r->oldest)
+        cache_remove(r, r->oldest);
     rf_ckcache_ent *e = rf_xcalloc(1, sizeof *e);
     memcpy(e->id, id, RF_SHA256_LEN);
-    e->raw = rf_xmalloc(len ? len : 1);
-    memcpy(e->raw, raw, len);
+    e->raw = raw;
     e->len = len;
+    e->cap = cap;
     e->depth = depth;
+    e->checked = checked;
     size_t b = bucket_of(id);
     e->next = r->bucket[b];
     r->bucket[b] = e;
@@ -145,98 +186,174 @@ void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *r
     r->cache_used += len;
 }
 
-/* ---- chunks -------------------------------------------------------------- */
-
-static int head_cb(void *ud, const void *p, size_t n)
+void rf_ckcache_put(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const void *raw,
+                    size_t len, int depth)
 {
-    rf_buf_add(ud, p, n);
-    return 0;
+    if (len > r->cache_cap || cache_find(r, id))
+        return;
+    uint8_t *copy = rf_xmalloc(len ? len : 1);
+    memcpy(copy, raw, len);
+    cache_adopt(r, id, copy, len, len ? len : 1, depth, 1);   /* the writer hashed raw itself */
 }
+
+void rf_ckcache_set_depth(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int depth)
+{
+    rf_ckcache_ent *e = cache_find(r, id);
+    if (e)
+        e->depth = depth;
+}
+
+void rf_ckcache_reserve(rf_ckrepo *r, uint64_t bytes)
+{
+    if (bytes > r->cache_cap)
+        r->cache_cap = (size_t)bytes;
+}
+
+void rf_ckcache_drop_unchecked(rf_ckrepo *r)
+{
+    for (rf_ckcache_ent *e = r->newest, *n; e; e = n) {
+        n = e->older;
+        if (!e->checked)
+            cache_remove(r, e);
+    }
+}
+
+/* ---- chunks -------------------------------------------------------------- */
 
 /* The store, not the cache, decides: gc may have deleted an object whose
  * bytes this process still caches (the caller holds the writer lock). */
 int rf_ckrepo_has_chunk(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], int *depth,
                         rf_err *err)
 {
-    char key[256];
-    rf_ckrepo_chunk_key(r, key, sizeof key, id);
-    rf_buf b = RF_BUF_INIT;
-    int rc = rf_store_get_stream(r->store, key, 0, RF_CHUNK_HEADER, head_cb, &b, err);
-    if (rc) {
-        rf_buf_free(&b);
+    uint8_t h[RF_CHUNK_HEADER];
+    int tier, rc = rf_cktier_header(r, id, h, &tier, err);
+    if (rc < 0)
         return err && err->code == RF_ENOTFOUND ? 0 : -1;
-    }
-    rf_chunk_head h;
-    rc = b.len == RF_CHUNK_HEADER && !memcmp(b.data, RF_CHUNK_MAGIC, 4) ? 0 : -1;
-    if (!rc) {
-        h.depth = (unsigned char)b.data[7];
-        if (h.depth > 250)
-            rc = -1;
-    }
-    rf_buf_free(&b);
-    if (rc)
+    *depth = rc ? h[7] : 0;   /* a cold chunk is a keyframe */
+    if (*depth > 250) {
+        char key[256];
+        rf_cktier_key(r, tier, key, sizeof key, id);
         return rf_errf(err, RF_ECORRUPT, "chunk %s: bad header", key);
-    *depth = h.depth;
+    }
     return 1;
 }
 
-static int block_load(rf_ckrepo *r, const uint8_t *id, int level, rf_err *err)
+/* The repository's read buffer, taken for one chunk (a delta's base loaded
+ * meanwhile takes a fresh one), and given back: the larger one is kept, so
+ * that reads reuse one allocation instead of faulting in new pages. */
+static rf_buf io_take(rf_ckrepo *r)
+{
+    rf_buf b = r->io;
+    r->io = (rf_buf)RF_BUF_INIT;
+    b.len = 0;
+    return b;
+}
+
+static void io_give(rf_ckrepo *r, rf_buf *b)
+{
+    if (b->cap > r->io.cap) {
+        rf_buf_free(&r->io);
+        r->io = *b;
+    } else {
+        rf_buf_free(b);
+    }
+    *b = (rf_buf)RF_BUF_INIT;
+}
+
+/* A buffer for len raw bytes: a spare one that fits (without wasting more
+ * than half of it), else a new one. *cap gets its size. */
+static uint8_t *raw_alloc(rf_ckrepo *r, size_t len, size_t *cap)
+{
+    for (size_t i = 0; i < RF_CKCACHE_SPARES; i++) {
+        if (r->spare[i].p && r->spare[i].cap >= len && r->spare[i].cap / 2 <= len) {
+            uint8_t *p = r->spare[i].p;
+            *cap = r->spare[i].cap;
+            r->spare[i].p = NULL;
+            return p;
+        }
+    }
+    *cap = len ? len : 1;
+    return rf_xmalloc(*cap);
+}
+
+static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
+                     size_t *len, int *depth, rf_err *err);
+
+/* Load, decode and cache one chunk; its depth must be at most max_depth (a
+ * delta's base is one shallower, so a corrupt chain cannot loop). */
+static int block_load(rf_ckrepo *r, const uint8_t *id, int max_depth, rf_err *err)
 {
     char key[256];
     rf_ckrepo_chunk_key(r, key, sizeof key, id);
-    if (level > 255)
-        return rf_errf(err, RF_ECORRUPT, "chunk %s: delta chain loops", key);
-    rf_buf b = RF_BUF_INIT;
+    rf_buf b = io_take(r);
     rf_chunk_head h;
-    if (rf_store_get_mem(r->store, key, &b, err) || rf_chunk_head_parse(b.data, b.len, &h, err)) {
-        rf_buf_free(&b);
+    const uint8_t *base = NULL;
+    size_t blen;
+    int bdepth, tier, rc = 0;
+    if (rf_cktier_get(r, id, &b, &tier, err) || rf_chunk_head_parse(b.data, b.len, &h, err))
+        rc = rf_err_prefix(err, "chunk %s", key);
+    else if (h.depth > max_depth)
+        rc = rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "
+                     "chain", key, h.depth, max_depth);
+    else if (h.raw_len > r->cache_cap)
+        rc = rf_errf(err, RF_ETOOBIG, "chunk %s: %llu bytes exceed the block cache", key,
+                     (unsigned long long)h.raw_len);
+    /* the base is borrowed: nothing is added to the cache until the decode
+     * is done */
+    else if (h.mode == RF_CHUNK_DELTA &&
+             block_get(r, h.base, h.depth - 1, &base, &blen, &bdepth, err))
+        rc = rf_err_prefix(err, "base of chunk %s", key);
+    else if (base && blen != h.raw_len)
+        rc = rf_errf(err, RF_ECORRUPT, "chunk %s: base has %zu bytes, not %llu", key, blen,
+                     (unsigned long long)h.raw_len);
+    if (rc) {
+        io_give(r, &b);
+        return -1;
+    }
+    size_t cap;
+    uint8_t *raw = raw_alloc(r, (size_t)h.raw_len, &cap);
+    rc = rf_chunk_decode(r->cc, b.data, b.len, base, r->trust ? NULL : id, raw, err);
+    io_give(r, &b);
+    if (rc) {
+        free(raw);
         return rf_err_prefix(err, "chunk %s", key);
     }
-    uint8_t *base = NULL;
-    if (h.mode == RF_CHUNK_DELTA) {
-        const uint8_t *braw;
-        size_t blen;
-        int bdepth;
-        if (rf_ckrepo_block(r, h.base, &braw, &blen, &bdepth, err)) {
-            rf_buf_free(&b);
-            return rf_err_prefix(err, "base of chunk %s", key);
+    cache_adopt(r, id, raw, (size_t)h.raw_len, cap, h.depth, !r->trust);
+    return 0;
+}
+
+static int block_get(rf_ckrepo *r, const uint8_t *id, int max_depth, const uint8_t **raw,
+                     size_t *len, int *depth, rf_err *err)
+{
+    rf_ckcache_ent *e = cache_find(r, id);
+    if (e && !e->checked && !r->trust) {   /* cached by a checkout: hash it now */
+        if (rf_chunk_check(e->raw, e->len, id, NULL) == 0)
+            e->checked = 1;
+        else {
+            cache_remove(r, e);   /* reload it: its base is checked first */
+            e = NULL;
         }
-        if (blen != h.raw_len) {
-            rf_buf_free(&b);
-            return rf_errf(err, RF_ECORRUPT, "chunk %s: base has %zu bytes, not %llu", key,
-                           blen, (unsigned long long)h.raw_len);
-        }
-        base = rf_xmalloc(blen ? blen : 1);   /* the cache may drop it below */
-        memcpy(base, braw, blen);
     }
-    uint8_t *raw = rf_xmalloc(h.raw_len ? (size_t)h.raw_len : 1);
-    int rc = rf_chunk_decode(r->cc, b.data, b.len, base, id, raw, err);
-    rf_buf_free(&b);
-    free(base);
-    if (!rc)
-        rf_ckcache_put(r, id, raw, (size_t)h.raw_len, h.depth);
-    free(raw);
-    if (rc)
-        return rf_err_prefix(err, "chunk %s", key);
-    if (!cache_find(r, id))
-        return rf_errf(err, RF_ETOOBIG, "chunk %s: %llu bytes exceed the block cache", key,
-                       (unsigned long long)h.raw_len);
+    if (!e) {
+        if (block_load(r, id, max_depth, err))
+            return -1;
+        e = cache_find(r, id);
+    } else if (e->depth > max_depth) {
+        char key[256];
+        rf_ckrepo_chunk_key(r, key, sizeof key, id);
+        return rf_errf(err, RF_ECORRUPT, "chunk %s: depth %d where at most %d fits its delta "
+                       "chain", key, e->depth, max_depth);
+    }
+    *raw = e->raw;
+    *len = e->len;
+    *depth = e->depth;
     return 0;
 }
 
 int rf_ckrepo_block(rf_ckrepo *r, const uint8_t id[RF_SHA256_LEN], const uint8_t **raw,
                     size_t *len, int *depth, rf_err *err)
 {
-    rf_ckcache_ent *e = cache_find(r, id);
-    if (!e) {
-        if (block_load(r, id, 0, err))
-            return -1;
-        e = cache_find(r, id);
-    }
-    *raw = e->raw;
-    *len = e->len;
-    *depth = e->depth;
-    return 0;
+    return block_get(r, id, 255, raw, len, depth, err);
 }
 
 /* ---- small JSON objects, refs, versions ---------------------------------- */
@@ -510,6 +627,25 @@ int rf_ckrepo_resolve(rf_ckrepo *r, const char *ref, char id[RF_SHA256_HEX], rf_
     return 0;
 }
 
+int rf_ckrepo_pruned_parent(rf_ckrepo *r, const char *id, char parent[RF_SHA256_HEX],
+                            rf_err *err)
+{
+    char key[256];
+    json_t *t;
+    if (!id_valid(id))
+        return rf_errf(err, RF_EINVAL, "\"%s\" is not a version id", id);
+    rf_ckrepo_key(r, key, sizeof key, "pruned/%s.json", id);
+    int got = rf_ckrepo_json_get(r, key, &t, err);
+    if (got <= 0)
+        return got;
+    const char *p = json_string_value(json_array_get(json_object_get(t, "parents"), 0));
+    int ok = p && id_valid(p);
+    if (ok)
+        snprintf(parent, RF_SHA256_HEX, "%s", p);
+    json_decref(t);
+    return ok ? 1 : 2;
+}
+
 int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err)
 {
     static const char *const kinds[2] = {"heads", "tags"};
@@ -529,7 +665,21 @@ int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err)
         }
         json_decref(refs);
     }
+    /* a tombstone keeps the history walkable past the dropped version */
     char key[256];
+    json_t *v;
+    if (rf_ckrepo_version(r, id, &v, err))
+        return -1;
+    json_t *tomb = json_pack("{s:O}", "parents", json_object_get(v, "parents"));
+    json_decref(v);
+    rf_ckrepo_key(r, key, sizeof key, "pruned/%s.json", id);
+    int rc = rf_ckrepo_json_put(r, key, tomb, err);
+    json_decref(tomb);
+    if (rc)
+        return -1;
     rf_ckrepo_key(r, key, sizeof key, "versions/%s.json", id);
-    return rf_store_delete(r->store, key, err);
+    if (rf_store_delete(r->store, key, err))
+        return -1;
+    rf_ckrepo_key(r, key, sizeof key, "placement/%s.json", id);
+    return rf_store_delete(r->store, key, err);   /* a missing key is fine */
 }

@@ -27,6 +27,7 @@
 #include "base/rf_err.h"
 #include "base/rf_hash.h"
 #include "store/rf_chunk.h"
+#include "store/rf_ckretain.h"
 #include "store/rf_store.h"
 
 typedef struct rf_ckrepo rf_ckrepo;
@@ -35,7 +36,13 @@ typedef struct rf_ckrepo_opts {
     int keyframe_every;   /* N: at most N-1 deltas on a read; default 8 */
     size_t block_bytes;   /* default RF_CHUNK_BLOCK_BYTES */
     int level;            /* zstd level, default RF_CHUNK_LEVEL */
-    size_t cache_bytes;   /* raw block cache, default 256 MiB */
+    size_t cache_bytes;   /* raw block cache, default 32 MiB; raised to two
+                             versions' payload when they are larger */
+    /* storage class of each tier's chunks (hot, warm, cold); NULL: on s3://
+     * STANDARD, STANDARD_IA, GLACIER; on file:// none (tiers are folders) */
+    const char *tier_class[3];
+    long restore_wait_s;  /* how long a cold read waits for its restore (12 h) */
+    long restore_poll_ms; /* HEAD interval while it waits (60 s) */
 } rf_ckrepo_opts;
 
 void rf_ckrepo_opts_default(rf_ckrepo_opts *o);
@@ -106,7 +113,7 @@ int rf_ckrepo_channels(rf_ckrepo *r, json_t **out, rf_err *err);
 int rf_ckpt_gate_check(const json_t *version, const char *gate, rf_err *err);
 
 typedef struct rf_ckgc_stats {
-    size_t versions, live_chunks, deleted_chunks, young_chunks;
+    size_t versions, live_chunks, deleted_chunks, young_chunks, deleted_packs;
     uint64_t deleted_bytes;
 } rf_ckgc_stats;
 
@@ -116,8 +123,64 @@ typedef struct rf_ckgc_stats {
  * counts. */
 int rf_ckrepo_gc(rf_ckrepo *r, long grace_s, int dry_run, rf_ckgc_stats *st, rf_err *err);
 
-/* Delete a version (not its chunks: gc does that). Refuses while a branch,
- * tag or channel points at it. */
+typedef struct rf_ckrebase_stats {
+    size_t checked, rewritten;     /* chunks of kept versions; rewritten as keyframes */
+    uint64_t rewritten_bytes;      /* their new encodings */
+} rf_ckrebase_stats;
+
+/* Before the versions in drop (a JSON array of ids) are deleted: rewrite as
+ * a keyframe, under the same id, every chunk of the other versions stored
+ * as a delta against a chunk no other version references, so that the
+ * dropped versions' chunks become garbage (rf_ckrebase.c). */
+int rf_ckrepo_rebase(rf_ckrepo *r, const json_t *drop, rf_ckrebase_stats *st, rf_err *err);
+
+typedef struct rf_ckplace_stats {
+    size_t chunks[3];              /* chunks now placed hot, warm, cold */
+    size_t moved[3];               /* moved into hot, warm, cold (loose) */
+    size_t packed, packs;          /* small chunks packed for cold; packs written */
+    size_t missing;                /* referenced but stored nowhere (verify names them) */
+} rf_ckplace_stats;
+
+/* Apply a placement: targets maps version ids to "hot", "warm" or "cold"
+ * (other versions keep their recorded tier). Each chunk moves to the
+ * hottest tier of the versions using it (rf_ckplace.c). */
+int rf_ckrepo_place(rf_ckrepo *r, const json_t *targets, rf_ckplace_stats *st, rf_err *err);
+/* 1 when the warm tier's class is an IA one (128 KiB / 30-day minimums). */
+int rf_ckrepo_warm_is_ia(const rf_ckrepo *r);
+/* A version's recorded tier (0 hot, 1 warm, 2 cold; hot when none) and the
+ * time it got there: 1 recorded, 0 not, -1. */
+int rf_ckrepo_placement(rf_ckrepo *r, const char *id, int *tier, int64_t *since, rf_err *err);
+
+typedef struct rf_ckretain_row {
+    char id[RF_SHA256_HEX];
+    int64_t epoch;
+    double metric;                 /* NaN when the version has none */
+    int place;                     /* enum rf_ckplace */
+} rf_ckretain_row;
+
+typedef struct rf_ckretain_result {
+    rf_ckretain_row *rows;         /* the branch's history, oldest first */
+    size_t n, dropped;
+    rf_ckrebase_stats rebase;
+    rf_ckplace_stats place;
+} rf_ckretain_result;
+
+/* Retention of the branch (or REF) by policy p and metric (rf_ckapply.c):
+ * the plan in res; with do_apply, kept deltas rebased, the versions planned
+ * "delete" dropped, the rest moved to their tiers. p->warm_is_ia is taken
+ * from the repository. Free res with rf_ckretain_result_free. */
+int rf_ckrepo_retain(rf_ckrepo *r, const char *ref, const rf_ckpolicy *p, const char *metric,
+                     int do_apply, rf_ckretain_result *res, rf_err *err);
+void rf_ckretain_result_free(rf_ckretain_result *res);
+
+/* A dropped version's first parent, from its tombstone: 1 found, 2 it had
+ * none, 0 no tombstone, -1. */
+int rf_ckrepo_pruned_parent(rf_ckrepo *r, const char *id, char parent[RF_SHA256_HEX],
+                            rf_err *err);
+
+/* Delete a version (not its chunks: gc does that), leaving a tombstone
+ * (pruned/<id>.json: its parents) so that history walks go past it.
+ * Refuses while a branch, tag or channel points at it. */
 int rf_ckrepo_drop(rf_ckrepo *r, const char *id, rf_err *err);
 
 #endif

@@ -69,6 +69,23 @@ int rf_artifact_write(const char *path, const char *content_type,
                       const rf_obj *payload, const rf_codec_opts *opts,
                       rf_artifact_info *info, rf_err *err);
 
+/* The msgpack size and SHA-256 of payload (what rf_artifact_write would
+ * record), without compressing or writing anything. */
+int rf_payload_sha256(const rf_obj *payload, uint64_t *size, uint8_t sha[RF_SHA256_LEN],
+                      rf_err *err);
+
+/* Where a tensor without data gets its bytes while the payload is hashed:
+ * fn passes them, in order, to rf_payload_feed, exactly the tensor's size
+ * in all. Lets a caller hash a payload whose tensors live elsewhere (the
+ * checkpoint repository's blocks) without assembling them. */
+typedef struct rf_payload_feed_ctx rf_payload_feed_ctx;
+typedef int (*rf_tensor_feed_fn)(void *ud, const rf_obj *node, rf_payload_feed_ctx *f,
+                                 rf_err *err);
+int rf_payload_feed(rf_payload_feed_ctx *f, const void *p, size_t n);
+/* rf_payload_sha256, with fn called for every tensor whose data is NULL. */
+int rf_payload_sha256_fed(const rf_obj *payload, rf_tensor_feed_fn fn, void *ud,
+                          uint64_t *size, uint8_t sha[RF_SHA256_LEN], rf_err *err);
+
 /* Decode a file. lim may be NULL for defaults. *out is the caller's. */
 int rf_artifact_read(const char *path, const rf_codec_limits *lim,
                      rf_artifact_info *info, rf_obj **out, rf_err *err);

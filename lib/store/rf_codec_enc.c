@@ -6,7 +6,10 @@
  * zstd. The tree is walked twice: a sizing pass that touches no tensor data
  * gives the exact payload size, which zstd records in the frame header
  * (and uses to pick a window no larger than the payload). The file is
- * written beside its final path and renamed over it once complete. */
+ * written beside its final path and renamed over it once complete.
+ * rf_payload_sha256(_fed) runs the same pass hashing only: no zstd, no
+ * file, and tensors without data fed by the caller (the checkpoint
+ * repository's blocks), so a payload is checked without being assembled. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -26,6 +29,11 @@
 
 typedef struct enc {
     int counting;            /* sizing pass: count bytes, touch nothing */
+    int hash_only;           /* hash the msgpack bytes, no zstd, no file */
+    rf_tensor_feed_fn feed;  /* hash_only: bytes of tensors without data */
+    void *feed_ud;
+    msgpack_packer *pk;
+    uint64_t fed;            /* bytes fed for the current tensor */
     uint64_t total;          /* msgpack bytes produced */
     ZSTD_CCtx *cctx;
     rf_sha256_ctx *sha;
@@ -91,6 +99,11 @@ static int enc_feed(enc *e, const uint8_t *p, size_t n)
     while (n) {
         size_t k = n < SLICE_SIZE ? n : SLICE_SIZE;
         rf_sha256_update(e->sha, p, k);
+        if (e->hash_only) {
+            p += k;
+            n -= k;
+            continue;
+        }
         ZSTD_inBuffer in = {p, k, 0};
         if (enc_zstd(e, &in, ZSTD_e_continue) < 0)
             return -1;
@@ -162,6 +175,32 @@ static int enc_map(enc *e, msgpack_packer *pk, const rf_obj *o, int depth)
     return 0;
 }
 
+struct rf_payload_feed_ctx {
+    enc e;
+};
+
+int rf_payload_feed(rf_payload_feed_ctx *f, const void *p, size_t n)
+{
+    f->e.fed += n;
+    return msgpack_pack_ext_body(f->e.pk, p, n);
+}
+
+/* A tensor without data, its bytes fed by e->feed. */
+static int enc_fed_tensor(enc *e, msgpack_packer *pk, const rf_obj *o)
+{
+    size_t bytes;
+    if (rf_codec_pack_tensor_head(pk, &o->u.t, &bytes, e->err) < 0)
+        return -1;
+    e->pk = pk;
+    e->fed = 0;
+    if (e->feed(e->feed_ud, o, (rf_payload_feed_ctx *)e, e->err) < 0)
+        return -1;
+    if (e->fed != bytes)
+        return rf_errf(e->err, RF_ECORRUPT, "tensor of %zu bytes got %llu", bytes,
+                       (unsigned long long)e->fed);
+    return 0;
+}
+
 static int enc_value(enc *e, msgpack_packer *pk, const rf_obj *o, int depth)
 {
     if (!o)
@@ -177,7 +216,10 @@ static int enc_value(enc *e, msgpack_packer *pk, const rf_obj *o, int depth)
     case RF_STR: case RF_BIN: return enc_bytes(e, pk, o);
     case RF_ARRAY: return enc_array(e, pk, o, depth);
     case RF_MAP: return enc_map(e, pk, o, depth);
-    case RF_TENSOR: return rf_codec_pack_tensor(pk, &o->u.t, e->err);
+    case RF_TENSOR:
+        if (e->feed && !o->u.t.data)
+            return enc_fed_tensor(e, pk, o);
+        return rf_codec_pack_tensor(pk, &o->u.t, e->err);
     default: return rf_errf(e->err, RF_EINVAL, "unknown value type %d", o->type);
     }
 }
@@ -302,6 +344,31 @@ static int tmp_commit(int fd, int r, const char *tmp, const char *path,
         return -1;
     }
     return fsync_dir(path, err);
+}
+
+int rf_payload_sha256(const rf_obj *payload, uint64_t *size, uint8_t sha[RF_SHA256_LEN],
+                      rf_err *err)
+{
+    return rf_payload_sha256_fed(payload, NULL, NULL, size, sha, err);
+}
+
+int rf_payload_sha256_fed(const rf_obj *payload, rf_tensor_feed_fn fn, void *ud,
+                          uint64_t *size, uint8_t sha[RF_SHA256_LEN], rf_err *err)
+{
+    enc e = {.hash_only = 1, .fd = -1, .err = err, .feed = fn, .feed_ud = ud};
+    e.sha = rf_sha256_new();
+    e.stage = malloc(STAGE_SIZE);
+    int r = e.sha && e.stage ? 0 : rf_errf(err, RF_ENOMEM, "payload hash: out of memory");
+    if (r == 0)
+        r = enc_pass(&e, payload);
+    if (r == 0)
+        r = enc_flush_stage(&e);
+    if (r == 0) {
+        rf_sha256_final(e.sha, sha);
+        *size = e.total;
+    }
+    enc_free(&e);
+    return r < 0 ? rf_err_prefix(err, "payload hash") : 0;
 }
 
 int rf_artifact_write(const char *path, const char *content_type,

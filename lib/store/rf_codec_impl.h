@@ -107,6 +107,10 @@ int rf_codec_decode(dec *d, const rf_artifact_info *info, const rf_codec_limits 
 
 /* rf_codec_tensor.c */
 int rf_codec_pack_tensor(msgpack_packer *pk, const rf_tensor *t, rf_err *err);
+/* The ext header and tensor header only; *bytes gets the data size that
+ * must follow. */
+int rf_codec_pack_tensor_head(msgpack_packer *pk, const rf_tensor *t, size_t *bytes,
+                              rf_err *err);
 /* The body of a tensor ext of len bytes (its type byte already read). */
 int rf_codec_dec_tensor(dec *d, uint64_t len, rf_obj **out);
 

@@ -10,23 +10,31 @@
 #error "rf_codec streams tensor data as stored in memory: little-endian hosts only"
 #endif
 
-int rf_codec_pack_tensor(msgpack_packer *pk, const rf_tensor *t, rf_err *err)
+int rf_codec_pack_tensor_head(msgpack_packer *pk, const rf_tensor *t, size_t *bytes,
+                              rf_err *err)
 {
-    size_t bytes;
-    if (rf_tensor_bytes(t->dtype, t->ndim, t->shape, &bytes) < 0)
+    if (rf_tensor_bytes(t->dtype, t->ndim, t->shape, bytes) < 0)
         return rf_errf(err, RF_EINVAL, "invalid tensor (dtype %d, ndim %d)",
                        t->dtype, t->ndim);
-    if (bytes && !t->data)
-        return rf_errf(err, RF_EINVAL, "tensor without data");
     uint8_t hdr[TENSOR_HDR_MAX] = {(uint8_t)t->dtype, (uint8_t)t->ndim, 0, 0};
     size_t hlen = TENSOR_HDR_FIXED;
     for (int d = 0; d < t->ndim; d++, hlen += 8)
         put_le(hdr + hlen, t->shape[d], 8);
-    if (bytes > UINT32_MAX - hlen)
+    if (*bytes > UINT32_MAX - hlen)
         return rf_errf(err, RF_ETOOBIG,
-                       "tensor of %zu bytes: one tensor must stay under 4 GiB", bytes);
-    if (msgpack_pack_ext(pk, hlen + bytes, RF_EXT_TENSOR) < 0 ||
-        msgpack_pack_ext_body(pk, hdr, hlen) < 0 ||
+                       "tensor of %zu bytes: one tensor must stay under 4 GiB", *bytes);
+    if (msgpack_pack_ext(pk, hlen + *bytes, RF_EXT_TENSOR) < 0 ||
+        msgpack_pack_ext_body(pk, hdr, hlen) < 0)
+        return -1;
+    return 0;
+}
+
+int rf_codec_pack_tensor(msgpack_packer *pk, const rf_tensor *t, rf_err *err)
+{
+    size_t bytes;
+    if (rf_tensor_bytes(t->dtype, t->ndim, t->shape, &bytes) == 0 && bytes && !t->data)
+        return rf_errf(err, RF_EINVAL, "tensor without data");
+    if (rf_codec_pack_tensor_head(pk, t, &bytes, err) < 0 ||
         msgpack_pack_ext_body(pk, t->data, bytes) < 0)
         return -1;
     return 0;

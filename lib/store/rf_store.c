@@ -236,7 +236,14 @@ static int to_buf(void *ud, const void *p, size_t n)
 int rf_store_get_mem(rf_store *s, const char *key, rf_buf *out, rf_err *err)
 {
     size_t mark = out->len;
-    if (rf_store_get_stream(s, key, 0, 0, to_buf, out, err)) {
+    int rc;
+    if (!s->ops->get_mem)
+        rc = rf_store_get_stream(s, key, 0, 0, to_buf, out, err);
+    else if ((rc = rf_store_key_valid(key, err)) != 0)
+        rf_err_prefix(err, "get");
+    else
+        rc = s->ops->get_mem(s, key, out, err);
+    if (rc) {
         out->len = mark;   /* drop a partial read */
         if (out->data)
             out->data[mark] = '\0';

@@ -68,6 +68,9 @@ struct rf_store_ops {
                     const rf_put_opts *o, rf_err *err);
     int (*get_stream)(rf_store *s, const char *key, uint64_t off, uint64_t len,
                       rf_read_fn fn, void *ud, rf_err *err);
+    /* optional: the whole object appended to out, read straight into it
+     * (NULL: get_stream through a copy) */
+    int (*get_mem)(rf_store *s, const char *key, rf_buf *out, rf_err *err);
     int (*head)(rf_store *s, const char *key, rf_store_meta *m, rf_err *err);
     int (*list)(rf_store *s, const char *prefix, int recursive, rf_list_fn fn,
                 void *ud, rf_err *err);

@@ -99,7 +99,14 @@ check "the plan keeps the head hot" sh -c "tail -n 2 '$tmp/plan.out' | head -1 |
 "$RF" ckpt --repo "$R" retain k --keep-every 4 --apply >"$tmp/apply.out"
 check_eq "retain --apply exits 0" 0 $?
 kept=$(grep -Ec ' (hot|warm|cold)$' "$tmp/apply.out")
-"$RF" ckpt --repo "$R" gc --grace 0 >/dev/null
+check "retain rewrites the kept deltas off the dropped versions" \
+  grep -Eq '^[1-9][0-9]* chunks of kept versions rewritten as keyframes' "$tmp/apply.out"
+before=$(du -sb "${R#file://}/chunks" | cut -f1)
+"$RF" ckpt --repo "$R" gc --grace 0 >"$tmp/gc2.out"
+after=$(du -sb "${R#file://}/chunks" | cut -f1)
+check "gc after retain deletes the dropped versions' chunks" \
+  grep -Eq ' [1-9][0-9]* chunks \([0-9]+ bytes\) deleted' "$tmp/gc2.out"
+check "gc after retain frees bytes ($before -> $after)" test "$after" -lt "$before"
 bad=0
 for v in $(grep -E ' (hot|warm|cold)$' "$tmp/apply.out" | cut -d' ' -f1); do
   "$RF" ckpt --repo "$R" verify "$v" >/dev/null 2>&1 || bad=$((bad + 1))

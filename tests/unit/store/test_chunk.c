@@ -100,6 +100,39 @@ static void test_shuffle_inverse(void **state)
     assert_int_equal(mid[16], src[1]);     /* second plane starts at n/4 */
 }
 
+/* The vectorised 4-byte path against the plain definition, for lengths
+ * around its 16- and 8-element steps, with and without the fused XOR. */
+static void test_unshuffle_xor_lengths(void **state)
+{
+    (void)state;
+    size_t ms[] = {0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 1027};
+    uint8_t *src = malloc(1027 * 8), *base = malloc(1027 * 8), *got = malloc(1027 * 8 + 1),
+            *want = malloc(1027 * 8);
+    for (size_t i = 0; i < 1027 * 8; i++) {
+        src[i] = (uint8_t)(i * 131 + 7);
+        base[i] = (uint8_t)(i * 29 + 3);
+    }
+    size_t elems[] = {1, 2, 4, 8};
+    for (size_t e = 0; e < 4; e++) {
+        for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++) {
+            size_t el = elems[e], m = ms[k], n = m * el;
+            for (int x = 0; x < 2; x++) {
+                for (size_t i = 0; i < m; i++)
+                    for (size_t b = 0; b < el; b++)
+                        want[i * el + b] = src[b * m + i] ^ (x ? base[i * el + b] : 0);
+                memset(got, 0xee, n + 1);
+                rf_unshuffle_xor(src, x ? base : NULL, got, n, el);
+                assert_memory_equal(got, want, n);
+                assert_int_equal(got[n], 0xee);   /* nothing past the end */
+            }
+        }
+    }
+    free(src);
+    free(base);
+    free(got);
+    free(want);
+}
+
 static void test_damage_detected(void **state)
 {
     (void)state;
@@ -149,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_full_roundtrip_all_types),
         cmocka_unit_test(test_delta_roundtrip_specials),
         cmocka_unit_test(test_shuffle_inverse),
+        cmocka_unit_test(test_unshuffle_xor_lengths),
         cmocka_unit_test(test_damage_detected),
         cmocka_unit_test(test_block_elems),
     };

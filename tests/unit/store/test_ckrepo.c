@@ -330,6 +330,92 @@ static void test_gc_grace_and_sweep(void **state)
     assert_int_equal(st.deleted_chunks, 0);
 }
 
+/* A damaged repository whose delta chain loops (a base chunk replaced by
+ * its own delta) fails cleanly instead of recursing forever. */
+static void test_delta_loop_refused(void **state)
+{
+    fx *f = *state;
+    char path[128], id[2][RF_SHA256_HEX];
+    rf_ckpt_stats st;
+    rf_err err = {0};
+    for (int s = 0; s < 2; s++) {
+        snprintf(path, sizeof path, "%s/loop%d.art", f->dir, s);
+        write_ckpt(path, s, 3000);
+        commit(f, path, s ? id[0] : NULL, NULL, id[s], &st);
+    }
+    json_t *v[2];
+    for (int s = 0; s < 2; s++)
+        assert_int_equal(rf_ckrepo_version(f->r, id[s], &v[s], &err), 0);
+    const char *b[2];
+    for (int s = 0; s < 2; s++)
+        b[s] = json_string_value(json_array_get(json_object_get(
+            json_array_get(json_object_get(v[s], "tensors"), 0), "blocks"), 0));
+    assert_string_not_equal(b[0], b[1]);
+    char from[512], to[512], cmd[1200];
+    snprintf(from, sizeof from, "%s/repo/chunks/%.2s/%s", f->dir, b[1], b[1]);
+    snprintf(to, sizeof to, "%s/repo/chunks/%.2s/%s", f->dir, b[0], b[0]);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);   /* base := the delta on it */
+    assert_int_equal(system(cmd), 0);
+    rf_ckrepo_close(f->r);
+    assert_int_equal(rf_ckrepo_open(f->url, NULL, NULL, &f->r, &err), 0);
+    assert_int_equal(rf_ckrepo_checkout(f->r, id[1], NULL, &err), -1);
+    assert_int_equal(err.code, RF_ECORRUPT);
+    assert_non_null(strstr(err.msg, "delta chain"));
+    json_decref(v[0]);
+    json_decref(v[1]);
+}
+
+/* Retention: dropping the first versions of a delta chain, after rebase,
+ * frees their chunks, and every kept version still verifies bit-exact. The
+ * same drop without rebase frees much less (the kept deltas pin them). */
+static void test_rebase_frees_dropped_chunks(void **state)
+{
+    fx *f = *state;
+    rf_err err = {0};
+    rf_ckgc_stats gs[2];
+    for (int rebase = 0; rebase < 2; rebase++) {
+        char url[160], path[128], id[3][RF_SHA256_HEX];
+        snprintf(url, sizeof url, "%s%d", f->url, rebase);
+        rf_ckrepo_opts o;
+        rf_ckrepo_opts_default(&o);
+        o.block_bytes = 4096;   /* keyframe_every 8: one chain of 3 */
+        rf_ckrepo *r;
+        assert_int_equal(rf_ckrepo_open(url, NULL, &o, &r, &err), 0);
+        for (int s = 0; s < 3; s++) {
+            snprintf(path, sizeof path, "%s/rb%d.art", f->dir, s);
+            write_ckpt(path, s, 6000);
+            rf_ckpt_commit c = {{s ? id[s - 1] : NULL, NULL}, "m", NULL, "main"};
+            rf_ckpt_stats st;
+            assert_int_equal(rf_ckrepo_commit_file(r, path, &c, id[s], &st, &err), 0);
+            assert_int_equal(st.keyframe, s == 0);
+        }
+        json_t *drop = json_pack("[s,s]", id[0], id[1]);
+        if (rebase) {
+            rf_ckrebase_stats rb;
+            assert_int_equal(rf_ckrepo_rebase(r, drop, &rb, &err), 0);
+            assert_true(rb.rewritten >= 2);   /* the delta blocks of params */
+        }
+        for (int s = 0; s < 2; s++)
+            assert_int_equal(rf_ckrepo_drop(r, id[s], &err), 0);
+        json_decref(drop);
+        assert_int_equal(rf_ckrepo_gc(r, 0, 0, &gs[rebase], &err), 0);
+        rf_ckrepo_close(r);   /* a fresh process reads what is stored */
+        assert_int_equal(rf_ckrepo_open(url, NULL, &o, &r, &err), 0);
+        snprintf(path, sizeof path, "%s/rb-out.art", f->dir);
+        int rc = rf_ckrepo_checkout(r, id[2], path, &err);
+        if (rc)
+            fprintf(stderr, "checkout: %s\n", err.msg);
+        assert_int_equal(rc, 0);
+        char orig[128];
+        snprintf(orig, sizeof orig, "%s/rb2.art", f->dir);
+        assert_true(files_equal(path, orig));
+        rf_ckrepo_close(r);
+    }
+    /* without rebase only the skeletons and the unshared blocks go */
+    assert_true(gs[1].deleted_chunks > gs[0].deleted_chunks);
+    assert_true(gs[1].deleted_bytes > 2 * gs[0].deleted_bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +425,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_races_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_grace_and_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebase_frees_dropped_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delta_loop_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -475,6 +475,96 @@ static void test_determinism(void **state)
     rf_obj_free(b);
 }
 
+/* The hash-only pass gives what the writer records; fed tensors (data
+ * NULL, bytes supplied in pieces) give the same, and a wrong count fails. */
+typedef struct feed_src {
+    const rf_obj *tree;     /* the same tree with its data */
+    size_t piece;
+    int short_by;
+} feed_src;
+
+/* The target-th tensor of the tree, in the encoder's walk order. */
+static const rf_obj *tensor_at(const rf_obj *o, int *k, int target)
+{
+    if (o->type == RF_TENSOR)
+        return (*k)++ == target ? o : NULL;
+    const rf_obj *hit = NULL;
+    if (o->type == RF_MAP)
+        for (size_t i = 0; i < o->u.m.len && !hit; i++)
+            hit = tensor_at(o->u.m.vals[i], k, target);
+    if (o->type == RF_ARRAY)
+        for (size_t i = 0; i < o->u.a.len && !hit; i++)
+            hit = tensor_at(o->u.a.items[i], k, target);
+    return hit;
+}
+
+static int feeds_seen;
+
+static int feed_pieces(void *ud, const rf_obj *node, rf_payload_feed_ctx *f, rf_err *err)
+{
+    feed_src *s = ud;
+    int k = 0;
+    (void)node;
+    const rf_obj *src = tensor_at(s->tree, &k, feeds_seen++);
+    size_t bytes;
+    assert_non_null(src);
+    assert_int_equal(rf_tensor_bytes(src->u.t.dtype, src->u.t.ndim, src->u.t.shape, &bytes), 0);
+    if (bytes >= (size_t)s->short_by)
+        bytes -= (size_t)s->short_by;
+    for (size_t off = 0; off < bytes; off += s->piece) {
+        size_t n = bytes - off < s->piece ? bytes - off : s->piece;
+        if (rf_payload_feed(f, (const uint8_t *)src->u.t.data + off, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void blank_tensors(rf_obj *o)
+{
+    if (o->type == RF_TENSOR) {
+        if (o->u.t.owned)
+            free(o->u.t.data);
+        o->u.t.data = NULL;
+        o->u.t.owned = 0;
+    } else if (o->type == RF_MAP) {
+        for (size_t i = 0; i < o->u.m.len; i++)
+            blank_tensors(o->u.m.vals[i]);
+    } else if (o->type == RF_ARRAY) {
+        for (size_t i = 0; i < o->u.a.len; i++)
+            blank_tensors(o->u.a.items[i]);
+    }
+}
+
+static void test_payload_sha256(void **state)
+{
+    rf_obj *a = sample_tree(), *blank = sample_tree();
+    blank_tensors(blank);
+    rf_artifact_info ia;
+    rf_err err = {0};
+    assert_int_equal(rf_artifact_write(tpath("h.rfa"), "x", a, NULL, &ia, &err), 0);
+    uint8_t sum[RF_SHA256_LEN];
+    uint64_t size;
+    assert_int_equal(rf_payload_sha256(a, &size, sum, &err), 0);
+    assert_int_equal(size, ia.payload_size);
+    assert_memory_equal(sum, ia.sha256, RF_SHA256_LEN);
+    size_t pieces[] = {1, 7, 4096, 1u << 20};
+    for (size_t i = 0; i < 4; i++) {
+        feed_src s = {a, pieces[i], 0};
+        feeds_seen = 0;
+        memset(sum, 0, sizeof sum);
+        assert_int_equal(rf_payload_sha256_fed(blank, feed_pieces, &s, &size, sum, &err), 0);
+        assert_true(feeds_seen > 0);
+        assert_int_equal(size, ia.payload_size);
+        assert_memory_equal(sum, ia.sha256, RF_SHA256_LEN);
+    }
+    feed_src bad = {a, 4096, 1};
+    feeds_seen = 0;
+    assert_int_equal(rf_payload_sha256_fed(blank, feed_pieces, &bad, &size, sum, &err), -1);
+    assert_int_equal(err.code, RF_ECORRUPT);
+    rf_obj_free(a);
+    rf_obj_free(blank);
+}
+
 /* ---- encoder refusals ---- */
 
 static void test_write_errors(void **state)
@@ -905,6 +995,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_scalars, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_big_tensor, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_determinism, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_payload_sha256, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_write_errors, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_disk_full, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir, teardown_dir),
