@@ -14,7 +14,8 @@ static const char *const top_keys[] = {"name", "description", "params", "steps",
 const char *const rf_workflow_param_keys[] = {"type", "default", "description", NULL};
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
-    "when", "retries", "timeout", "priority", "pool", "tier", "cache", "spawn", NULL
+    "when", "retries", "timeout", "priority", "pool", "tier", "cache", "spawn", "tune",
+    NULL
 };
 const char *const rf_workflow_retry_keys[] = {"count", "backoff", "cap", "jitter", NULL};
 const char *const rf_workflow_fan_keys[] = {"list", "range", "matrix", NULL};
@@ -372,8 +373,8 @@ static void parse_document(parser *p, yaml_node_t *root, const char *const *ov,
         DIAG(p, tc.steps, "steps is empty; add at least one step");
     for (size_t i = 0; i < p->wf->nsteps; i++) {
         rf_workflow_resolve_step(p, i, &ctxs[i]);
-        yaml_node_t *sv = rf_workflow_find_key(p, tc.steps, p->wf->steps[i].name);
-        rf_workflow_check_when(p, &p->wf->steps[i], i, rf_workflow_find_key(p, sv, "when"));
+        rf_workflow_check_when(p, &p->wf->steps[i], i,
+                               rf_workflow_find_key(p, ctxs[i].map, "when"));
         free(ctxs[i].need_nodes);
     }
     free(ctxs);
@@ -642,11 +643,22 @@ void rf_workflow_free(rf_workflow *wf)
             free(s->axes[a].key);
         }
         free(s->axes);
+        for (size_t m = 0; m < s->nmarks; m++)
+            free(s->marks[m].path);
+        free(s->marks);
     }
     free(wf->params);
     free(wf->steps);
     free(wf->file), free(wf->name), free(wf->desc);
     free(wf);
+}
+
+rf_wf_loc rf_wf_mark_loc(const rf_wf_step *s, const char *path, rf_wf_loc fallback)
+{
+    for (size_t i = 0; i < s->nmarks; i++)
+        if (!strcmp(s->marks[i].path, path))
+            return s->marks[i].loc;
+    return fallback;
 }
 
 const rf_wf_step *rf_workflow_step(const rf_workflow *wf, const char *name,

@@ -39,6 +39,8 @@ typedef int (*pair_fn)(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
 
 typedef struct step_ctx {
     rf_wf_step *s;
+    yaml_node_t *map;           /* the step's mapping in the file */
+    yaml_node_t *tune;          /* its `tune:` value, lowered after its other keys */
     yaml_node_t **need_nodes;   /* explicit needs, resolved after all steps */
     size_t nneed_nodes;
     int has_worker;
@@ -80,6 +82,12 @@ void rf_workflow_resolve_step(parser *p, size_t i, step_ctx *c);
 void rf_workflow_check_when(parser *p, rf_wf_step *s, size_t i, yaml_node_t *wn);
 yaml_node_t *rf_workflow_find_key(parser *p, yaml_node_t *map, const char *key);
 void rf_workflow_order_steps(parser *p);
+void rf_workflow_kv_push(rf_wf_kv **a, size_t *n, const char *key, const char *val,
+                         rf_wf_loc loc);
+void rf_workflow_mark(rf_wf_step *s, const char *path, rf_wf_loc loc);
+/* Lower step i's `tune:` (rf_workflow_tune.c); may add a step to wf and
+ * *ctxs (both reallocated). */
+void rf_workflow_lower_tune(parser *p, step_ctx **ctxs, size_t i);
 
 /* The load's cap on tasks: diags->max_tasks, else the default, never more
  * than the per-step ceiling. */

@@ -1,5 +1,6 @@
 /* rf_workflow_step: one step's keys: worker, with, inputs, needs, retries,
- * timeout, priority, pool, tier, cache, spawn. */
+ * timeout, priority, pool, tier, cache, spawn (and tune, handed on to
+ * rf_workflow_tune.c). */
 #include "engine/rf_workflow_impl.h"
 
 rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n)
@@ -12,8 +13,8 @@ rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n)
     return l;
 }
 
-static void kv_push(rf_wf_kv **a, size_t *n, const char *key, const char *val,
-                    rf_wf_loc loc)
+void rf_workflow_kv_push(rf_wf_kv **a, size_t *n, const char *key, const char *val,
+                         rf_wf_loc loc)
 {
     *a = rf_xrealloc(*a, (*n + 1) * sizeof **a);
     (*a)[*n].key = rf_xstrdup(key);
@@ -33,7 +34,7 @@ static int with_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
         return 0;
     }
     if (v->type == YAML_SCALAR_NODE) {
-        kv_push(&s->with, &s->nwith, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
+        rf_workflow_kv_push(&s->with, &s->nwith, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -47,7 +48,7 @@ static int with_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
         if (rf_workflow_expect_scalar(p, e, "an element of a with list") == 0)
             rf_buf_addf(&b, "%s%s", b.len ? "," : "", rf_workflow_scalar(e));
     }
-    kv_push(&s->with, &s->nwith, key, b.data ? b.data : "", rf_workflow_loc_of(v));
+    rf_workflow_kv_push(&s->with, &s->nwith, key, b.data ? b.data : "", rf_workflow_loc_of(v));
     rf_buf_free(&b);
     return 0;
 }
@@ -61,7 +62,7 @@ static int inputs_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
         return 0;
     }
     if (v->type == YAML_SCALAR_NODE) {
-        kv_push(&s->inputs, &s->ninputs, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
+        rf_workflow_kv_push(&s->inputs, &s->ninputs, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -72,7 +73,7 @@ static int inputs_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = rf_workflow_node(p, *it);
         if (rf_workflow_expect_scalar(p, e, "an input") == 0)
-            kv_push(&s->inputs, &s->ninputs, key, rf_workflow_scalar(e), rf_workflow_content_loc(e));
+            rf_workflow_kv_push(&s->inputs, &s->ninputs, key, rf_workflow_scalar(e), rf_workflow_content_loc(e));
     }
     return 0;
 }
@@ -208,6 +209,9 @@ static int step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *v,
     } else if (!strcmp(key, "cache")) {
         if (rf_workflow_expect_scalar(p, v, "cache") == 0 && rf_workflow_parse_bool(rf_workflow_scalar(v), &s->cache) < 0)
             DIAG(p, v, "cache must be true or false, not \"%s\"", rf_workflow_scalar(v));
+    } else if (!strcmp(key, "tune")) {
+        if (rf_workflow_expect_mapping(p, v, "tune") == 0)
+            c->tune = v;
     } else if (!strcmp(key, "spawn")) {
         if (scalar_long(p, v, "spawn", 0, 100000, &l) == 0)
             s->spawn_max = (size_t)l;
@@ -234,6 +238,7 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     memset(s, 0, sizeof *s);
     memset(c, 0, sizeof *c);
     c->s = s;
+    c->map = v;
     s->name = rf_xstrdup(key);
     s->loc = rf_workflow_loc_of(k);
     s->ntasks = 1;
@@ -243,12 +248,19 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     s->pool = rf_xstrdup("default");
     s->tier = RF_TIER_HOT;
     s->cache = 1;
+    if (rf_workflow_step(wf, key, NULL) != s)
+        DIAG(p, k, "step name \"%s\" is taken (a tune step's trials are NAME-trials)",
+             key);
     rf_workflow_each_pair(p, v, rf_workflow_step_keys, "step", step_pair, c);
+    if (s->retry.cap_ms < s->retry.base_ms)
+        s->retry.cap_ms = s->retry.base_ms;
+    if (c->tune) {
+        rf_workflow_lower_tune(p, ctxs, wf->nsteps - 1);
+        return 0;
+    }
     if (!c->has_worker)
         DIAG(p, k, "step \"%s\" has no worker; add `worker: NAME` (one of "
              "preprocess, train-stage, tune-trial, eval-fold, checkpoint-compact, "
-             "noop, sleep)", key);
-    if (s->retry.cap_ms < s->retry.base_ms)
-        s->retry.cap_ms = s->retry.base_ms;
+             "noop, sleep), or `tune:` for a search", key);
     return 0;
 }

@@ -5,7 +5,8 @@
 #   the same history proposes the same point; bad spaces and samplers exit
 #   2 naming the key; the summary's best, an all-failed search, and the
 #   Pareto front of nsga2 on two objectives;
-#   served: a spawn-driven search through a real redis-server, scheduler
+#   `tune:` steps: lint points into the YAML space;
+#   served: a `tune:` search (exec) through a real redis-server, scheduler
 #   killed (-9) and restarted mid-search: the run finishes with every trial
 #   number once and no point proposed twice.
 set -uo pipefail
@@ -150,6 +151,21 @@ for want in "bad-space.yaml:12:15: with.space: lr: loguniform bound must be > 0"
             "bad-space.yaml:25:15: with.pruner: unknown pruner 'hyperband'"; do
   check "lint: $want" grep -qF "$want" lint.log
 done
+# The same checks on the `tune:` form point into its YAML space mapping.
+"$R" lint "$here/tests/workflows/tune/bad-tune.yaml" >lint2.log 2>&1
+check_eq "lint: bad tune: steps exit 2" 2 $?
+for want in "bad-tune.yaml:7:26: tune.space: lr: loguniform bound must be > 0" \
+            "bad-tune.yaml:8:16: tune.sampler: unknown sampler 'bayes'" \
+            "bad-tune.yaml:9:15: tune.pruner: unknown pruner 'hyperband'" \
+            "bad-tune.yaml:10:27: tune.objective: no train-stage trial reports 'val_los'" \
+            "bad-tune.yaml:15:22: tune.space: x: uniform range [3, 1] is inverted" \
+            "bad-tune.yaml:21:22: tune.space: z: uniform range [1, 1] is empty" \
+            "bad-tune.yaml:26:36: tune.space: m: when names unknown parameter 'opt'"; do
+  check "lint tune: $want" grep -qF "$want" lint2.log
+done
+"$R" lint -p sampler=bayes "$here/workflows/tune.yaml" >lint3.log 2>&1
+check_eq "lint: a params-given sampler is checked too (exit 2)" 2 $?
+check "lint: ... at its place" grep -q "tune.yaml:[0-9]*:[0-9]*: tune.sampler: unknown sampler 'bayes'" lint3.log
 "$R" lint "$here/workflows/tune.yaml" >/dev/null 2>&1
 check_eq "lint: workflows/tune.yaml is fine" 0 $?
 "$R" submit "$badwf" >submit.log 2>&1
@@ -197,19 +213,13 @@ cat >search.yaml <<EOF2
 name: tunesearch
 steps:
   search:
-    worker: tune-trial
-    foreach: {range: 3}
-    spawn: 13
-    with:
-      trial: \${{ index }}
+    tune:
+      trials: 16
+      parallel: 3
       sampler: gp
       seed: 2
-      exec: '["python3", "$work/obj.py", "0.15"]'
-      space: '{"x": {"uniform": [0, 1]}, "y": {"uniform": [-1, 1]}}'
-  summary:
-    worker: tune-trial
-    inputs: {trials: steps.search.outputs.trial}
-    with: {summary: true}
+      objective: {exec: [python3, "$work/obj.py", "0.15"], metric: value, direction: minimize}
+      space: {x: {uniform: [0, 1]}, y: {uniform: [-1, 1]}}
 EOF2
 run=$("$R" submit search.yaml)
 sleep 1.5
@@ -224,7 +234,7 @@ while [ $SECONDS -lt $end ]; do
   sleep 0.3
 done
 check_eq "served search, scheduler kill -9: run succeeds" succeeded "$s"
-"$R" outputs "$run" summary >outs.txt 2>&1
+"$R" outputs "$run" search >outs.txt 2>&1
 url=$(awk '$1 == "trials" {print $2}' outs.txt)
 rows="$work/store/${url#file://$work/store/}"
 check_eq "served search: 16 trials, each number once" "16 16" \
