@@ -137,6 +137,22 @@ check_eq "train summary: exits 0" 0 $?
 bt=$(python3 -c 'import json; print(json.load(open("rsum/best.json"))["trial"])')
 check_eq "train summary: the best trial's checkpoint is handed on" \
   "$(sha256sum <"r$bt/checkpoint.art")" "$(sha256sum <"$(awk -F'\t' '$1 == "checkpoint" {print $2}' rsum.log)")"
+check "train trial: reports the trivial baseline on its validation rows" \
+  grep -q '"baseline_val_loss"' r2/metrics.json
+check_eq "train summary: best.json stands beside the best trial's baseline" True \
+  "$(python3 -c 'import json; b=json.load(open("rsum/best.json")); t=json.load(open("r%d/trial.json" % b["trial"])); bl=t["metrics"]["baseline_val_loss"]; print(b["baseline"] == bl and b["beats_baseline"] == (b["value"] < bl) and 0 < bl < 5)')"
+check "train summary: says whether the best beats it" \
+  grep -qE "best val_loss [0-9.e-]+ \(trial [0-9]+\) (beats|does NOT beat) the trivial baseline" rsum.log
+# A search whose best is worse than its baseline says so (maximize: higher is better).
+mkdir -p nb
+for i in 0 1; do
+  python3 -c 'import json,sys; i=int(sys.argv[1]); json.dump({"trial": i, "params": {"x": i}, "state": "complete", "values": [0.6 + 0.1 * i], "objective": ["acc"], "direction": ["maximize"], "metrics": {"acc": 0.6 + 0.1 * i, "baseline_acc": 0.75}}, open("nb/t%d.json" % i, "w"))' $i
+done
+"$T" run --with summary=true --input trials=nb/t0.json --input trials=nb/t1.json --out nbsum >nbsum.log 2>&1
+check_eq "summary below its baseline: exits 0" 0 $?
+check_eq "summary below its baseline: beats_baseline false" "False 0.75" \
+  "$(python3 -c 'import json; b=json.load(open("nbsum/best.json")); print(b["beats_baseline"], b["baseline"])')"
+check "summary below its baseline: the log line says so" grep -q "does NOT beat the trivial baseline 0.75" nbsum.log
 
 # ruvflow lint and submit refuse bad tune steps with FILE:LINE:COL, exit 2.
 badwf="$here/tests/workflows/tune/bad-space.yaml"
