@@ -182,7 +182,10 @@ static const char tune_text[] =
     "    tune:\n"
     "      trials: 4\n"
     "      space: {x: {int: [1, 3]}}\n"
-    "      objective: {exec: [python3, f.py], metric: [a, b], direction: [minimize, maximize]}\n";
+    "      objective: {exec: [python3, f.py], metric: [a, b], direction: [minimize, maximize]}\n"
+    "  plain:\n"
+    "    tune: {trials: 3, parallel: 3}\n"
+    "    inputs: {train: file:///dev/null}\n";
 
 static const char *with_of(const rf_wf_step *s, const char *key)
 {
@@ -246,6 +249,11 @@ static void test_tune_lowering(void **state)
     assert_string_equal(with_of(mt, "direction"), "minimize,maximize");
     assert_string_equal(with_of(mt, "space"), "{\"x\":{\"int\":[1,3]}}");
     assert_int_equal(ms->ninputs, 1);
+    /* No space: train-stage's default one; no spawn when parallel = trials. */
+    const rf_wf_step *pt = rf_workflow_step(wf, "plain-trials", NULL);
+    assert_string_equal(with_of(pt, "space"), "default");
+    assert_int_equal(pt->ntasks, 3);
+    assert_int_equal(pt->spawn_max, 0);
     rf_workflow_free(wf);
     rf_wf_diags_free(&d);
 }
