@@ -320,6 +320,42 @@ static void test_gp_constant_liar(void **state)
     rf_space_free(&s);
 }
 
+/* TPE draws the always-active parameters jointly: good trials on the
+ * diagonal clusters (0.2, 0.2), (0.8, 0.8), bad ones on the other two, with
+ * the same marginals, so only a joint estimator keeps every proposal near
+ * the good clusters (the univariate one: 25 of 40 here). */
+static void test_tpe_joint(void **state)
+{
+    (void)state;
+    rf_space s;
+    parse("{\"x\": {\"uniform\": [0, 1]}, \"y\": {\"uniform\": [0, 1]}}", &s);
+    enum { N = 40 };
+    double us[N * 2], ys[N];
+    rf_trial h[N];
+    static const double at[4] = {0.2, 0.8, 0.21, 0.79};
+    for (size_t t = 0; t < N; t++) {
+        int on = t < 4;   /* the best 4 (n_below of 40) */
+        double a = at[t % 4];
+        us[2 * t] = a, us[2 * t + 1] = on ? a : 1 - a;
+        ys[t] = on ? (double)t : 10 + (double)t;
+        h[t] = (rf_trial){us + 2 * t, &ys[t], RF_TRIAL_COMPLETE};
+    }
+    rf_tune_cfg cfg = {.sampler = RF_SAMPLER_TPE, .seed = 9, .n_obj = 1};
+    rf_err e = {0};
+    int diag = 0, anti = 0;
+    for (uint64_t k = 0; k < 40; k++) {
+        double u[2];
+        assert_int_equal(rf_tune_propose(&s, &cfg, h, N, N + k, u, &e), 0);
+        for (int c = 0; c < 2; c++) {
+            double a = c ? 0.8 : 0.2;
+            diag += hypot(u[0] - a, u[1] - a) < 0.2;
+            anti += hypot(u[0] - a, u[1] - (1 - a)) < 0.2;
+        }
+    }
+    assert_true(diag >= 36 && anti == 0);   /* univariate: 25 of 40 */
+    rf_space_free(&s);
+}
+
 static void test_sampler_names(void **state)
 {
     (void)state;
@@ -478,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_samplers_in_space),
         cmocka_unit_test(test_gp_learns),
         cmocka_unit_test(test_gp_constant_liar),
+        cmocka_unit_test(test_tpe_joint),
         cmocka_unit_test(test_sampler_names),
         cmocka_unit_test(test_gp_hand),
         cmocka_unit_test(test_log_ei),
