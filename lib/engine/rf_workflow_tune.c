@@ -351,6 +351,12 @@ static void lower_counts(parser *p, rf_wf_step *s, const tune_spec *t)
              trials);
         return;
     }
+    for (size_t a = 0; a < s->naxes; a++) {   /* a refused foreach's */
+        for (size_t k = 0; k < s->axes[a].n; k++)
+            free(s->axes[a].vals[k]);
+        free(s->axes[a].vals), free(s->axes[a].key);
+    }
+    free(s->axes);
     s->fan = RF_FAN_FOREACH;
     s->axes = rf_xcalloc(1, sizeof *s->axes);
     s->naxes = 1;
