@@ -30,7 +30,7 @@ static const char *const owned_with[] = {
 static const char *const objective_keys[] = {"metric", "direction", "exec", NULL};
 
 typedef struct tune_spec {
-    yaml_node_t *node, *space, *trials, *parallel, *objective, *timeout;
+    yaml_node_t *node, *space, *trials, *parallel;
     rf_buf metrics, directions;   /* comma-joined, for with.objective/direction */
     size_t n_metrics, n_dirs;
     rf_wf_loc metric_loc, dir_loc;
@@ -250,8 +250,9 @@ static void lower_exec(parser *p, tune_spec *t, yaml_node_t *v)
     for (yaml_node_item_t *it = v->data.sequence.items.start;
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = rf_workflow_node(p, *it);
-        if (rf_workflow_expect_scalar(p, e, "an element of objective.exec") == 0)
-            json_array_append_new(a, json_string(rf_workflow_scalar(e)));
+        if (rf_workflow_expect_scalar(p, e, "an element of objective.exec") == 0 &&
+            json_array_append_new(a, json_string(rf_workflow_scalar(e))) < 0)
+            DIAG(p, e, "objective.exec: an argument that is not UTF-8 text");
     }
     free(t->exec);
     t->exec = json_dumps(a, JSON_COMPACT);
