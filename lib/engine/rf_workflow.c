@@ -16,7 +16,7 @@ const char *const rf_workflow_param_keys[] = {"type", "default", "description", 
 const char *const rf_workflow_step_keys[] = {
     "worker", "description", "with", "inputs", "needs", "foreach", "chain",
     "when", "retries", "timeout", "priority", "pool", "tier", "cache", "spawn", "uses",
-    "suspend", NULL
+    "suspend", "tune", NULL
 };
 const char *const rf_workflow_retry_keys[] = {"count", "backoff", "cap", "jitter", NULL};
 const char *const rf_workflow_fan_keys[] = {"list", "range", "matrix", NULL};
@@ -676,6 +676,9 @@ void rf_workflow_free(rf_workflow *wf)
         }
         free(s->axes);
         free(s->fan_from);
+        for (size_t m = 0; m < s->nmarks; m++)
+            free(s->marks[m].path);
+        free(s->marks);
     }
     for (size_t i = 0; i < wf->nfiles; i++)
         free(wf->files[i]);
@@ -684,6 +687,14 @@ void rf_workflow_free(rf_workflow *wf)
     free(wf->steps);
     free(wf->file), free(wf->name), free(wf->desc);
     free(wf);
+}
+
+rf_wf_loc rf_wf_mark_loc(const rf_wf_step *s, const char *path, rf_wf_loc fallback)
+{
+    for (size_t i = 0; i < s->nmarks; i++)
+        if (!strcmp(s->marks[i].path, path))
+            return s->marks[i].loc;
+    return fallback;
 }
 
 const rf_wf_step *rf_workflow_step(const rf_workflow *wf, const char *name,

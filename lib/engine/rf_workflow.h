@@ -42,6 +42,14 @@ typedef struct rf_wf_kv {
                        * workflow file (a string of rf_workflow.files) */
 } rf_wf_kv;
 
+/* A place inside a structured value the parser lowered into text (the
+ * `space` mapping of a `tune:` step): path "space.lr", "space.lr.when",
+ * "objective.val_loss"; so later checks can point into it. */
+typedef struct rf_wf_mark {
+    char *path;
+    rf_wf_loc loc;
+} rf_wf_mark;
+
 typedef struct rf_wf_param {
     char *name, *desc;
     int type;         /* enum rf_wf_type */
@@ -90,6 +98,8 @@ typedef struct rf_wf_step {
                                          * timeout_ms 0 = wait forever) */
     int on_exit;                        /* 1: an exit handler (top-level on_exit):
                                          * runs once the other steps are over */
+    int from_tune;                      /* 1: the trials of a `tune:` step, 2: its summary */
+    rf_wf_mark *marks; size_t nmarks;   /* places inside lowered `with` values */
 } rf_wf_step;
 
 typedef struct rf_workflow {
@@ -128,6 +138,9 @@ int rf_workflow_parse(const char *text, size_t len, const char *file,
                       const char *const *overrides, size_t nov,
                       rf_workflow **out, rf_wf_diags *diags, rf_err *err);
 void rf_workflow_free(rf_workflow *wf);
+
+/* The place recorded for path in s (rf_wf_mark), or fallback. */
+rf_wf_loc rf_wf_mark_loc(const rf_wf_step *s, const char *path, rf_wf_loc fallback);
 
 /* "FILE:LINE:COL: message" lines, in file order (FILE: an included file's
  * name where the problem is in one). */

@@ -43,6 +43,7 @@ typedef int (*pair_fn)(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
 
 typedef struct step_ctx {
     rf_wf_step *s;
+    yaml_node_t *tune;          /* its `tune:` value, lowered after its other keys */
     yaml_node_t **need_nodes;   /* explicit needs, resolved after all steps */
     size_t nneed_nodes;
     int has_worker;
@@ -107,6 +108,13 @@ void rf_workflow_steps_list(parser *p, yaml_node_t *seq, step_ctx **ctxs);
 void rf_workflow_order_steps(parser *p);
 /* rf_workflow_retention.c: the top-level `retention:` mapping. */
 void rf_workflow_parse_retention(parser *p, yaml_node_t *v);
+/* Append key=val at loc to *a (the file: the one being read, p->d->cur_file). */
+void rf_workflow_kv_push(parser *p, rf_wf_kv **a, size_t *n, const char *key,
+                         const char *val, rf_wf_loc loc);
+void rf_workflow_mark(rf_wf_step *s, const char *path, rf_wf_loc loc);
+/* Lower step i's `tune:` (rf_workflow_tune.c); may add a step to wf and
+ * *ctxs (both reallocated). */
+void rf_workflow_lower_tune(parser *p, step_ctx **ctxs, size_t i);
 
 /* The load's cap on tasks: diags->max_tasks, else the default, never more
  * than the per-step ceiling. */

@@ -1,5 +1,6 @@
 /* rf_workflow_step: one step's keys: worker, with, inputs, needs, retries,
- * timeout, priority, pool, tier, cache, spawn. */
+ * timeout, priority, pool, tier, cache, spawn (and tune, handed on to
+ * rf_workflow_tune.c). */
 #include "engine/rf_workflow_impl.h"
 
 rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n)
@@ -12,8 +13,8 @@ rf_wf_loc rf_workflow_content_loc(const yaml_node_t *n)
     return l;
 }
 
-static void kv_push(parser *p, rf_wf_kv **a, size_t *n, const char *key, const char *val,
-                    rf_wf_loc loc)
+void rf_workflow_kv_push(parser *p, rf_wf_kv **a, size_t *n, const char *key,
+                         const char *val, rf_wf_loc loc)
 {
     *a = rf_xrealloc(*a, (*n + 1) * sizeof **a);
     (*a)[*n].key = rf_xstrdup(key);
@@ -35,7 +36,7 @@ static void with_set(parser *p, rf_wf_step *s, const char *key, const char *val,
             s->with[i].file = p->d->cur_file;
             return;
         }
-    kv_push(p, &s->with, &s->nwith, key, val, loc);
+    rf_workflow_kv_push(p, &s->with, &s->nwith, key, val, loc);
 }
 
 /* `with` values: scalars, or lists of scalars joined with "," ("hidden: [64,
@@ -77,7 +78,7 @@ static int inputs_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
         return 0;
     }
     if (v->type == YAML_SCALAR_NODE) {
-        kv_push(p, &s->inputs, &s->ninputs, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
+        rf_workflow_kv_push(p, &s->inputs, &s->ninputs, key, rf_workflow_scalar(v), rf_workflow_content_loc(v));
         return 0;
     }
     if (v->type != YAML_SEQUENCE_NODE) {
@@ -88,7 +89,7 @@ static int inputs_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_t *
          it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = rf_workflow_node(p, *it);
         if (rf_workflow_expect_scalar(p, e, "an input") == 0)
-            kv_push(p, &s->inputs, &s->ninputs, key, rf_workflow_scalar(e), rf_workflow_content_loc(e));
+            rf_workflow_kv_push(p, &s->inputs, &s->ninputs, key, rf_workflow_scalar(e), rf_workflow_content_loc(e));
     }
     return 0;
 }
@@ -233,6 +234,9 @@ int rf_workflow_step_pair(parser *p, const char *key, yaml_node_t *k, yaml_node_
     } else if (!strcmp(key, "cache")) {
         if (rf_workflow_expect_scalar(p, v, "cache") == 0 && rf_workflow_parse_bool(rf_workflow_scalar(v), &s->cache) < 0)
             DIAG(p, v, "cache must be true or false, not \"%s\"", rf_workflow_scalar(v));
+    } else if (!strcmp(key, "tune")) {
+        if (rf_workflow_expect_mapping(p, v, "tune") == 0)
+            c->tune = v;
     } else if (!strcmp(key, "spawn")) {
         if (scalar_long(p, v, "spawn", 0, 100000, &l) == 0)
             s->spawn_max = (size_t)l;
@@ -301,8 +305,8 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     if (rf_workflow_expect_mapping(p, v, "a step") < 0)
         return 0;
     if (rf_workflow_step(wf, key, NULL)) {
-        DIAG(p, k, "step \"%s\" is defined twice (under steps and on_exit); "
-             "rename one", key);
+        DIAG(p, k, "step \"%s\" is defined twice (under steps and on_exit, or as a "
+             "tune step's NAME-trials); rename one", key);
         return 0;
     }
     wf->steps = rf_xrealloc(wf->steps, (wf->nsteps + 1) * sizeof *wf->steps);
@@ -327,13 +331,17 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
     if (uses)
         rf_workflow_tpl_apply(p, c, v, uses);
     rf_workflow_each_pair(p, v, rf_workflow_step_keys, "step", rf_workflow_step_pair, c);
+    if (s->retry.cap_ms < s->retry.base_ms)
+        s->retry.cap_ms = s->retry.base_ms;
+    if (c->tune) {
+        rf_workflow_lower_tune(p, ctxs, wf->nsteps - 1);
+        return 0;
+    }
     if (s->suspend)
         check_suspend(p, k, c);
     else if (!c->has_worker)
         DIAG(p, k, "step \"%s\" has no worker; add `worker: NAME` (one of "
              "preprocess, train-stage, tune-trial, eval-fold, checkpoint-compact, "
-             "noop, sleep)", key);
-    if (s->retry.cap_ms < s->retry.base_ms)
-        s->retry.cap_ms = s->retry.base_ms;
+             "noop, sleep), or `tune:` for a search", key);
     return 0;
 }

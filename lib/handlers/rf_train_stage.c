@@ -31,7 +31,8 @@ const char rf_train_stage_help[] =
     "         transfer=replace|add checkpoint_every=N val_fraction target=COLUMN\n"
     "         normalize=auto|true|false on_diverge=stop|lower_lr refit=auto|true|false\n"
     "outputs: checkpoint (final; the refit model after a refit), best (best validation)\n"
-    "metrics: epochs seconds train_loss val_loss val_accuracy best_epoch\n"
+    "metrics: epochs seconds train_loss val_loss val_accuracy baseline_val_loss\n"
+    "         baseline_val_accuracy best_epoch\n"
     "         test_accuracy | test_mse, graduated, train_rows, refit_epochs\n";
 
 /* ... and those of a curriculum stage alone. */
@@ -522,6 +523,23 @@ static void report_metrics(stage_ctx *x, rf_trainer *tr, rf_trainer *fin, size_t
     }
 }
 
+/* The trivial baseline on the same validation rows (rf_trainer_baseline),
+ * so val_loss is never read alone: baseline_val_loss and, for classes,
+ * baseline_val_accuracy (the majority class). */
+static int report_baseline(stage_ctx *x, const rf_trainer *tr, const row_set *train,
+                           const row_set *va, rf_err *err)
+{
+    double loss, acc;
+    if (va->n == 0)
+        return 0;   /* no val_loss to stand beside */
+    if (rf_trainer_baseline(tr, x->d, train->v, train->n, va->v, va->n, &loss, &acc, err))
+        return -1;
+    rf_task_metric(x->t, "baseline_val_loss", loss);
+    if (x->d->kind == RF_CLASSIFICATION)
+        rf_task_metric(x->t, "baseline_val_accuracy", acc);
+    return 0;
+}
+
 /* Whether to refit after early stopping. auto: plain training (no level)
  * on train/test files, whose validation rows are carved from the training
  * file; a curriculum stage graduates on its validation accuracy, and a
@@ -601,6 +619,8 @@ static int train_and_report(stage_ctx *x, rf_trainer *first, const rf_train_opts
     int rc = write_outputs(x, fin, first, err);
     if (!rc)
         report_metrics(x, first, fin, rows, te);
+    if (!rc)
+        rc = report_baseline(x, first, tr, va, err);
     if (fin != first)
         rf_trainer_free(&refit);
     return rc;

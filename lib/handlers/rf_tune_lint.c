@@ -50,6 +50,29 @@ static const rf_wf_kv *literal(const rf_wf_step *s, const char *key)
     return kv && !strstr(kv->val, "${{") ? kv : NULL;
 }
 
+/* Messages name the key as it was written: tune.X for a `tune:` step. */
+static const char *pfx(const rf_wf_step *s)
+{
+    return s->from_tune ? "tune" : "with";
+}
+
+/* Where a space error points: the parameter its message names ("lr: ..."),
+ * its condition for condition errors, when the parser marked them. */
+static rf_wf_loc space_loc(const rf_wf_step *s, const char *msg, rf_wf_loc fallback)
+{
+    char path[300];
+    size_t n = strcspn(msg, ":");
+    if (!msg[n] || n > 200)
+        return fallback;
+    int cond = strstr(msg + n, "when") || strstr(msg + n, "cycle");
+    snprintf(path, sizeof path, "space.%.*s%s", (int)n, msg, cond ? ".when" : ".dist");
+    rf_wf_loc l = rf_wf_mark_loc(s, path, (rf_wf_loc){0, 0});
+    if (l.line)
+        return l;
+    snprintf(path, sizeof path, "space.%.*s", (int)n, msg);
+    return rf_wf_mark_loc(s, path, fallback);
+}
+
 static size_t count_list(const char *v)
 {
     size_t n = *v ? 1 : 0;
@@ -69,10 +92,10 @@ static void check_space(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     rf_space sp;
     rf_err e = {0};
     if (!j)
-        diag(d, kv->loc, added, "with.space: not JSON (%s, at line %d column %d of "
-             "the value)", je.text, je.line, je.column);
+        diag(d, kv->loc, added, "%s.space: not JSON (%s, at line %d column %d of "
+             "the value)", pfx(s), je.text, je.line, je.column);
     else if (rf_space_parse(j, &sp, &e) < 0)
-        diag(d, kv->loc, added, "with.space: %s", e.msg);
+        diag(d, space_loc(s, e.msg, kv->loc), added, "%s.space: %s", pfx(s), e.msg);
     else
         rf_space_free(&sp);
     json_decref(j);
@@ -89,13 +112,13 @@ static void check_objective(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     int v;
     rf_err e = {0};
     if (smp && rf_sampler_parse(smp->val, &v, &e) < 0)
-        diag(d, smp->loc, added, "with.sampler: %s", e.msg);
+        diag(d, smp->loc, added, "%s.sampler: %s", pfx(s), e.msg);
     else if (smp && n_obj > 1 && (v == RF_SAMPLER_GP || v == RF_SAMPLER_TPE))
-        diag(d, smp->loc, added, "with.sampler: %s optimises one objective; use "
-             "nsga2 for %zu", smp->val, n_obj);
+        diag(d, smp->loc, added, "%s.sampler: %s optimises one objective; use "
+             "nsga2 for %zu", pfx(s), smp->val, n_obj);
     const rf_wf_kv *pr = literal(s, "pruner");
     if (pr && rf_pruner_parse(pr->val, &v, &e) < 0)
-        diag(d, pr->loc, added, "with.pruner: %s", e.msg);
+        diag(d, pr->loc, added, "%s.pruner: %s", pfx(s), e.msg);
     if (dir) {
         char buf[512];
         snprintf(buf, sizeof buf, "%s", dir->val);
@@ -113,10 +136,12 @@ static void check_objective(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     char buf[512];
     snprintf(buf, sizeof buf, "%s", obj->val);
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        char path[300];
+        snprintf(path, sizeof path, "objective.%.200s", t);
         if (!rf_tune_listed(train_metrics, t))
-            diag(d, obj->loc, added, "with.objective: no train-stage trial reports "
-                 "'%s' (val_loss, val_accuracy, train_loss, train_accuracy, "
-                 "test_loss, test_accuracy, test_mse, ...)", t);
+            diag(d, rf_wf_mark_loc(s, path, obj->loc), added, "%s.objective: no "
+                 "train-stage trial reports '%s' (val_loss, val_accuracy, train_loss, "
+                 "train_accuracy, test_loss, test_accuracy, test_mse, ...)", pfx(s), t);
     }
 }
 

@@ -131,10 +131,16 @@ static int parse_search(rf_task *t, search *x, rf_err *err)
     return 0;
 }
 
+/* Running trials a GP proposal conditions on (rf_tune_propose_pending):
+ * the most recent ones, which are the ones in flight beside this trial. */
+#define MAX_PENDING 32
+
 typedef struct history {
     double *u, *y;
     rf_trial *tr;
     size_t n;
+    long *numbers;      /* trial number of every history document */
+    size_t n_numbers;
     rf_curve *curves;   /* intermediate values of the first objective, minimised */
     size_t n_curves;
 } history;
@@ -169,14 +175,18 @@ static int load_history(rf_task *t, const search *x, history *h, rf_err *err)
     h->y = calloc(n * x->n_obj + 1, sizeof *h->y);
     h->tr = calloc(n + 1, sizeof *h->tr);
     h->curves = calloc(n + 1, sizeof *h->curves);
+    h->numbers = calloc(n + 1, sizeof *h->numbers);
     h->n = 0;
-    if (!h->u || !h->y || !h->tr || !h->curves)
+    if (!h->u || !h->y || !h->tr || !h->curves || !h->numbers)
         return rf_errf(err, RF_ENOMEM, "tune: out of memory for %zu trials", n);
     for (size_t i = 0; i < n; i++) {
         json_t *doc;
         if (rf_json_load(rf_task_input(t, "history_trial", i), &doc, err) < 0)
             return rf_err_prefix(err, "history trial %zu", i);
         double *u = h->u + h->n * d, *y = h->y + h->n * x->n_obj;
+        const json_t *no = json_object_get(doc, "trial");
+        if (json_is_integer(no))
+            h->numbers[h->n_numbers++] = (long)json_integer_value(no);
         load_curve(x, doc, h);
         rf_err skip = {0};
         if (rf_space_encode(&x->space, json_object_get(doc, "params"), u, &skip) == 0) {
@@ -197,7 +207,26 @@ static void history_free(history *h)
 {
     for (size_t i = 0; i < h->n_curves; i++)
         free((double *)h->curves[i].v);
-    free(h->u), free(h->y), free(h->tr), free(h->curves);
+    free(h->u), free(h->y), free(h->tr), free(h->curves), free(h->numbers);
+}
+
+/* The trials numbered below this one that are not finished: they are
+ * running beside it (at most MAX_PENDING, the latest). Returns the count. */
+static size_t running_trials(const history *h, long trial, uint64_t *out)
+{
+    size_t n = 0;
+    for (long t = trial - 1; t >= 0 && n < MAX_PENDING; t--) {
+        size_t i = 0;
+        while (i < h->n_numbers && h->numbers[i] != t)
+            i++;
+        if (i == h->n_numbers)
+            out[n++] = (uint64_t)t;
+    }
+    for (size_t i = 0; i < n / 2; i++) {   /* oldest first, as they were proposed */
+        uint64_t v = out[i];
+        out[i] = out[n - 1 - i], out[n - 1 - i] = v;
+    }
+    return n;
 }
 
 /* The running trial's own curve and the pruner's verdict on it. */
@@ -425,7 +454,10 @@ int rf_tune_search_trial(rf_task *t, rf_err *err)
         goto out;
     u = calloc(x.space.n, sizeof *u);
     rf_err perr = {0};
-    if (rf_tune_propose(&x.space, &x.cfg, h.tr, h.n, (uint64_t)x.trial, u, &perr) < 0) {
+    uint64_t pending[MAX_PENDING];
+    size_t n_pending = running_trials(&h, x.trial, pending);
+    if (rf_tune_propose_pending(&x.space, &x.cfg, h.tr, h.n, pending, n_pending,
+                                (uint64_t)x.trial, u, &perr) < 0) {
         if (perr.code != RF_ENOTFOUND) {
             *err = perr;
             goto out;

@@ -4,13 +4,16 @@
  *                 trial, params, values, curve, metrics, state, seconds,
  *                 error;
  *   best.json     (output `best`, one objective)
- *                 {"value": v, "params": {...}, "trial": N};
+ *                 {"value": v, "params": {...}, "trial": N, "baseline": b,
+ *                 "beats_baseline": true|false} (the baseline when the best
+ *                 trial reported metric baseline_<objective>);
  *   pareto.json   (output `pareto`, several objectives) the non-dominated
  *                 complete trials as [{"values": [...], "params", "trial"}].
  * With input `checkpoints` (the search's `checkpoint` outputs, any order),
  * the best trial's checkpoint, found by the SHA-256 its trial.json
  * records, becomes output `checkpoint` for later steps.
- * Metrics: best (one objective), complete, failed, pruned, pareto_size. A search in
+ * Metrics: best, baseline, beats_baseline (one objective), complete, failed,
+ * pruned, pareto_size. A search in
  * which no trial reported its objective fails here, naming it. */
 #include "handlers/rf_tune_trial.h"
 
@@ -125,6 +128,34 @@ static int best_checkpoint(rf_task *t, const json_t *best, rf_err *err)
                    (long long)json_integer_value(json_object_get(best, "trial")), n);
 }
 
+/* The best value beside the trivial baseline its trial measured on the same
+ * validation rows (metric baseline_<objective>: train-stage reports
+ * baseline_val_loss and baseline_val_accuracy; an exec program may report
+ * its own), into e, the metrics and the log line a user reads. */
+static void add_baseline(rf_task *t, const json_t *d, double v, json_t *e)
+{
+    const char *obj = json_string_value(json_array_get(json_object_get(d, "objective"), 0));
+    const char *dir = json_string_value(json_array_get(json_object_get(d, "direction"), 0));
+    long long trial = (long long)json_integer_value(json_object_get(d, "trial"));
+    char key[300];
+    snprintf(key, sizeof key, "baseline_%.200s", obj ? obj : "");
+    const json_t *b = json_object_get(json_object_get(d, "metrics"), key);
+    if (!json_is_number(b) || !isfinite(json_number_value(b))) {
+        rf_task_logf(t, "best %s %.6g (trial %lld); its trial reported no %s to "
+                     "compare with", obj, v, trial, key);
+        return;
+    }
+    double bv = json_number_value(b);
+    int max = dir && !strcmp(dir, "maximize"), beats = max ? v > bv : v < bv;
+    json_object_set_new(e, "baseline", json_real(bv));
+    json_object_set_new(e, "beats_baseline", json_boolean(beats));
+    rf_task_metric(t, "baseline", bv);
+    rf_task_metric(t, "beats_baseline", beats);
+    rf_task_logf(t, "best %s %.6g (trial %lld) %s the trivial baseline %.6g on the "
+                 "same validation rows%s", obj, v, trial, beats ? "beats" : "does NOT beat",
+                 bv, beats ? "" : ": no trial did better than a constant prediction");
+}
+
 static int write_front(rf_task *t, json_t **docs, size_t m, const double *y,
                        const size_t *idx, size_t k, rf_err *err)
 {
@@ -138,6 +169,7 @@ static int write_front(rf_task *t, json_t **docs, size_t m, const double *y,
         const json_t *d = docs[idx[b]];
         double v = rf_json_double(json_array_get(json_object_get(d, "values"), 0));
         json_t *e = entry(d, "value", json_real(v));
+        add_baseline(t, d, v, e);
         snprintf(path, sizeof path, "%s/best.json", rf_task_outdir(t));
         rc = rf_json_write(path, e, 1, err);
         json_decref(e);

@@ -242,6 +242,68 @@ static int reserve_full(rf_trainer *tr, size_t f, size_t n, rf_err *err)
     return 0;
 }
 
+/* Loss of the constant output c against one row's targets t (k outputs),
+ * summed as rf_mlp_loss sums it before dividing. */
+static double const_loss(int loss, const double *c, const float *t, size_t k)
+{
+    double s = 0;
+    for (size_t j = 0; j < k; j++) {
+        if (loss == RF_LOSS_SOFTMAX_CE)
+            s -= t[j] > 0 ? t[j] * log(c[j]) : 0;
+        else if (loss == RF_LOSS_BCE)
+            s -= t[j] * log(c[j]) + (1 - t[j]) * log(1 - c[j]);
+        else
+            s += (c[j] - t[j]) * (c[j] - t[j]);
+    }
+    return s;
+}
+
+int rf_trainer_baseline(const rf_trainer *tr, const rf_dataset *d, const uint32_t *train,
+                        size_t n_train, const uint32_t *rows, size_t n, double *loss,
+                        double *acc, rf_err *err)
+{
+    size_t k = n_out(tr), f = d->n_features;
+    int lf = tr->net.spec.loss;
+    *loss = *acc = NAN;
+    if (n_train == 0 || n == 0)
+        return rf_errf(err, RF_EINVAL, "baseline: %zu training and %zu rows", n_train, n);
+    double *c = calloc(k, sizeof *c);
+    size_t *votes = d->kind == RF_CLASSIFICATION ? calloc(d->n_classes, sizeof *votes) : NULL;
+    float *x = malloc((f ? f : 1) * sizeof *x), *t = malloc(k * sizeof *t);
+    if (!c || !x || !t || (d->kind == RF_CLASSIFICATION && !votes)) {
+        free(c), free(votes), free(x), free(t);
+        return rf_errf(err, RF_ENOMEM, "baseline: out of memory");
+    }
+    for (size_t i = 0; i < n_train; i++) {
+        gather_into(tr, d, train + i, 1, x, t);
+        for (size_t j = 0; j < k; j++)
+            c[j] += t[j];
+        if (votes)
+            votes[d->y_class[train[i]]]++;
+    }
+    for (size_t j = 0; j < k; j++) {
+        c[j] = lf == RF_LOSS_SOFTMAX_CE ? (c[j] + 1) / ((double)n_train + (double)k)
+                                        : c[j] / (double)n_train;
+        if (lf == RF_LOSS_BCE)   /* rf_mlp_loss clamps probabilities the same way */
+            c[j] = fmin(fmax(c[j], 1e-7), 1 - 1e-7);
+    }
+    size_t major = 0, hits = 0;
+    for (size_t j = 1; votes && j < d->n_classes; j++)
+        if (votes[j] > votes[major])
+            major = j;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        gather_into(tr, d, rows + i, 1, x, t);
+        s += const_loss(lf, c, t, k);
+        hits += votes && (size_t)d->y_class[rows[i]] == major;
+    }
+    *loss = lf == RF_LOSS_MSE ? s / ((double)n * (double)k) : s / (double)n;
+    if (votes)
+        *acc = (double)hits / (double)n;
+    free(c), free(votes), free(x), free(t);
+    return 0;
+}
+
 void rf_trainer_eval(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, size_t n,
                      double *loss, double *acc)
 {

@@ -115,6 +115,15 @@ int rf_train_run(rf_trainer *tr, const rf_dataset *d, const uint32_t *train_rows
                  size_t n_train, const uint32_t *val_rows, size_t n_val, rf_epoch_fn cb,
                  void *ud, rf_err *err);
 
+/* The trivial baseline a model must beat, on the trainer's loss: the best
+ * constant output fitted on the training rows (class prior with add-one
+ * smoothing for softmax cross-entropy, the mean target for MSE and BCE).
+ * Its mean loss on rows, and for classes the accuracy of always answering
+ * the majority training class (NaN for regression). */
+int rf_trainer_baseline(const rf_trainer *tr, const rf_dataset *d, const uint32_t *train,
+                        size_t n_train, const uint32_t *rows, size_t n, double *loss,
+                        double *acc, rf_err *err);
+
 /* Mean loss and accuracy (NaN for regression) of the current weights on rows. */
 void rf_trainer_eval(rf_trainer *tr, const rf_dataset *d, const uint32_t *rows, size_t n,
                      double *loss, double *acc);

@@ -167,3 +167,29 @@ int rf_tune_propose(const rf_space *s, const rf_tune_cfg *cfg,
     }
     return rf_errf(err, RF_EINVAL, "tune: unknown sampler %d", cfg->sampler);
 }
+
+int rf_tune_propose_pending(const rf_space *s, const rf_tune_cfg *cfg,
+                            const rf_trial *hist, size_t n_hist,
+                            const uint64_t *pending, size_t n_pending,
+                            uint64_t trial_no, double *u, rf_err *err)
+{
+    if (cfg->sampler != RF_SAMPLER_GP || n_pending == 0)
+        return rf_tune_propose(s, cfg, hist, n_hist, trial_no, u, err);
+    size_t d = s->n ? s->n : 1;
+    rf_trial *h = malloc((n_hist + n_pending) * sizeof *h);
+    double *pu = malloc(n_pending * d * sizeof *pu);
+    int rc = 0;
+    if (!h || !pu)
+        rc = rf_errf(err, RF_ENOMEM, "tune: out of memory for %zu running trials",
+                     n_pending);
+    if (rc == 0 && n_hist)
+        memcpy(h, hist, n_hist * sizeof *h);
+    for (size_t i = 0; rc == 0 && i < n_pending; i++) {
+        rc = rf_tune_propose(s, cfg, h, n_hist + i, pending[i], pu + i * d, err);
+        h[n_hist + i] = (rf_trial){pu + i * d, NULL, RF_TRIAL_RUNNING};
+    }
+    if (rc == 0)
+        rc = rf_tune_propose(s, cfg, h, n_hist + n_pending, trial_no, u, err);
+    free(h), free(pu);
+    return rc;
+}

@@ -56,6 +56,18 @@ int rf_tune_propose(const rf_space *s, const rf_tune_cfg *cfg,
                     const rf_trial *hist, size_t n_hist, uint64_t trial_no,
                     double *u, rf_err *err);
 
+/* As rf_tune_propose, while the trials numbered pending[0..n_pending) are
+ * still running (proposed, no result yet). The GP sampler re-derives their
+ * points in that order, each as if it had seen hist and the pending ones
+ * before it (exact for trials spawned from the same history, and for the
+ * quasi-random first ones), and conditions on them as constant liars, so
+ * parallel trials do not propose the same point. Other samplers ignore
+ * pending. Still a pure function of its inputs. */
+int rf_tune_propose_pending(const rf_space *s, const rf_tune_cfg *cfg,
+                            const rf_trial *hist, size_t n_hist,
+                            const uint64_t *pending, size_t n_pending,
+                            uint64_t trial_no, double *u, rf_err *err);
+
 /* Grid: number of points, and point `index` (RF_ENOTFOUND past the end). */
 size_t rf_grid_size(const rf_space *s, size_t points);
 int rf_grid_point(const rf_space *s, size_t points, size_t index, double *u,

@@ -66,7 +66,7 @@ static int eval_main(const char *func)
     double x[6];
     int d = is_branin(func) ? 2 : 6;
     for (int j = 0; j < d; j++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "x%d", j + 1);
         x[j] = json_number_value(json_object_get(p, k));
     }

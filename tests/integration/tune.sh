@@ -5,7 +5,8 @@
 #   the same history proposes the same point; bad spaces and samplers exit
 #   2 naming the key; the summary's best, an all-failed search, and the
 #   Pareto front of nsga2 on two objectives;
-#   served: a spawn-driven search through a real redis-server, scheduler
+#   `tune:` steps: lint points into the YAML space;
+#   served: a `tune:` search (exec) through a real redis-server, scheduler
 #   killed (-9) and restarted mid-search: the run finishes with every trial
 #   number once and no point proposed twice.
 set -uo pipefail
@@ -136,6 +137,22 @@ check_eq "train summary: exits 0" 0 $?
 bt=$(python3 -c 'import json; print(json.load(open("rsum/best.json"))["trial"])')
 check_eq "train summary: the best trial's checkpoint is handed on" \
   "$(sha256sum <"r$bt/checkpoint.art")" "$(sha256sum <"$(awk -F'\t' '$1 == "checkpoint" {print $2}' rsum.log)")"
+check "train trial: reports the trivial baseline on its validation rows" \
+  grep -q '"baseline_val_loss"' r2/metrics.json
+check_eq "train summary: best.json stands beside the best trial's baseline" True \
+  "$(python3 -c 'import json; b=json.load(open("rsum/best.json")); t=json.load(open("r%d/trial.json" % b["trial"])); bl=t["metrics"]["baseline_val_loss"]; print(b["baseline"] == bl and b["beats_baseline"] == (b["value"] < bl) and 0 < bl < 5)')"
+check "train summary: says whether the best beats it" \
+  grep -qE "best val_loss [0-9.e-]+ \(trial [0-9]+\) (beats|does NOT beat) the trivial baseline" rsum.log
+# A search whose best is worse than its baseline says so (maximize: higher is better).
+mkdir -p nb
+for i in 0 1; do
+  python3 -c 'import json,sys; i=int(sys.argv[1]); json.dump({"trial": i, "params": {"x": i}, "state": "complete", "values": [0.6 + 0.1 * i], "objective": ["acc"], "direction": ["maximize"], "metrics": {"acc": 0.6 + 0.1 * i, "baseline_acc": 0.75}}, open("nb/t%d.json" % i, "w"))' $i
+done
+"$T" run --with summary=true --input trials=nb/t0.json --input trials=nb/t1.json --out nbsum >nbsum.log 2>&1
+check_eq "summary below its baseline: exits 0" 0 $?
+check_eq "summary below its baseline: beats_baseline false" "False 0.75" \
+  "$(python3 -c 'import json; b=json.load(open("nbsum/best.json")); print(b["beats_baseline"], b["baseline"])')"
+check "summary below its baseline: the log line says so" grep -q "does NOT beat the trivial baseline 0.75" nbsum.log
 
 # ruvflow lint and submit refuse bad tune steps with FILE:LINE:COL, exit 2.
 badwf="$here/tests/workflows/tune/bad-space.yaml"
@@ -150,6 +167,21 @@ for want in "bad-space.yaml:12:15: with.space: lr: loguniform bound must be > 0"
             "bad-space.yaml:25:15: with.pruner: unknown pruner 'hyperband'"; do
   check "lint: $want" grep -qF "$want" lint.log
 done
+# The same checks on the `tune:` form point into its YAML space mapping.
+"$R" lint "$here/tests/workflows/tune/bad-tune.yaml" >lint2.log 2>&1
+check_eq "lint: bad tune: steps exit 2" 2 $?
+for want in "bad-tune.yaml:7:26: tune.space: lr: loguniform bound must be > 0" \
+            "bad-tune.yaml:8:16: tune.sampler: unknown sampler 'bayes'" \
+            "bad-tune.yaml:9:15: tune.pruner: unknown pruner 'hyperband'" \
+            "bad-tune.yaml:10:27: tune.objective: no train-stage trial reports 'val_los'" \
+            "bad-tune.yaml:15:22: tune.space: x: uniform range [3, 1] is inverted" \
+            "bad-tune.yaml:21:22: tune.space: z: uniform range [1, 1] is empty" \
+            "bad-tune.yaml:26:36: tune.space: m: when names unknown parameter 'opt'"; do
+  check "lint tune: $want" grep -qF "$want" lint2.log
+done
+"$R" lint -p sampler=bayes "$here/workflows/tune.yaml" >lint3.log 2>&1
+check_eq "lint: a params-given sampler is checked too (exit 2)" 2 $?
+check "lint: ... at its place" grep -q "tune.yaml:[0-9]*:[0-9]*: tune.sampler: unknown sampler 'bayes'" lint3.log
 "$R" lint "$here/workflows/tune.yaml" >/dev/null 2>&1
 check_eq "lint: workflows/tune.yaml is fine" 0 $?
 "$R" submit "$badwf" >submit.log 2>&1
@@ -197,19 +229,13 @@ cat >search.yaml <<EOF2
 name: tunesearch
 steps:
   search:
-    worker: tune-trial
-    foreach: {range: 3}
-    spawn: 13
-    with:
-      trial: \${{ index }}
+    tune:
+      trials: 16
+      parallel: 3
       sampler: gp
       seed: 2
-      exec: '["python3", "$work/obj.py", "0.15"]'
-      space: '{"x": {"uniform": [0, 1]}, "y": {"uniform": [-1, 1]}}'
-  summary:
-    worker: tune-trial
-    inputs: {trials: steps.search.outputs.trial}
-    with: {summary: true}
+      objective: {exec: [python3, "$work/obj.py", "0.15"], metric: value, direction: minimize}
+      space: {x: {uniform: [0, 1]}, y: {uniform: [-1, 1]}}
 EOF2
 run=$("$R" submit search.yaml)
 sleep 1.5
@@ -224,7 +250,7 @@ while [ $SECONDS -lt $end ]; do
   sleep 0.3
 done
 check_eq "served search, scheduler kill -9: run succeeds" succeeded "$s"
-"$R" outputs "$run" summary >outs.txt 2>&1
+"$R" outputs "$run" search >outs.txt 2>&1
 url=$(awk '$1 == "trials" {print $2}' outs.txt)
 rows="$work/store/${url#file://$work/store/}"
 check_eq "served search: 16 trials, each number once" "16 16" \

@@ -155,6 +155,111 @@ static const char good[] =
     "    when: ${{ steps.train.metrics.graduated }} == 0 && !${{ params.fast }}\n"
     "    priority: 9\n";
 
+/* A `tune:` step lowers to NAME-trials (a dynamic tune-trial step) and the
+ * summary NAME, which later steps reference. */
+static const char tune_text[] =
+    "name: t\n"
+    "params:\n"
+    "  seed: {type: int, default: 7}\n"
+    "steps:\n"
+    "  search:\n"
+    "    tune:\n"
+    "      space:\n"
+    "        hidden: {choice: [[8], [16, 8]]}\n"
+    "        lr: {loguniform: [0.001, 0.1]}\n"
+    "        optimizer: {choice: [adam, sgd, \"1\"]}\n"
+    "        momentum: {uniform: [0.0, 0.95], when: {optimizer: sgd}}\n"
+    "      trials: 30\n"
+    "      parallel: 2\n"
+    "      objective: {metric: val_loss, direction: minimize}\n"
+    "      sampler: gp\n"
+    "      seed: \"${{ params.seed }}\"\n"
+    "      timeout: 90s\n"
+    "    inputs: {train: file:///dev/null}\n"
+    "    with: {epochs: 40}\n"
+    "  after:\n"
+    "    worker: noop\n"
+    "    inputs: {b: steps.search.outputs.best}\n"
+    "  multi:\n"
+    "    tune:\n"
+    "      trials: 4\n"
+    "      space: {x: {int: [1, 3]}}\n"
+    "      objective: {exec: [python3, f.py], metric: [a, b], direction: [minimize, maximize]}\n"
+    "  plain:\n"
+    "    tune: {trials: 3, parallel: 3}\n"
+    "    inputs: {train: file:///dev/null}\n";
+
+static const char *with_of(const rf_wf_step *s, const char *key)
+{
+    for (size_t i = 0; i < s->nwith; i++)
+        if (!strcmp(s->with[i].key, key))
+            return s->with[i].val;
+    return NULL;
+}
+
+static void test_tune_lowering(void **state)
+{
+    rf_workflow *wf = NULL;
+    rf_wf_diags d = {0};
+    rf_err err;
+    int rc = rf_workflow_parse(tune_text, sizeof tune_text - 1, "/w/t.yaml", NULL, 0,
+                               &wf, &d, &err);
+    rf_wf_diags_print(&d, "tune", stderr);
+    assert_int_equal(rc, 0);
+    size_t it, is, ia;
+    const rf_wf_step *tr = rf_workflow_step(wf, "search-trials", &it);
+    const rf_wf_step *sum = rf_workflow_step(wf, "search", &is);
+    const rf_wf_step *after = rf_workflow_step(wf, "after", &ia);
+    assert_non_null(tr), assert_non_null(sum), assert_non_null(after);
+    assert_true(it < is && is < ia);
+    assert_string_equal(tr->worker, "tune-trial");
+    assert_int_equal(tr->fan, RF_FAN_FOREACH);
+    assert_int_equal(tr->ntasks, 2);
+    assert_int_equal(tr->spawn_max, 28);
+    assert_int_equal(tr->from_tune, 1);
+    assert_string_equal(with_of(tr, "trial"), "${{ index }}");
+    assert_string_equal(with_of(tr, "sampler"), "gp");
+    assert_string_equal(with_of(tr, "seed"), "7");
+    assert_string_equal(with_of(tr, "objective"), "val_loss");
+    assert_string_equal(with_of(tr, "direction"), "minimize");
+    assert_string_equal(with_of(tr, "timeout"), "90");
+    assert_string_equal(with_of(tr, "epochs"), "40");
+    /* The space mapping as JSON, plain scalars typed, quoted ones strings. */
+    assert_string_equal(with_of(tr, "space"),
+        "{\"hidden\":{\"choice\":[[8],[16,8]]},\"lr\":{\"loguniform\":[0.001,0.1]},"
+        "\"optimizer\":{\"choice\":[\"adam\",\"sgd\",\"1\"]},\"momentum\":{\"uniform\":"
+        "[0,0.95],\"when\":{\"optimizer\":\"sgd\"}}}");
+    rf_wf_loc l = rf_wf_mark_loc(tr, "space.lr.dist", (rf_wf_loc){0, 0});
+    assert_int_equal(l.line, 9), assert_int_equal(l.col, 26);
+    l = rf_wf_mark_loc(tr, "space.momentum.when", (rf_wf_loc){0, 0});
+    assert_int_equal(l.line, 11), assert_int_equal(l.col, 48);
+    assert_string_equal(sum->worker, "tune-trial");
+    assert_int_equal(sum->from_tune, 2);
+    assert_string_equal(with_of(sum, "summary"), "true");
+    assert_int_equal(sum->ninputs, 2);
+    assert_string_equal(sum->inputs[0].val, "steps.search-trials.outputs.trial");
+    assert_string_equal(sum->inputs[1].val, "steps.search-trials.outputs.checkpoint");
+    assert_int_equal(after->nneeds, 1);
+    assert_int_equal(after->needs[0], is);
+    /* exec, several objectives, no parallel (1): no checkpoints to hand on. */
+    const rf_wf_step *mt = rf_workflow_step(wf, "multi-trials", NULL);
+    const rf_wf_step *ms = rf_workflow_step(wf, "multi", NULL);
+    assert_int_equal(mt->ntasks, 1);
+    assert_int_equal(mt->spawn_max, 3);
+    assert_string_equal(with_of(mt, "exec"), "[\"python3\",\"f.py\"]");
+    assert_string_equal(with_of(mt, "objective"), "a,b");
+    assert_string_equal(with_of(mt, "direction"), "minimize,maximize");
+    assert_string_equal(with_of(mt, "space"), "{\"x\":{\"int\":[1,3]}}");
+    assert_int_equal(ms->ninputs, 1);
+    /* No space: train-stage's default one; no spawn when parallel = trials. */
+    const rf_wf_step *pt = rf_workflow_step(wf, "plain-trials", NULL);
+    assert_string_equal(with_of(pt, "space"), "default");
+    assert_int_equal(pt->ntasks, 3);
+    assert_int_equal(pt->spawn_max, 0);
+    rf_workflow_free(wf);
+    rf_wf_diags_free(&d);
+}
+
 static void test_model(void **state)
 {
     rf_workflow *wf = NULL;
@@ -659,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_expressions),
         cmocka_unit_test(test_metric_renders_as_integer),
+        cmocka_unit_test(test_tune_lowering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,48 @@ static void run_ok(rf_trainer *tr, const rf_dataset *d, const uint32_t *tr_rows,
         fail_msg("%s", e.msg);
 }
 
+/* The trivial baseline by hand: classes 0,0,0,1 in training give the
+ * add-one prior (4/6, 2/6); validation rows of class 0 and 1 then cost
+ * -(log 2/3 + log 1/3) / 2 and the majority class gets one of the two.
+ * A regression's baseline is the training mean: MSE 1 on targets 0 and 2
+ * around mean 1. */
+static void test_baseline_loss(void **state)
+{
+    (void)state;
+    rf_dataset d;
+    xor_dataset(&d);
+    d.n_rows = 4;
+    int32_t cls[4] = {0, 0, 0, 1};
+    memcpy(d.y_class, cls, sizeof cls);
+    rf_train_opts o;
+    rf_train_opts_default(&o);
+    rf_trainer tr;
+    size_t h[] = {4};
+    make_trainer(&tr, &d, h, 1, &o);
+    uint32_t train[] = {0, 1, 2, 3}, val[] = {0, 3};
+    double loss, acc;
+    rf_err e = {0};
+    assert_int_equal(rf_trainer_baseline(&tr, &d, train, 4, val, 2, &loss, &acc, &e), 0);
+    assert_float_equal(loss, -(log(2.0 / 3) + log(1.0 / 3)) / 2, 1e-9);
+    assert_float_equal(acc, 0.5, 1e-12);
+    assert_int_equal(rf_trainer_baseline(&tr, &d, train, 0, val, 2, &loss, &acc, &e), -1);
+    rf_trainer_free(&tr);
+    rf_dataset_free(&d);
+
+    memset(&d, 0, sizeof d);
+    d.kind = RF_REGRESSION;
+    d.n_rows = 2, d.n_features = 1, d.n_targets = 1;
+    d.X = calloc(2, sizeof(float));
+    d.y_reg = malloc(2 * sizeof(float));
+    d.y_reg[0] = 0, d.y_reg[1] = 2;
+    make_trainer(&tr, &d, h, 1, &o);
+    assert_int_equal(rf_trainer_baseline(&tr, &d, train, 2, train, 2, &loss, &acc, &e), 0);
+    assert_float_equal(loss, 1.0, 1e-9);
+    assert_true(isnan(acc));
+    rf_trainer_free(&tr);
+    rf_dataset_free(&d);
+}
+
 static void test_xor(void **state)
 {
     rf_dataset d;
@@ -556,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_resume_bit_identical),
         cmocka_unit_test(test_checkpoint_incompatible_and_transfer),
+        cmocka_unit_test(test_baseline_loss),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

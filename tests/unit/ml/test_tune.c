@@ -277,6 +277,85 @@ static void test_gp_learns(void **state)
     rf_space_free(&s);
 }
 
+static double dist2(const double *a, const double *b)
+{
+    return hypot(a[0] - b[0], a[1] - b[1]);
+}
+
+/* Constant liar: a GP proposal made while two trials are running keeps
+ * away from their points, where the same history alone proposes (almost)
+ * the same point again; rf_tune_propose_pending re-derives the running
+ * trials' points itself and lands on the same answer. */
+static void test_gp_constant_liar(void **state)
+{
+    (void)state;
+    rf_space s;
+    parse("{\"a\": {\"uniform\": [-2, 2]}, \"b\": {\"uniform\": [-2, 2]}}", &s);
+    enum { N = 12 };
+    double us[(N + 3) * 2], ys[N];
+    rf_trial h[N + 3];
+    rf_tune_cfg cfg = {.sampler = RF_SAMPLER_GP, .seed = 5, .n_obj = 1};
+    rf_err e = {0};
+    for (size_t t = 0; t < N; t++) {
+        assert_int_equal(rf_tune_propose(&s, &cfg, h, t, t, us + 2 * t, &e), 0);
+        double a = -2 + 4 * us[2 * t], b = -2 + 4 * us[2 * t + 1];
+        ys[t] = (a - 0.7) * (a - 0.7) + 2 * (b + 0.4) * (b + 0.4);
+        h[t] = (rf_trial){us + 2 * t, &ys[t], RF_TRIAL_COMPLETE};
+    }
+    double *p1 = us + 2 * N, *p2 = us + 2 * (N + 1), *p3 = us + 2 * (N + 2);
+    double alone[2], again[2];
+    assert_int_equal(rf_tune_propose(&s, &cfg, h, N, N, p1, &e), 0);
+    assert_int_equal(rf_tune_propose(&s, &cfg, h, N, N + 1, alone, &e), 0);
+    assert_true(dist2(alone, p1) < 1e-3);   /* without liars: the same point */
+    h[N] = (rf_trial){p1, NULL, RF_TRIAL_RUNNING};
+    assert_int_equal(rf_tune_propose(&s, &cfg, h, N + 1, N + 1, p2, &e), 0);
+    h[N + 1] = (rf_trial){p2, NULL, RF_TRIAL_RUNNING};
+    assert_int_equal(rf_tune_propose(&s, &cfg, h, N + 2, N + 2, p3, &e), 0);
+    assert_true(dist2(p2, p1) > 0.03);
+    assert_true(dist2(p3, p1) > 0.03 && dist2(p3, p2) > 0.03);
+    uint64_t pending[] = {N, N + 1};
+    assert_int_equal(rf_tune_propose_pending(&s, &cfg, h, N, pending, 2, N + 2, again,
+                                             &e), 0);
+    assert_true(again[0] == p3[0] && again[1] == p3[1]);
+    rf_space_free(&s);
+}
+
+/* TPE draws the always-active parameters jointly: good trials on the
+ * diagonal clusters (0.2, 0.2), (0.8, 0.8), bad ones on the other two, with
+ * the same marginals, so only a joint estimator keeps every proposal near
+ * the good clusters (the univariate one: 25 of 40 here). */
+static void test_tpe_joint(void **state)
+{
+    (void)state;
+    rf_space s;
+    parse("{\"x\": {\"uniform\": [0, 1]}, \"y\": {\"uniform\": [0, 1]}}", &s);
+    enum { N = 40 };
+    double us[N * 2], ys[N];
+    rf_trial h[N];
+    static const double at[4] = {0.2, 0.8, 0.21, 0.79};
+    for (size_t t = 0; t < N; t++) {
+        int on = t < 4;   /* the best 4 (n_below of 40) */
+        double a = at[t % 4];
+        us[2 * t] = a, us[2 * t + 1] = on ? a : 1 - a;
+        ys[t] = on ? (double)t : 10 + (double)t;
+        h[t] = (rf_trial){us + 2 * t, &ys[t], RF_TRIAL_COMPLETE};
+    }
+    rf_tune_cfg cfg = {.sampler = RF_SAMPLER_TPE, .seed = 9, .n_obj = 1};
+    rf_err e = {0};
+    int diag = 0, anti = 0;
+    for (uint64_t k = 0; k < 40; k++) {
+        double u[2];
+        assert_int_equal(rf_tune_propose(&s, &cfg, h, N, N + k, u, &e), 0);
+        for (int c = 0; c < 2; c++) {
+            double a = c ? 0.8 : 0.2;
+            diag += hypot(u[0] - a, u[1] - a) < 0.2;
+            anti += hypot(u[0] - a, u[1] - (1 - a)) < 0.2;
+        }
+    }
+    assert_true(diag >= 36 && anti == 0);   /* univariate: 25 of 40 */
+    rf_space_free(&s);
+}
+
 static void test_sampler_names(void **state)
 {
     (void)state;
@@ -434,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_grid),
         cmocka_unit_test(test_samplers_in_space),
         cmocka_unit_test(test_gp_learns),
+        cmocka_unit_test(test_gp_constant_liar),
+        cmocka_unit_test(test_tpe_joint),
         cmocka_unit_test(test_sampler_names),
         cmocka_unit_test(test_gp_hand),
         cmocka_unit_test(test_log_ei),
