@@ -16,10 +16,12 @@ static const char *const train_metrics[] = {
     "val_loss", "val_accuracy", "train_loss", "train_accuracy", "test_loss",
     "test_accuracy", "test_mse", "best_epoch", "epochs", "seconds", NULL};
 
-static void diag(rf_wf_diags *d, rf_wf_loc loc, size_t *added, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void diag(rf_wf_diags *d, rf_wf_loc loc, const char *file, size_t *added,
+                 const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static void diag(rf_wf_diags *d, rf_wf_loc loc, size_t *added, const char *fmt, ...)
+static void diag(rf_wf_diags *d, rf_wf_loc loc, const char *file, size_t *added,
+                 const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -31,6 +33,7 @@ static void diag(rf_wf_diags *d, rf_wf_loc loc, size_t *added, const char *fmt, 
         return;
     d->v = v;
     d->v[d->n].loc = loc;
+    d->v[d->n].file = file ? strdup(file) : NULL; /* NULL: the workflow file */
     d->v[d->n++].msg = strdup(msg);
     (*added)++;
 }
@@ -92,15 +95,15 @@ static void check_space(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     rf_space sp;
     rf_err e = {0};
     if (!j)
-        diag(d, kv->loc, added, "%s.space: not JSON (%s, at line %d column %d of "
+        diag(d, kv->loc, kv->file, added, "%s.space: not JSON (%s, at line %d column %d of "
              "the value)", pfx(s), je.text, je.line, je.column);
     else if (rf_space_parse(j, &sp, &e) < 0)
-        diag(d, space_loc(s, e.msg, kv->loc), added, "%s.space: %s", pfx(s), e.msg);
+        diag(d, space_loc(s, e.msg, kv->loc), kv->file, added, "%s.space: %s", pfx(s), e.msg);
     else
         rf_space_free(&sp);
     json_decref(j);
     if (!with_kv(s, "trial"))
-        diag(d, s->loc, added, "step %s: a search needs with.trial: ${{ index }}",
+        diag(d, s->loc, NULL, added, "step %s: a search needs with.trial: ${{ index }}",
              s->name);
 }
 
@@ -112,23 +115,23 @@ static void check_objective(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
     int v;
     rf_err e = {0};
     if (smp && rf_sampler_parse(smp->val, &v, &e) < 0)
-        diag(d, smp->loc, added, "%s.sampler: %s", pfx(s), e.msg);
+        diag(d, smp->loc, smp->file, added, "%s.sampler: %s", pfx(s), e.msg);
     else if (smp && n_obj > 1 && (v == RF_SAMPLER_GP || v == RF_SAMPLER_TPE))
-        diag(d, smp->loc, added, "%s.sampler: %s optimises one objective; use "
+        diag(d, smp->loc, smp->file, added, "%s.sampler: %s optimises one objective; use "
              "nsga2 for %zu", pfx(s), smp->val, n_obj);
     const rf_wf_kv *pr = literal(s, "pruner");
     if (pr && rf_pruner_parse(pr->val, &v, &e) < 0)
-        diag(d, pr->loc, added, "%s.pruner: %s", pfx(s), e.msg);
+        diag(d, pr->loc, pr->file, added, "%s.pruner: %s", pfx(s), e.msg);
     if (dir) {
         char buf[512];
         snprintf(buf, sizeof buf, "%s", dir->val);
         for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
             if (strcmp(t, "minimize") && strcmp(t, "maximize"))
-                diag(d, dir->loc, added, "with.direction: '%s' (want minimize or "
+                diag(d, dir->loc, dir->file, added, "with.direction: '%s' (want minimize or "
                      "maximize)", t);
         size_t nd = count_list(dir->val);
         if (nd != 1 && nd != n_obj)
-            diag(d, dir->loc, added, "with.direction: %zu directions for %zu "
+            diag(d, dir->loc, dir->file, added, "with.direction: %zu directions for %zu "
                  "objectives", nd, n_obj);
     }
     if (!obj || with_kv(s, "exec"))
@@ -139,7 +142,7 @@ static void check_objective(const rf_wf_step *s, rf_wf_diags *d, size_t *added)
         char path[300];
         snprintf(path, sizeof path, "objective.%.200s", t);
         if (!rf_tune_listed(train_metrics, t))
-            diag(d, rf_wf_mark_loc(s, path, obj->loc), added, "%s.objective: no "
+            diag(d, rf_wf_mark_loc(s, path, obj->loc), obj->file, added, "%s.objective: no "
                  "train-stage trial reports '%s' (val_loss, val_accuracy, train_loss, "
                  "train_accuracy, test_loss, test_accuracy, test_mse, ...)", pfx(s), t);
     }
