@@ -317,7 +317,7 @@ static void set_defaults(rf_config *c)
     c->s3.connect_timeout_ms = 5000;
     c->s3.timeout_ms = 300000;
     c->codec_level = 3;
-    c->max_artifact = 16 * GiB;
+    c->max_artifact = 4 * GiB;   /* 6 workers x 4 GiB fits a small machine */
     c->lease_ms = 5000;
     c->retention_s = 7L * 86400;
 }

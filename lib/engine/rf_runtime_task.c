@@ -233,6 +233,8 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p)
     if (rc == 0 && strcmp(l->inputs, "{}") != 0)
         rc = rf_rtio_fetch_inputs(s->io, l->inputs, in, t, &err);
     if (rc == 0)
+        rc = rf_task_check_inputs(t, rt->cfg.max_artifact, &err);
+    if (rc == 0)
         rc = def->handler(t, &err);
     char *outputs = NULL;
     if (rc == 0 && rf_task_output_count(t) > 0)
