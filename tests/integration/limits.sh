@@ -39,4 +39,20 @@ check "message gives the claimed size" grep -q "declares 1099511627776 bytes, ov
 check "nothing written (forged)" no_outputs "$T/o2"
 check "no decoder ran out of memory" bash -c "! grep -qi 'out of memory' '$T/o2.err'"
 
+# --- a CSV 1,000,000 columns wide under ulimit -v 150 MB: refused from its
+# header and line count (before a name or a row is allocated), exit 4, not
+# an abort on malloc (what the reader did before the check)
+python3 -c "
+cols = 1000000
+with open('$T/wide.csv', 'w') as f:
+    f.write(','.join('c%d' % i for i in range(cols)) + '\\n')
+    f.write((','.join(['0'] * cols) + '\\n') * 10)
+"
+mkdir -p "$T/o3"
+(ulimit -v 150000; exec "$W" run --input train="$T/wide.csv" --out "$T/o3") >/dev/null 2>"$T/o3.err"
+check_eq "too wide for memory: exit 4" 4 $?
+check "message gives rows x columns at file:1:1" \
+  grep -q "wide.csv:1:1: 10 rows x 1000000 columns need more than the [0-9]* MiB" "$T/o3.err"
+check "nothing written (wide)" no_outputs "$T/o3"
+
 finish
