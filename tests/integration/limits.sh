@@ -7,7 +7,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/assert.sh"
 W="$RF_BIN/ruvflow-train-stage"
 F="$RF_SHARED/datasets/fann"
-T=$(mktemp -d /tmp/rf_limits.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/rf_limits.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=1
 

@@ -6,7 +6,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/assert.sh"
 W="$RF_BIN/ruvflow-train-stage"
 F="$RF_SHARED/datasets/fann"
-T=$(mktemp -d /tmp/rf_train_stage.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/rf_train_stage.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 metric() { python3 -c "import json,sys; print(json.load(open('$1/metrics.json')).get('$2', 'missing'))"; }
