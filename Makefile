@@ -123,6 +123,19 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	clang $(filter-out -MMD -MP,$(FUZZ_CFLAGS)) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
+# The chaos harness (tests/chaos/chaos.sh, docs/reliability.md): the
+# 2,000-task run, fault-free then with every fault at once, once per Redis
+# fsync setting. CHAOS_TASKS and CHAOS_FSYNC override; make test runs a
+# 200-task form (tests/integration/chaos_short.sh).
+CHAOS_TASKS ?= 2000
+CHAOS_FSYNC ?= everysec always
+chaos: all
+	@for f in $(CHAOS_FSYNC); do \
+	  echo "== chaos: $(CHAOS_TASKS) tasks, appendfsync $$f"; \
+	  RF_BIN=$(CURDIR)/$(BUILD)/bin RF_CHAOS_TASKS=$(CHAOS_TASKS) RF_CHAOS_FSYNC=$$f \
+	    bash tests/chaos/chaos.sh || exit 1; \
+	done
+
 deps:
 	@bash infra/deps.sh
 
