@@ -71,6 +71,7 @@ extern const char rf_lua_sched_cancel[];
 extern const char rf_lua_sched_reopen[];
 extern const char rf_lua_sched_cache_put[];
 extern const char rf_lua_sched_trim[];
+extern const char rf_lua_sched_evtrim[];
 extern const char rf_lua_sched_records[];
 /* The scripts (rf_sched_lua.c; "run records" is rf_sched_events.c's). */
 extern const rf_script rf_sched_lua_submit;
@@ -84,6 +85,7 @@ extern const rf_script rf_sched_lua_cancel;
 extern const rf_script rf_sched_lua_reopen;
 extern const rf_script rf_sched_lua_cache_put;
 extern const rf_script rf_sched_lua_trim;
+extern const rf_script rf_sched_lua_evtrim;
 int rf_sched_get_str(rf_sched *s, int argc, const char **argv, char **out, rf_err *err);
 void rf_sched_key_of(rf_buf *b, const rf_sched *s, const char *run, const char *suffix);
 long long rf_sched_reply_int(const redisReply *r);

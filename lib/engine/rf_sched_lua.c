@@ -17,3 +17,4 @@ const rf_script rf_sched_lua_cancel = {"run cancel", rf_lua_sched_cancel};
 const rf_script rf_sched_lua_reopen = {"run reopen", rf_lua_sched_reopen};
 const rf_script rf_sched_lua_cache_put = {"cache put", rf_lua_sched_cache_put};
 const rf_script rf_sched_lua_trim = {"run trim", rf_lua_sched_trim};
+const rf_script rf_sched_lua_evtrim = {"events trim", rf_lua_sched_evtrim};

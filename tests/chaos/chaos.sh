@@ -165,9 +165,12 @@ rows = q if isinstance(q, list) else q.get("queues", [])
 left = [(r.get("queue") or r.get("type"), r.get("ready"), r.get("delayed"), r.get("leased"), r.get("dead"))
         for r in rows if any(r.get(k) for k in ("ready", "delayed", "leased", "dead"))]
 print(left if left else "")'; }
-# Redis memory: used_memory_dataset (the data; not the script cache, client
-# buffers or allocator overhead, which change with connections, not runs).
-mem() { redis-cli -p "$port" INFO memory | awk -F: '/^used_memory_dataset:/ {print $2+0}'; }
+# Redis memory held by data: the sum of MEMORY USAGE over every key (not the
+# script cache, client buffers or allocator state, which follow connections
+# and restarts, not runs); used_memory is reported beside it.
+mem() { local k t=0; for k in $(redis-cli -p "$port" --scan); do
+  t=$((t + $(redis-cli -p "$port" MEMORY USAGE "$k" | grep -Eo '^[0-9]+' || echo 0))); done; echo $t; }
+used_mem() { redis-cli -p "$port" INFO memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 keys() { redis-cli -p "$port" DBSIZE; }
 run_keys() { redis-cli -p "$port" --scan --pattern "*$1*" | wc -l; }
 
@@ -199,7 +202,7 @@ run_phase() { # NAME FAULTS: one run; sets RUN, SECS, and the phase's figures
   local name=$1 faults=$2
   start_phase "$name"
   sleep 1
-  base_keys=$(keys); base_mem=$(mem)
+  base_keys=$(keys); base_mem=$(mem); base_used=$(used_mem)
   rf_s3_fault_clear
   [ "$faults" = 1 ] && rf_s3_fault "{\"rate\": $S3_RATE, \"modes\": [\"500\", \"503\", \"reset\", \"reset_body\"], \"seed\": 7}"
   local t0=$SECONDS
@@ -242,11 +245,13 @@ run_phase() { # NAME FAULTS: one run; sets RUN, SECS, and the phase's figures
     redis-cli -p "$port" --scan | sed 's/:[^:]*$//' | sort | uniq -c >"$dir/keys-left"
     sleep 2
     k=$(keys); m=$(mem); w=$(redis-cli -p "$port" ZCARD rf:workers)
-    fig "$name: Redis after retention: $rk keys of the run, $k keys in all (baseline $base_keys), worker index $w, used_memory_dataset $m (baseline $base_mem)"
+    local ev; ev=$(redis-cli -p "$port" XLEN rf:events)
+    fig "$name: Redis after retention: $rk keys of the run, $k keys in all (baseline $base_keys), worker index $w, events stream $ev entries, data $m bytes (baseline $base_mem), used_memory $(used_mem) (baseline $base_used)"
+    check "$name: the events stream holds only what is in flight ($ev entries)" test "$ev" -le 10
     check_eq "$name: no key of the run left after retention" 0 "$rk"
     check "$name: Redis keys back to baseline (+3 fixed keys: $k vs $base_keys)" test "$k" -le $((base_keys + 3))
     check "$name: the worker index holds no long-dead workers ($w entries)" test "$w" -le $((${#WORKERS[@]} * 2))
-    check "$name: Redis data memory back to baseline (+64 KiB: $m vs $base_mem)" test "$m" -le $((base_mem + 65536))
+    check "$name: Redis data back to baseline (+64 KiB: $m vs $base_mem bytes)" test "$m" -le $((base_mem + 65536))
   fi
   stop_phase
 }
