@@ -125,14 +125,16 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 
 # The chaos harness (tests/chaos/chaos.sh, docs/reliability.md): the
 # 2,000-task run, fault-free then with every fault at once, once per Redis
-# fsync setting. CHAOS_TASKS and CHAOS_FSYNC override; make test runs a
-# 200-task form (tests/integration/chaos_short.sh).
+# fsync setting. CHAOS_TASKS, CHAOS_FSYNC and CHAOS_BACKEND (s3 or file)
+# override; make test runs a 200-task form (tests/integration/chaos_short.sh).
 CHAOS_TASKS ?= 2000
 CHAOS_FSYNC ?= everysec always
+CHAOS_BACKEND ?= s3
 chaos: all
 	@for f in $(CHAOS_FSYNC); do \
 	  echo "== chaos: $(CHAOS_TASKS) tasks, appendfsync $$f"; \
 	  RF_BIN=$(CURDIR)/$(BUILD)/bin RF_CHAOS_TASKS=$(CHAOS_TASKS) RF_CHAOS_FSYNC=$$f \
+	    RF_CHAOS_BACKEND=$(CHAOS_BACKEND) \
 	    bash tests/chaos/chaos.sh || exit 1; \
 	done
 

@@ -4,7 +4,8 @@
 # preprocess of the shipped session logs, a fan-out of small train-stage
 # tasks, two fan-outs of eval-fold tasks (seeds x folds) and their fan-in
 # aggregates, RF_CHAOS_TASKS tasks in all (default 2000), served by 6 worker
-# processes on the S3 backend (s3rver behind the SigV4-checking proxy). It
+# processes on the S3 backend (s3rver behind the SigV4-checking proxy; or
+# RF_CHAOS_BACKEND=file, without the S3 faults and the stall). It
 # runs twice, each time on a fresh Redis (appendonly yes, appendfsync
 # RF_CHAOS_FSYNC: everysec or always) and its own store prefix:
 #   1. fault-free: the reference outputs, the time, worker RSS over the run;
@@ -40,7 +41,9 @@ S3_RATE=${RF_CHAOS_S3_RATE:-0.05}
 LEASE_MS=${RF_CHAOS_LEASE_MS:-2000}
 RETENTION=${RF_CHAOS_RETENTION:-1}
 TIMEOUT=${RF_CHAOS_TIMEOUT:-1800}
+BACKEND=${RF_CHAOS_BACKEND:-s3}   # s3 (with the S3 faults) or file
 case $FSYNC in everysec|always) ;; *) echo "RF_CHAOS_FSYNC: everysec or always" >&2; exit 2 ;; esac
+case $BACKEND in s3|file) ;; *) echo "RF_CHAOS_BACKEND: s3 or file" >&2; exit 2 ;; esac
 
 rf_stack_init
 rf_start_s3 || { not_ok "S3 stack starts"; finish; }
@@ -103,7 +106,7 @@ steps:
 EOF
 "$R" lint "$work/chaos.yaml" >"$work/lint.log" 2>&1
 check_eq "the chaos workflow lints" 0 $?
-fig "workflow: $TASKS tasks (1 preprocess, $T train-stage, $((6 * S)) eval-fold, 2 aggregates), appendfsync $FSYNC"
+fig "workflow: $TASKS tasks (1 preprocess, $T train-stage, $((6 * S)) eval-fold, 2 aggregates), appendfsync $FSYNC, $BACKEND backend"
 
 # --- processes, each under a keeper loop that restarts it when it dies ------
 # keep NAME CMD...: run CMD again after each exit until $dir/stop exists;
@@ -128,7 +131,11 @@ start_phase() { # NAME: a fresh Redis, a scheduler and the 6 workers
   KEEPERS=()
   port=$(rf_free_port)
   export RUVFLOW_REDIS_URL="redis://127.0.0.1:$port/0"
-  export RUVFLOW_STORE="s3://$RF_TEST_S3_BUCKET/$1"
+  if [ "$BACKEND" = s3 ]; then
+    export RUVFLOW_STORE="s3://$RF_TEST_S3_BUCKET/$1"; PREFIX="$1/"
+  else
+    export RUVFLOW_STORE="file://$work/store-$1"; PREFIX="store-$1/"
+  fi
   export RUVFLOW_TEST_COMMIT_LOG="$dir/commits.log"
   keep redis redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis" --save '' \
     --appendonly yes --appendfsync "$FSYNC"
@@ -195,7 +202,7 @@ fault_loop() { # kills and restarts, all during the one run; a record per fault
       kill -9 "$(cat "$dir/redis.pid")" 2>/dev/null && echo "$t redis" >>"$dir/faults"
       REDIS_KILLS=0
     fi
-    if [ "$t" -ge "$stall_at" ] && [ "$stall_at" -gt 0 ]; then
+    if [ "$t" -ge "$stall_at" ] && [ "$stall_at" -gt 0 ] && [ "$BACKEND" = s3 ]; then
       # one PUT held longer than a lease: the worker's lease expires meanwhile
       rf_s3_fault "{\"mode\": \"stall\", \"seconds\": $((LEASE_MS * 2 / 1000 + 1)), \"count\": 1, \"method\": \"PUT\"}" &&
         echo "$t store-stall" >>"$dir/faults"
@@ -210,7 +217,7 @@ run_phase() { # NAME FAULTS: one run; sets RUN, SECS, and the phase's figures
   sleep 1
   base_keys=$(keys); base_mem=$(mem); base_used=$(used_mem)
   rf_s3_fault_clear
-  [ "$faults" = 1 ] && rf_s3_fault "{\"rate\": $S3_RATE, \"modes\": [\"500\", \"503\", \"reset\", \"reset_body\"], \"seed\": 7}"
+  [ "$faults" = 1 ] && [ "$BACKEND" = s3 ] && rf_s3_fault "{\"rate\": $S3_RATE, \"modes\": [\"500\", \"503\", \"reset\", \"reset_body\"], \"seed\": 7}"
   local t0=$SECONDS
   RUN=$("$R" submit "$work/chaos.yaml" --no-cache 2>>"$dir/submit.log" | head -1)
   check "$name: submitted ($RUN)" test -n "$RUN"
@@ -224,7 +231,7 @@ run_phase() { # NAME FAULTS: one run; sets RUN, SECS, and the phase's figures
   s3=$(curl -sf "$RF_TEST_S3_ENDPOINT/__rf_fault"); rf_s3_fault_clear
   check_eq "$name: the run succeeds" succeeded "$st"
   sleep 2   # the last commits' events
-  $CHECK collect "$port" "$RUN" "$name/" "$dir/tasks.json" >"$dir/collect.out" 2>&1
+  $CHECK collect "$port" "$RUN" "$PREFIX" "$dir/tasks.json" >"$dir/collect.out" 2>&1
   check "$name: task records collected ($(cat "$dir/collect.out"))" grep -q '"missing_records": 0' "$dir/collect.out"
   left=$(queues_empty)
   check_eq "$name: no task left ready, delayed, leased or dead" "" "$left"
@@ -266,8 +273,12 @@ FF_SECS=0
 run_phase ff 0
 FF_SECS=$SECS
 run_phase chaos 1
-$CHECK compare "$work/ff/tasks.json" "$work/chaos/tasks.json" "$RF_S3_DIR" "$RF_TEST_S3_BUCKET" \
-  >"$work/compare.out" 2>&1
+if [ "$BACKEND" = s3 ]; then
+  $CHECK compare "$work/ff/tasks.json" "$work/chaos/tasks.json" "$RF_S3_DIR/data/$RF_TEST_S3_BUCKET" \
+    ._S3rver_object >"$work/compare.out" 2>&1
+else
+  $CHECK compare "$work/ff/tasks.json" "$work/chaos/tasks.json" "$work" >"$work/compare.out" 2>&1
+fi
 rc=$?
 check "every output bit-identical to the fault-free run's ($(head -1 "$work/compare.out"))" test $rc -eq 0
 sed -n '2,$p' "$work/compare.out"

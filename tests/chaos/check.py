@@ -10,10 +10,11 @@
       same outputs; each task committed once (STRICT=1), or, when Redis lost
       acknowledged writes (appendfsync everysec), re-committed only with the
       same outputs under a later fencing token. Prints one JSON summary.
-  check.py compare A.json B.json S3_DIR BUCKET
+  check.py compare A.json B.json ROOT [SUFFIX]
       every task's outputs in B equal A's (the same content addresses under
-      each phase's store prefix), and every object's bytes, read from the
-      s3rver data folder, have the same SHA-256 in both.
+      each phase's store prefix), and every object's bytes have the same
+      SHA-256 in both, read from ROOT/PREFIX/KEY+SUFFIX: the s3rver data
+      folder (ROOT = DATA/BUCKET, SUFFIX ._S3rver_object) or a file store.
 Exit status 0 when the checks hold, 1 otherwise (the reason on stdout).
 """
 import hashlib
@@ -33,24 +34,28 @@ def collect(port, run, prefix, out_path):
     # One Lua call: the plan names every task (steps x ntasks), so nothing
     # is scanned and a task missing from Redis shows as a missing record.
     script = """
-local plan = cjson.decode(redis.call('GET', 'rf:run:' .. ARGV[1] .. ':plan'))
+local plan = redis.call('GET', 'rf:run:' .. ARGV[1] .. ':plan')
+if not plan then return 'no plan' end
+plan = cjson.decode(plan)
 local out = {}
 for _, s in ipairs(plan.steps) do
   for i = 0, s.ntasks - 1 do
     local id = ARGV[1] .. '/' .. s.name .. '/' .. i
     local r = redis.call('HMGET', 'rf:t:' .. id, 'st', 'tok', 'att', 'out')
-    out[#out + 1] = cjson.encode({id = id, st = r[1], tok = r[2], att = r[3], out = r[4]})
+    out[#out + 1] = {id = id, st = r[1] or '', tok = r[2] or '', att = r[3] or '', out = r[4] or ''}
   end
 end
-return out"""
-    lines = redis(port, "EVAL", script, "0", run).splitlines()
+return cjson.encode(out)"""
+    raw = redis(port, "EVAL", script, "0", run)
+    try:
+        rows = json.loads(raw)
+    except ValueError:
+        print(f"collect: Redis answered {raw[:300]!r}")
+        return 1
     tasks = {}
-    for line in lines:
-        if not line.strip():
-            continue
-        t = json.loads(line)
+    for t in rows:
         rel = t["id"][len(run) + 1:]
-        tasks[rel] = {"st": t.get("st"), "tok": t.get("tok"), "att": int(t.get("att") or 0),
+        tasks[rel] = {"st": t.get("st") or None, "tok": t.get("tok"), "att": int(t.get("att") or 0),
                       "out": json.loads(t["out"]) if t.get("out") else None}
     missing = sum(1 for t in tasks.values() if t["st"] is None)
     tasks["__prefix__"] = prefix   # the phase's store prefix, for compare
@@ -119,9 +124,9 @@ def keys_of(outs, prefix):
     return res
 
 
-def object_sha(s3dir, bucket, key):
+def object_sha(root, key, suffix):
     # s3rver keeps an object's bytes at DATA/BUCKET/KEY._S3rver_object
-    path = os.path.join(s3dir, "data", bucket, key + "._S3rver_object")
+    path = os.path.join(root, key + suffix)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -129,7 +134,7 @@ def object_sha(s3dir, bucket, key):
     return h.hexdigest()
 
 
-def compare(a_path, b_path, s3dir, bucket):
+def compare(a_path, b_path, root, suffix=""):
     a, b = json.load(open(a_path)), json.load(open(b_path))
     pa, pb = a.pop("__prefix__"), b.pop("__prefix__")
     bad = []
@@ -144,8 +149,8 @@ def compare(a_path, b_path, s3dir, bucket):
         for name, keys in ka.items():
             for k in keys:
                 try:
-                    sa = object_sha(s3dir, bucket, pa + k)
-                    sb = object_sha(s3dir, bucket, pb + k)
+                    sa = object_sha(root, pa + k, suffix)
+                    sb = object_sha(root, pb + k, suffix)
                 except OSError as e:
                     bad.append(f"{rel}: {name}: {e}")
                     continue
