@@ -52,7 +52,7 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 LIBA      := $(BUILD)/lib/libruvflow.a
 CLI       := $(BUILD)/bin/ruvflow
 
-.PHONY: all test test-only demo bench install clean deps fuzz check-deps check-layers
+.PHONY: all test test-only demo bench install clean deps fuzz fuzz-build chaos check-deps check-layers
 all: check-deps $(LIBA) $(CLI) $(WRK_BIN) $(TEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -97,10 +97,21 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBA)
 
 # Fuzz targets need clang's libFuzzer; built on demand by tests/run.sh. The
 # library is compiled once with coverage instrumentation for all targets.
+# `make fuzz` builds them; `make fuzz FUZZ_SECONDS=N` also runs each for N
+# seconds (tests/fuzz/run.sh: corpus kept in $(BUILD)/fuzz-corpus, one line
+# per target with executions and coverage; FUZZ_FILTER=SUB for a subset).
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_OBJ    := $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o) $(LUA_GEN:$(BUILD)/gen/%.c=$(BUILD)/fuzzobj/gen/%.o)
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Ilib $(CFLAGS_PKG) -MMD -MP
-fuzz: $(FUZZ_BIN)
+fuzz-build: $(FUZZ_BIN)
+# The instrumented objects are kept (make would delete them as intermediates
+# and rebuild the whole library for the next `make fuzz`).
+.SECONDARY: $(FUZZ_OBJ)
+fuzz: fuzz-build
+ifneq ($(FUZZ_SECONDS),)
+	@BUILD=$(BUILD) RF_FUZZ_SECONDS=$(FUZZ_SECONDS) RF_FUZZ_FILTER=$(FUZZ_FILTER) \
+	  bash tests/fuzz/run.sh
+endif
 $(BUILD)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
@@ -111,6 +122,21 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(filter-out -MMD -MP,$(FUZZ_CFLAGS)) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+# The chaos harness (tests/chaos/chaos.sh, docs/reliability.md): the
+# 2,000-task run, fault-free then with every fault at once, once per Redis
+# fsync setting. CHAOS_TASKS, CHAOS_FSYNC and CHAOS_BACKEND (s3 or file)
+# override; make test runs a 200-task form (tests/integration/chaos_short.sh).
+CHAOS_TASKS ?= 2000
+CHAOS_FSYNC ?= everysec always
+CHAOS_BACKEND ?= s3
+chaos: all
+	@for f in $(CHAOS_FSYNC); do \
+	  echo "== chaos: $(CHAOS_TASKS) tasks, appendfsync $$f"; \
+	  RF_BIN=$(CURDIR)/$(BUILD)/bin RF_CHAOS_TASKS=$(CHAOS_TASKS) RF_CHAOS_FSYNC=$$f \
+	    RF_CHAOS_BACKEND=$(CHAOS_BACKEND) \
+	    bash tests/chaos/chaos.sh || exit 1; \
+	done
 
 deps:
 	@bash infra/deps.sh

@@ -377,7 +377,9 @@ RF_CMD(up)
     setenv("RUVFLOW_STORE", store, 0);
     bin_dir(bins, sizeof bins);
     snprintf(exe, sizeof exe, "%s/ruvflow", bins);
-    char *sched[] = {exe, "scheduler", "--redis", url, NULL};
+    /* The Redis URL reaches the children through RUVFLOW_REDIS_URL, never
+     * argv: a password in it would show in /proc/PID/cmdline and ps. */
+    char *sched[] = {exe, "scheduler", NULL};
     if (spawn("scheduler", sched, list, &nl) < 0)
         goto fail;
     for (long w = 0; w < workers; w++) {
@@ -386,13 +388,13 @@ RF_CMD(up)
             char bin[PATH_MAX + 64];
             snprintf(bin, sizeof bin, "%s/ruvflow-%s", bins, worker_kinds[k]);
             snprintf(name, sizeof name, "%s-%ld", worker_kinds[k], w + 1);
-            char *wargv[] = {bin, "serve", "--redis", url, "--store", store, NULL};
+            char *wargv[] = {bin, "serve", "--store", store, NULL};
             if (spawn(name, wargv, list, &nl) < 0)
                 goto fail;
         }
         snprintf(name, sizeof name, "builtin-%ld", w + 1);
         char *bargv[] = {exe, "worker", "--types", "noop,sleep", "--concurrency", "4",
-                         "--redis", url, "--store", store, NULL};
+                         "--store", store, NULL};
         if (spawn(name, bargv, list, &nl) < 0)
             goto fail;
     }

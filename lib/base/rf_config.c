@@ -317,7 +317,7 @@ static void set_defaults(rf_config *c)
     c->s3.connect_timeout_ms = 5000;
     c->s3.timeout_ms = 300000;
     c->codec_level = 3;
-    c->max_artifact = 16 * GiB;
+    c->max_artifact = 4 * GiB;   /* 6 workers x 4 GiB fits a small machine */
     c->lease_ms = 5000;
     c->retention_s = 7L * 86400;
 }
@@ -415,7 +415,7 @@ static const char *const other_env[] = {
     "RUVFLOW_CONFIG", "RUVFLOW_REDIS_PREFIX", "RUVFLOW_LOG", "RUVFLOW_LOG_FORMAT",
     "RUVFLOW_METRICS_ADDR", "RUVFLOW_WORKER_METRICS_ADDR", "RUVFLOW_RETRY_S", "RUVFLOW_SCALE_SLOTS", "RUVFLOW_SCALE_MIN",
     "RUVFLOW_SCALE_MAX", "RUVFLOW_POOL", "RUVFLOW_CONCURRENCY", "RUVFLOW_GRACE_S",
-    "RUVFLOW_WORKER_ARGS", "TMPDIR", "OPENBLAS_NUM_THREADS",
+    "RUVFLOW_WORKER_ARGS", "RUVFLOW_TEST_COMMIT_LOG", "TMPDIR", "OPENBLAS_NUM_THREADS",
     /* the AWS credential chain (store/rf_awscreds.h) */
     "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
     "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",

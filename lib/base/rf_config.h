@@ -52,7 +52,7 @@ typedef struct rf_config {
     rf_tier_conf tiers[RF_TIER_COUNT];
     rf_s3_conf s3;
     int codec_level;      /* zstd level, default 3 */
-    uint64_t max_artifact;  /* decode cap, default 16 GiB */
+    uint64_t max_artifact;  /* decode cap (workers check inputs), default 4 GiB */
     long lease_ms;        /* worker lease, default 5000 */
     long retention_s;     /* finished runs kept in Redis, default 7 days */
 } rf_config;

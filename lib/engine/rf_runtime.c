@@ -35,6 +35,7 @@ static int parse_opts(int argc, char **argv, const rf_config *cfg, rt_opts *o)
     o->store_url = cfg->store;
     o->pool = "default";
     o->tmp = (env = getenv("TMPDIR")) && *env ? env : "/tmp";
+    o->commit_log = (env = getenv("RUVFLOW_TEST_COMMIT_LOG")) && *env ? env : NULL;
     o->concurrency = 1;
     o->prefetch = 32;
     o->lease_ms = cfg->lease_ms;

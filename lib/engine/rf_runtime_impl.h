@@ -37,6 +37,10 @@
 typedef struct rt_opts {
     const char *redis_url, *prefix, *store_url, *pool, *tmp;
     const char *metrics_addr;  /* NULL = no /metrics */
+    /* RUVFLOW_TEST_COMMIT_LOG: a file each accepted commit is appended to
+     * (task, fencing token, worker, outputs), kept outside Redis so that a
+     * test harness can check exactly-once commits across Redis crashes. */
+    const char *commit_log;
     int concurrency, prefetch;
     long lease_ms, grace_ms, retry_ms;
 } rt_opts;

@@ -4,6 +4,8 @@
  * lease. */
 #include "engine/rf_runtime_impl.h"
 
+#include <fcntl.h>
+
 /* ---- one task -------------------------------------------------------- */
 
 typedef struct task_ctx {
@@ -159,11 +161,38 @@ static void pending_add(pending *p, const rf_lease *l, const char *type, char *o
     p->r[p->n++] = (rf_task_result){rf_xstrdup(l->id), l->token, outputs, metrics};
 }
 
+/* The accepted commits of a batch, one line each written with one write()
+ * to an O_APPEND file (so lines of concurrent workers never interleave):
+ * "TASK<TAB>TOKEN<TAB>WORKER<TAB>OUTPUTS". A failure is logged, not fatal:
+ * the log is a test's witness, not part of the commit. */
+static void commit_log_append(slot *s, const pending *p)
+{
+    const char *path = s->rt->o.commit_log;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rf_log_warn(&s->rt->log, "commit log %s: %s", path, strerror(errno));
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->status[i] != RF_LEASE_OK)
+            continue;
+        rf_buf b = RF_BUF_INIT;
+        rf_buf_addf(&b, "%s\t%" PRId64 "\t%s\t%s\n", p->r[i].id, p->r[i].token, s->rt->id,
+                    p->r[i].outputs);
+        if (write(fd, b.data, b.len) != (ssize_t)b.len)
+            rf_log_warn(&s->rt->log, "commit log %s: %s", path, strerror(errno));
+        rf_buf_free(&b);
+    }
+    close(fd);
+}
+
 /* After a commit attempt: report refusals, free the results. */
 void rf_runtime_pending_done(slot *s, pending *p, int ok, const rf_err *err)
 {
     if (!ok && p->n) /* leases expire and the tasks run again: at-least-once holds */
         rf_log_error(&s->rt->log, "commit of %zu task(s) failed: %s", p->n, err->msg);
+    if (ok && p->n && s->rt->o.commit_log)
+        commit_log_append(s, p);
     for (size_t i = 0; i < p->n; i++) {
         if (ok && p->status[i] == RF_LEASE_LOST)
             rf_wmetrics_lease_expired(s->rt->wm, p->type[i]);
@@ -250,6 +279,8 @@ void rf_runtime_run_task(slot *s, const rf_lease *l, pending *p)
     int rc = add_params(t, l->params, &err);
     if (rc == 0 && strcmp(l->inputs, "{}") != 0)
         rc = rf_rtio_fetch_inputs(s->io, l->inputs, in, t, &err);
+    if (rc == 0)
+        rc = rf_task_check_inputs(t, rt->cfg.max_artifact, &err);
     if (rc == 0)
         rc = def->handler(t, &err);
     char *outputs = NULL;

@@ -398,6 +398,20 @@ static int trim_old(rf_sched *s, rf_err *err)
     return rc;
 }
 
+/* The events every scheduler has acknowledged are dropped with the runs'
+ * retention sweep, so the stream holds what is in flight, not history. */
+static int trim_events(rf_sched *s, rf_err *err)
+{
+    const char *argv[] = {s->P};
+    redisReply *rep;
+    if (rf_redis_eval(s->r, &rf_sched_lua_evtrim, 0, 1, argv, NULL, &rep, err) != 0)
+        return -1;
+    if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+        rf_log_debug(s->o.log, "events: dropped %lld handled entries", rep->integer);
+    freeReplyObject(rep);
+    return 0;
+}
+
 /* Schedulers say they are alive in a sorted set (for `submit --wait`). */
 static int beat(rf_sched *s, rf_err *err)
 {
@@ -470,6 +484,8 @@ int rf_sched_maintain(rf_sched *s, int full, rf_err *err)
     if (rc == 0 && now - s->last_trim_ms >= trim_every) {
         s->last_trim_ms = now;
         rc = trim_old(s, err);
+        if (rc == 0)
+            rc = trim_events(s, err);
     }
     /* Per-workflow retention: a few reads per workflow that has a policy. */
     if (rc == 0 && now - s->last_retention_ms >= 5000) {

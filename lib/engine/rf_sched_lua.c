@@ -19,3 +19,4 @@ const rf_script rf_sched_lua_cache_put = {"cache put", rf_lua_sched_cache_put};
 const rf_script rf_sched_lua_trim = {"run trim", rf_lua_sched_trim};
 const rf_script rf_sched_lua_expand = {"run expand", rf_lua_sched_expand};
 const rf_script rf_sched_lua_cron_fire = {"cron fire", rf_lua_sched_cron_fire};
+const rf_script rf_sched_lua_evtrim = {"events trim", rf_lua_sched_evtrim};

@@ -18,6 +18,7 @@
 #include "base/rf_buf.h"
 #include "base/rf_fs.h"
 #include "base/rf_json.h"
+#include "store/rf_codec.h"
 
 typedef struct kv { char *k, *v; } kv;
 typedef struct kvd { char *k; double v; } kvd;
@@ -192,6 +193,42 @@ int rf_task_param_bool(rf_task *t, const char *key, int def, int *out, rf_err *e
         *out = 0;
     else
         return rf_errf(err, RF_EINVAL, "with.%s: expected true or false, got \"%s\"", key, v);
+    return 0;
+}
+
+/* 1 if path is a regular file starting with the artifact magic. */
+static int is_artifact(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    unsigned char head[16];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;   /* the handler's own open reports it */
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return rf_artifact_sniff(head, got);
+}
+
+int rf_task_check_inputs(rf_task *t, uint64_t max_bytes, rf_err *err)
+{
+    for (size_t i = 0; i < t->ninputs; i++) {
+        const char *path = t->inputs[i].v;
+        if (!is_artifact(path))
+            continue;
+        char buf[1024];
+        const char *who = rf_task_input_origin(t, path, buf, sizeof buf);
+        rf_artifact_info info;
+        if (rf_artifact_read_header(path, &info, err) != 0)
+            return rf_err_prefix(err, "input %s (%s)", t->inputs[i].k, who);
+        if (info.payload_size > max_bytes)
+            return rf_errf(err, RF_ETOOBIG, "input %s (%s): the artifact declares %llu bytes, "
+                           "over the %llu-byte limit (codec.max_artifact, "
+                           "RUVFLOW_MAX_ARTIFACT)", t->inputs[i].k, who,
+                           (unsigned long long)info.payload_size,
+                           (unsigned long long)max_bytes);
+    }
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #define RF_TASK_IMPL_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "engine/rf_task.h"
 
@@ -26,6 +27,12 @@ void rf_task_add_param(rf_task *t, const char *key, const char *value);
 void rf_task_add_input(rf_task *t, const char *name, const char *path);
 /* The user's name for a local input path (the URL it was fetched from). */
 void rf_task_set_input_origin(rf_task *t, const char *path, const char *origin);
+/* Refuse, before any handler decodes one, an input artifact whose header
+ * declares a payload over max_bytes (config codec.max_artifact): a forged
+ * or runaway header fails here with RF_ETOOBIG naming the input, instead
+ * of a decoder allocating what it claims. Inputs that are not artifacts
+ * (or are folders) pass; a damaged header fails with RF_ECORRUPT. */
+int rf_task_check_inputs(rf_task *t, uint64_t max_bytes, rf_err *err);
 void rf_task_set_hooks(rf_task *t, const rf_task_hooks *h, void *ud);
 /* The handler polls *flag through rf_task_should_stop. */
 void rf_task_set_stop_flag(rf_task *t, volatile sig_atomic_t *flag);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/rf_config.h"
 #include "base/rf_fs.h"
 #include "engine/rf_task_impl.h"
 
@@ -67,6 +68,20 @@ static int publish(const char *partial, const char *out, rf_err *err)
     return rc;
 }
 
+/* The configuration's artifact cap (codec.max_artifact) applies to a
+ * local run's inputs as to a served task's. */
+static int check_inputs(rf_task *t, rf_err *err)
+{
+    rf_config cfg;
+    if (rf_config_load(&cfg, NULL, err) != 0) {
+        rf_config_free(&cfg);
+        return -1;
+    }
+    uint64_t max = cfg.max_artifact;
+    rf_config_free(&cfg);
+    return rf_task_check_inputs(t, max, err);
+}
+
 int rf_task_run_local(int argc, char **argv, const rf_worker_def *def)
 {
     const char *out = NULL;
@@ -122,7 +137,9 @@ int rf_task_run_local(int argc, char **argv, const rf_worker_def *def)
     }
     rf_task_set_outdir(t, partial);
     rf_task_set_local_dir(t, out);
-    int rc = def->handler(t, &err);
+    int rc = check_inputs(t, &err);
+    if (rc == 0)
+        rc = def->handler(t, &err);
     if (rc == 0 && rf_task_write_metrics_json(t, mpath, &err) != 0)
         rc = -1;
     if (rc == 0 && publish(partial, out, &err) != 0)

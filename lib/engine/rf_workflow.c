@@ -478,8 +478,8 @@ static size_t anchor_nodes(const anchor_size *a, size_t n, const char *name)
 }
 
 /* Read the events once before libyaml builds a tree: nesting deeper than
- * RF_WF_MAX_DEPTH, and aliases that expand past RF_WF_MAX_NODES (an alias
- * bomb), are refused where they start. Both would otherwise cost time
+ * RF_WF_MAX_DEPTH, aliases that expand past RF_WF_MAX_NODES (an alias
+ * bomb), and NUL bytes in scalars are refused where they start. Both would otherwise cost time
  * quadratic or exponential in the file's size. 0 ok, -1 with one diag;
  * a YAML syntax error is left for yaml_parser_load to report. */
 static int yaml_prescan(const char *text, size_t len, rf_wf_diags *d)
@@ -501,6 +501,13 @@ static int yaml_prescan(const char *text, size_t len, rf_wf_diags *d)
                                     : t == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
                                     : t == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor
                                     : NULL;
+        /* libyaml keeps a "\0" escape as a NUL byte, which every C string
+         * after this would cut: a step name "a\0../x" would read as "a". */
+        if (t == YAML_SCALAR_EVENT && memchr(ev.data.scalar.value, 0, ev.data.scalar.length)) {
+            rf_workflow_diag_at(d, at, "a NUL byte (\\0) in a value; workflow values "
+                                "cannot hold one");
+            rc = -1;
+        }
         if (t == YAML_ALIAS_EVENT)
             nodes += anchor_nodes(as, na, (const char *)ev.data.alias.anchor);
         else if (t == YAML_SCALAR_EVENT)

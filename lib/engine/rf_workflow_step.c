@@ -297,6 +297,11 @@ int rf_workflow_steps_pair(parser *p, const char *key, yaml_node_t *k, yaml_node
 {
     step_ctx **ctxs = ud;
     rf_workflow *wf = p->wf;
+    if (strlen(key) >= RF_REF_NAME_MAX) {
+        DIAG(p, k, "step name \"%.40s...\" is %zu bytes long; at most %d", key, strlen(key),
+             RF_REF_NAME_MAX - 1);
+        return 0;
+    }
     if (!rf_workflow_valid_name(key) || !strcmp(key, "prev")) {
         DIAG(p, k, "step name \"%s\" may use only letters, digits, _ and - "
              "(and cannot be \"prev\")", key);

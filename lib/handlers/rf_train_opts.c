@@ -10,7 +10,7 @@
 const char *const rf_train_opt_keys[] = {
     "hidden", "activation", "optimizer", "lr", "batch", "epochs", "patience", "l1", "l2",
     "weight_decay", "dropout", "clip", "accum", "momentum", "schedule", "warmup",
-    "step_every", "gamma", "on_diverge", "refit", NULL
+    "step_every", "gamma", "on_diverge", "refit", "timings", NULL
 };
 
 /* The issue's table; graduation is derived from each stage's data
@@ -117,7 +117,8 @@ int rf_train_stage_parse_opts(rf_task *t, int level, rf_train_setup *c, rf_err *
         rf_task_param_long(t, "warmup", 0, &warmup, err) ||
         rf_task_param_long(t, "step_every", 0, &step_every, err) ||
         rf_train_param_enum(t, "schedule", "constant", rf_sched_parse, &o->sched.kind, err) ||
-        rf_train_param_enum(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err))
+        rf_train_param_enum(t, "on_diverge", "stop", parse_diverge, &o->on_diverge, err) ||
+        rf_task_param_bool(t, "timings", 1, &o->record_time, err))
         return -1;
     /* l2: auto (the default without a level) picks it on the validation rows */
     c->l2_auto = !strcmp(rf_task_param_or(t, "l2", level < 0 ? "auto" : "1e-4"), "auto");

@@ -47,7 +47,8 @@ extern const char *const rf_train_opt_keys[];
  * (rf_level_defaults_for; -1 for plain training): hidden, activation,
  * optimizer, lr, batch, epochs, patience, accum, dropout, clip, l1, l2,
  * weight_decay, momentum, schedule, warmup, step_every, gamma, on_diverge,
- * refit (auto|true|false: the worker decides what auto means).
+ * refit (auto|true|false: the worker decides what auto means), timings
+ * (default true; false records no wall time in outputs: reproducible).
  * opts.graduate is 0: a stage derives its threshold (rf_train_graduate.h);
  * seed and freeze are the caller's.
  * RF_EINVAL naming the key on a bad value. */

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/rf_buf.h"
 
@@ -61,6 +63,32 @@ void rf_dataset_free(rf_dataset *d)
     free(d->std);
     free(d->name);
     memset(d, 0, sizeof *d);
+}
+
+/* ---- size limits ---------------------------------------------------------- */
+
+uint64_t rf_dataset_mem_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    uint64_t mem = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : UINT64_MAX;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < mem)
+        mem = (uint64_t)rl.rlim_cur;
+    return mem / 2;
+}
+
+int rf_dataset_check_size(const char *path, uint64_t rows, uint64_t cols, uint64_t limit,
+                          rf_err *err)
+{
+    /* Compared by division: rows * cols * 8 may not fit in 64 bits. */
+    if (rows == 0 || cols == 0 || cols <= limit / 8 / rows)
+        return 0;
+    return rf_errf(err, RF_ETOOBIG, "%s:1:1: %llu rows x %llu columns need more than the "
+                   "%llu MiB this process may plan for a dataset (8 bytes a cell; half of "
+                   "memory or of ulimit -v); use fewer columns or rows", path,
+                   (unsigned long long)rows, (unsigned long long)cols,
+                   (unsigned long long)(limit >> 20));
 }
 
 /* ---- reading a whole file ------------------------------------------------ */
@@ -209,9 +237,11 @@ static int fann_parse(cursor *c, rf_dataset *d, rf_err *err)
         return rf_errf(err, RF_ECORRUPT, "%s:1: no training pairs", c->path);
     if (n_in == 0 || n_out == 0)
         return rf_errf(err, RF_ECORRUPT, "%s:1: zero inputs or outputs", c->path);
-    if (n > ((size_t)1 << 34) / (n_in + n_out))
-        return rf_errf(err, RF_ETOOBIG, "%s:1: %zu x %zu values is too big", c->path, n,
-                       n_in + n_out);
+    if (n_in > SIZE_MAX / 2 - n_out)
+        return rf_errf(err, RF_ETOOBIG, "%s:1: %zu + %zu columns is too many", c->path, n_in,
+                       n_out);
+    if (rf_dataset_check_size(c->path, n, n_in + n_out, rf_dataset_mem_limit(), err) != 0)
+        return -1;
     /* The header's counts must also be backed by the file's bytes (2 per
      * value at least), so a hostile header cannot make us allocate GiBs. */
     if ((n * (n_in + n_out)) > (size_t)(c->end - c->p))
@@ -485,6 +515,30 @@ static int csv_finish(csv_state *s, rf_dataset *d, rf_err *err)
     return 0;
 }
 
+/* Cells of one CSV line, as csv_split counts them (commas outside quotes). */
+static uint64_t count_cells(const char *line)
+{
+    uint64_t n = 1;
+    int quoted = 0;
+    for (; *line; line++)
+        if (*line == '"')
+            quoted = !quoted;
+        else if (*line == ',' && !quoted)
+            n++;
+    return n;
+}
+
+/* Lines from p to the end (the last may lack its newline). */
+static uint64_t count_lines(const char *p)
+{
+    uint64_t n = 0;
+    for (; p && *p; n++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return n;
+}
+
 static int csv_parse(csv_state *s, char *text, const char *target, rf_dataset *d,
                      rf_err *err)
 {
@@ -502,6 +556,12 @@ static int csv_parse(csv_state *s, char *text, const char *target, rf_dataset *d
             p[--len] = 0;
         if (!*trim(p))
             continue;   /* blank lines carry no row */
+        /* The lines left bound the rows: refuse a table wider than memory
+         * before its header's names or its first row take any. */
+        if (!have_header &&
+            rf_dataset_check_size(s->path, count_lines(save), count_cells(p),
+                                  rf_dataset_mem_limit(), err) != 0)
+            return -1;
         int rc = have_header ? csv_row(s, p, lineno, err) : csv_header(s, p, target, err);
         if (rc)
             return -1;

@@ -58,6 +58,15 @@ int rf_level_parse(const char *s);     /* -1 if unknown */
 int rf_dataset_write(const char *path, const rf_dataset *d, rf_err *err);
 int rf_dataset_read(const char *path, rf_dataset *d, rf_err *err);
 
+/* The bytes a tabular reader may plan for a dataset: half of the smaller
+ * of physical memory and the process's address-space limit (ulimit -v). */
+uint64_t rf_dataset_mem_limit(void);
+/* Refuse rows x cols cells (8 bytes each: the float matrix plus what
+ * normalization and training copy of it) over limit, before anything is
+ * allocated for them: RF_ETOOBIG with "path:1:1: ..." naming both counts. */
+int rf_dataset_check_size(const char *path, uint64_t rows, uint64_t cols, uint64_t limit,
+                          rf_err *err);
+
 /* Tabular readers. FANN: "N IN OUT" then input/output lines. One-hot
  * outputs (every output row 0/1 with exactly one 1, or -1/1 symmetric)
  * become classification; otherwise regression with OUT targets. CSV: header
@@ -65,7 +74,9 @@ int rf_dataset_read(const char *path, rf_dataset *d, rf_err *err);
  * last column other than "level"); a non-numeric target column makes
  * classification with its distinct values as labels. A column named "level"
  * holding trivial/easy/medium/hard/expert becomes the per-row level.
- * Errors name file:line. */
+ * Errors name file:line. Both check the header's (FANN) or the counted
+ * (CSV: lines x header cells) size with rf_dataset_check_size against
+ * rf_dataset_mem_limit before they allocate a row. */
 int rf_dataset_load_fann(const char *path, rf_dataset *d, rf_err *err);
 int rf_dataset_load_csv(const char *path, const char *target, rf_dataset *d,
                         rf_err *err);

@@ -23,6 +23,7 @@ void rf_train_opts_default(rf_train_opts *o)
     o->patience = 10;
     o->seed = 1;
     o->max_lr_drops = 3;
+    o->record_time = 1;
     rf_optim_cfg_default(&o->optim, RF_OPT_ADAM);
     o->sched.kind = RF_SCHED_CONSTANT;
     o->sched.lr = 3e-3;
@@ -513,7 +514,7 @@ int rf_train_run(rf_trainer *tr, const rf_dataset *d, const uint32_t *train_rows
         s.val_loss = s.val_acc = NAN;
         if (n_val)
             rf_trainer_eval(tr, d, val_rows, n_val, &s.val_loss, &s.val_acc);
-        s.seconds = now() - t0;
+        s.seconds = tr->opts.record_time ? now() - t0 : 0;
         tr->epoch++;
         if (push_history(tr, &s))
             return rf_errf(err, RF_ENOMEM, "history: out of memory");

@@ -48,6 +48,9 @@ typedef struct rf_train_opts {
     double graduate;          /* stop once val accuracy >= this (0 = off) */
     int on_diverge;           /* enum rf_diverge */
     int max_lr_drops;         /* RF_DIVERGE_LOWER_LR: divide lr by 10 at most N times */
+    int record_time;          /* 1 (default): history keeps each epoch's wall time;
+                                 0: 0 there, so checkpoints are reproducible bit
+                                 for bit (the same inputs give the same bytes) */
     rf_optim_cfg optim;
     rf_schedule sched;        /* sched.lr is the base learning rate; sched.total
                                  is filled in from max_epochs when 0 */

@@ -36,19 +36,38 @@ static void form_decode(rf_buf *out, const char *s, size_t n)
     rf_buf_free(&tmp);
 }
 
-/* One ListObjectsV2 page: calls fn per key (relative to the store prefix);
- * *stop when fn asked to. */
-static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *ud,
-                     int *stop)
+/* A listed key (or common prefix, without its '/') must be a key this
+ * store would accept: a server answering "../x" or "a%00b" (which would
+ * reach the callback cut at the NUL) is refused, not passed on. */
+static int listed_key_valid(const rf_buf *key, size_t skip, int is_prefix, rf_err *err)
 {
+    size_t n = key->len - skip;
+    if (memchr(key->data + skip, 0, n))
+        return rf_errf(err, RF_ECORRUPT, "s3 list: the server listed a key with a NUL byte");
+    if (is_prefix && n > 0 && key->data[key->len - 1] == '/')
+        n--;
+    char *k = rf_xmalloc(n + 1);
+    memcpy(k, key->data + skip, n);
+    k[n] = '\0';
+    int rc = rf_store_key_valid(k, err);
+    free(k);
+    return rc ? rf_err_prefix(err, "s3 list: the server listed an invalid key") : 0;
+}
+
+/* One ListObjectsV2 page: calls fn per key (relative to the store prefix);
+ * *stop when fn asked to. -1 on a listed key that is not a valid key. */
+static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *ud,
+                     int *stop, rf_err *err)
+{
+    int rc = 0;
     rf_s3xml doc = {resp->body.data, resp->body.data + resp->body.len}, it, el;
     rf_buf enc = RF_BUF_INIT, key = RF_BUF_INIT, v = RF_BUF_INIT;
     int url_encoded = rf_s3xml_text(&doc, "EncodingType", &enc) && !strcmp(enc.data, "url");
     size_t skip = *s->prefix ? strlen(s->prefix) + 1 : 0;
     const char *tags[2] = {"Contents", "CommonPrefixes"};
-    for (int t = 0; t < 2 && !*stop; t++) {
+    for (int t = 0; t < 2 && !*stop && rc == 0; t++) {
         it = doc;
-        while (!*stop && rf_s3xml_next(&it, tags[t], &el)) {
+        while (!*stop && rc == 0 && rf_s3xml_next(&it, tags[t], &el)) {
             rf_store_meta m = {0};
             if (!rf_s3xml_text(&el, t == 0 ? "Key" : "Prefix", &v))
                 continue;
@@ -60,6 +79,8 @@ static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *u
                 rf_buf_add(&key, v.data, v.len);
             if (key.len <= skip)
                 continue; /* the prefix itself ("dir/" marker objects) */
+            if ((rc = listed_key_valid(&key, skip, t == 1, err)) != 0)
+                break;
             if (t == 0) {
                 if (rf_s3xml_text(&el, "Size", &v))
                     m.size = strtoull(v.data, NULL, 10);
@@ -80,7 +101,7 @@ static int list_page(s3_store *s, const rf_s3_resp *resp, rf_list_fn fn, void *u
     rf_buf_free(&enc);
     rf_buf_free(&key);
     rf_buf_free(&v);
-    return 0;
+    return rc;
 }
 
 int rf_s3_list(rf_store *st, const char *prefix, int recursive, rf_list_fn fn,
@@ -105,9 +126,9 @@ int rf_s3_list(rf_store *st, const char *prefix, int recursive, rf_list_fn fn,
         rc = rf_s3_do(s->cl, &rq, &resp, err);
         if (rc == 0) {
             rf_s3xml doc = {resp.body.data, resp.body.data + resp.body.len};
-            list_page(s, &resp, fn, ud, &stop);
+            rc = list_page(s, &resp, fn, ud, &stop, err);
             int more = rf_s3xml_text(&doc, "IsTruncated", &trunc) && !strcmp(trunc.data, "true");
-            if (!more)
+            if (rc || !more)
                 rf_buf_reset(&token);
             else if (!rf_s3xml_text(&doc, "NextContinuationToken", &token) || !token.len)
                 rc = rf_errf(err, RF_ECORRUPT, "s3 list %s: truncated listing without "

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define RF_KEY_MAX 1024
+#define RF_KEY_SEGMENT_MAX 255
 #define RF_COPY_CHUNK (1u << 20)
 
 int rf_store_open(const char *url, const rf_config *cfg, rf_store **out, rf_err *err)
@@ -36,7 +37,9 @@ void rf_store_close(rf_store *s)
 }
 
 /* The first n bytes of p are '/'-separated real names: no empty, "." or
- * ".." segment, no control character. what names p in messages. */
+ * ".." segment, none over RF_KEY_SEGMENT_MAX bytes (what a file system
+ * names; S3 would take it, so both backends refuse it alike), no control
+ * character. what names p in messages. */
 static int segments_valid(const char *what, const char *p, size_t n, rf_err *err)
 {
     for (size_t i = 0; i < n; i++) {
@@ -54,6 +57,9 @@ static int segments_valid(const char *what, const char *p, size_t n, rf_err *err
         if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
             return rf_errf(err, RF_EINVAL, "invalid %s \"%.80s\": \".\" or \"..\" segment",
                            what, p);
+        if (len > RF_KEY_SEGMENT_MAX)
+            return rf_errf(err, RF_EINVAL, "invalid %s \"%.80s...\": a segment of %zu bytes "
+                           "(at most %d)", what, p, len, RF_KEY_SEGMENT_MAX);
         start += len + 1;
     }
     return 0;

@@ -5,7 +5,7 @@
  *
  * A store is opened from a URL; keys are relative to its prefix, '/'-separated,
  * validated by rf_store_key_valid (no "..", no leading '/', no NUL, no empty
- * segments, at most 1024 bytes). Writes are all-or-nothing: a reader sees the
+ * segments, no segment over 255 bytes, at most 1024 bytes). Writes are all-or-nothing: a reader sees the
  * old object or the complete new one, never a partial one.
  *
  * Backends implement struct rf_store_ops; callers only use the rf_store_*

@@ -16,8 +16,8 @@ export OPENBLAS_NUM_THREADS=1 RUVFLOW_LOG=warn
 export RUVFLOW_CEILING_DIRECTORIES=/tmp
 unset RUVFLOW_REDIS_URL RUVFLOW_STORE RUVFLOW_CONFIG
 
-work=$(mktemp -d /tmp/cli-stack-XXXXXX)
-away=$(mktemp -d /tmp/cli-away-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}"/cli-stack-XXXXXX)
+away=$(mktemp -d "${TMPDIR:-/tmp}"/cli-away-XXXXXX)
 cd "$work" || exit 1
 "$R" up --workers 1 >up.log 2>&1 || { cat up.log; not_ok "ruvflow up"; finish; }
 trap 'cd /; "$R" down --grace 5 >/dev/null 2>&1 </dev/null; rm -rf "$away" "$work"' EXIT

@@ -4,7 +4,7 @@
 # records of docs/redis-schema.md, written here with redis-cli).
 set -uo pipefail
 . "$(dirname "$0")/../lib/assert.sh"
-T=$(mktemp -d /tmp/rf_plot.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/rf_plot.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 R="$RF_BIN/ruvflow"
 svg_ok() { python3 -c "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); \

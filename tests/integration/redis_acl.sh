@@ -13,12 +13,14 @@ rf_stack_init
 work="$RF_STACK_DIR/acl"
 mkdir -p "$work/redis" "$work/store"
 port=$(rf_free_port)
-SECRET="acl-test-secret-5f1e9c"
-WRONG="acl-wrong-secret-77aa01"
+. "$here/tests/lib/secrets.sh"
+SECRET=${RF_TEST_SECRETS[1]}   # acl-test-secret-..., grepped for by the whole suite
+WRONG=${RF_TEST_SECRETS[2]}
+ADMIN=${RF_TEST_SECRETS[3]}
 # The ACL line of docs/redis-schema.md, with the test's password.
 cat >"$work/users.acl" <<ACL
 user default off
-user admin on >admin-pass-0c2d ~* &* +@all
+user admin on >$ADMIN ~* &* +@all
 user ruvflow on >$SECRET ~rf:* &rf:* -@all +@read +@write +@scripting +@stream +@list +@hash +@sortedset +@set +@string +@keyspace +@connection +@blocking +@transaction -@dangerous +info +time
 ACL
 redis-server --port "$port" --bind 127.0.0.1 --dir "$work/redis" --save '' \
@@ -56,6 +58,23 @@ check "a wrong password: the error says so" grep -qi "auth\|password" "$work/wro
 
 # The process list shows no password (argv and environment are separate).
 check "no password in the process list" bash -c "! ps -eo args | grep -v grep | grep -qF -- '$SECRET'"
+
+# `ruvflow up` against this Redis: the URL with the password reaches the
+# scheduler and the workers it starts through the environment, so no
+# /proc/PID/cmdline (what ps shows) carries it.
+mkdir -p "$work/up"
+(cd "$work/up" && unset RUVFLOW_REDIS_URL RUVFLOW_STORE &&
+  "$R" up --workers 1 --redis "redis://ruvflow:$SECRET@127.0.0.1:$port/0" >"$work/up.log" 2>&1)
+check_eq "ruvflow up with a password in the Redis URL" 0 $?
+check "up's message masks the password" grep -q 'ruvflow:\*\*\*@' "$work/up.log"
+(cd "$work/up" && unset RUVFLOW_REDIS_URL && "$R" submit "$here/workflows/noop-dag.yaml" --wait \
+  >"$work/up-submit.log" 2>&1)
+check_eq "a run on that stack succeeds" 0 $?
+nstack=$(cat "$work"/up/.ruvflow/pids/*.pid 2>/dev/null | grep -c '^[0-9]')
+check "the stack's processes are running ($nstack)" test "$nstack" -ge 6
+procs=$(rf_secret_procs)
+check_eq "no process's cmdline holds a test secret" "" "$procs"
+(cd "$work/up" && "$R" down --grace 5 >"$work/down.log" 2>&1)
 
 kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null
 found=$(grep -rl -e "$SECRET" -e "$WRONG" "$work"/*.log 2>/dev/null)

@@ -6,7 +6,7 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/assert.sh"
 W="$RF_BIN/ruvflow-train-stage"
 F="$RF_SHARED/datasets/fann"
-T=$(mktemp -d /tmp/rf_train_stage.XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}"/rf_train_stage.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 metric() { python3 -c "import json,sys; print(json.load(open('$1/metrics.json')).get('$2', 'missing'))"; }
@@ -185,4 +185,16 @@ check "checkpoint that is not an artifact fails" test -s "$T/bad6.err"
 for d in bad1 bad2 bad3 bad4 bad5 bad6; do
   check "$d: no checkpoint written" test ! -e "$T/$d/checkpoint.art"
 done
+
+# --- timings=false: no wall time in the checkpoint, so two runs are bit-identical
+for i in 1 2; do
+  "$W" run --input train="$F/thyroid.train" --with hidden=4 --with epochs=3 --with seed=5 \
+    --with timings=false --out "$T/rep$i" >/dev/null 2>&1
+done
+check_eq "timings=false: the same checkpoint bytes twice" \
+  "$(sha256sum <"$T/rep1/checkpoint.art")" "$(sha256sum <"$T/rep2/checkpoint.art")"
+"$W" run --input train="$F/thyroid.train" --with hidden=4 --with epochs=3 --with seed=5 \
+  --out "$T/rep3" >/dev/null 2>&1
+check "timings on (the default): the history holds wall time, so the bytes differ" \
+  test "$(sha256sum <"$T/rep1/checkpoint.art")" != "$(sha256sum <"$T/rep3/checkpoint.art")"
 finish

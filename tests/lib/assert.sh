@@ -11,4 +11,16 @@ check_fails() { # name cmd...: the command must exit non-zero
   local name=$1; shift
   if "$@" >/dev/null 2>&1; then not_ok "$name (succeeded)"; else ok "$name"; fi
 }
-finish()  { exit $(( RF_FAILS > 0 )); }
+# finish: the last line of every test. Under tests/run.sh, which gives each
+# test a TMPDIR of its own (RF_SECRET_SCAN_DIR), it first greps all the test
+# wrote there for the suite's secrets, before the test's EXIT trap removes it.
+finish()  {
+  if [ -n "${RF_SECRET_SCAN_DIR:-}" ]; then
+    . "$(dirname "${BASH_SOURCE[0]}")/secrets.sh"
+    local leaked
+    leaked=$(rf_secret_scan "$RF_SECRET_SCAN_DIR")
+    if [ -z "$leaked" ]; then ok "no test secret in the files this test wrote"
+    else not_ok "a test secret in: $(echo $leaked)"; fi
+  fi
+  exit $(( RF_FAILS > 0 ))
+}

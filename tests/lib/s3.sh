@@ -9,7 +9,8 @@
 #   RF_TEST_S3_ENDPOINT   http://127.0.0.1:PORT of the proxy (what tests use)
 #   RF_TEST_S3_DIRECT     http://127.0.0.1:PORT of s3rver itself (benchmarks)
 #   RF_TEST_S3_BUCKET     a bucket created at startup
-#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (s3rver's S3RVER/S3RVER),
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (S3RVER and tests/lib/secrets.sh's
+#   RF_TEST_S3_SECRET: the proxy checks signatures with it, s3rver does not),
 #   AWS_REGION, AWS_ENDPOINT_URL_S3 (the proxy)
 
 rf_s3_tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)"
@@ -25,7 +26,10 @@ rf_start_s3() {
   pxport=$(rf_free_port)
   dir="$RF_STACK_DIR/s3-$s3port"
   mkdir -p "$dir/data"
-  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  . "$rf_s3_tools/../lib/secrets.sh"
+  # A secret of its own (not s3rver's S3RVER, which is also the key id and
+  # so shows in every Authorization header): the suite greps for it.
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$RF_TEST_S3_SECRET
   export AWS_REGION=${AWS_REGION:-us-east-1} AWS_DEFAULT_REGION=${AWS_REGION:-us-east-1}
   unset AWS_SESSION_TOKEN AWS_PROFILE
   export RF_TEST_S3_BUCKET=ruvflow-test

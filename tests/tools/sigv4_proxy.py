@@ -19,7 +19,11 @@ needs no signature:
             "reset_body"      forward, send half the body, then reset
             "stall"           sleep "seconds" (default 5) before answering
          the next N requests whose "METHOD path?query" contains match get it
-  GET    /__rf_fault  {"injected": n, "requests": n}  (counters)
+  POST   /__rf_fault  {"rate": 0.05, "modes": ["500", "503", "reset"], "seed": 1}
+         a fault rate: every matching request (match/method as above) gets
+         one of modes (chosen at random) with that probability, until
+         cleared; the chaos harness (tests/chaos/chaos.sh) uses it
+  GET    /__rf_fault  {"injected": n, "requests": n, "by_mode": {...}}  (counters)
   DELETE /__rf_fault  clear faults and counters
 
 and, to check that temporary credentials really sign with their session
@@ -41,6 +45,7 @@ import http.client
 import http.server
 import json
 import os
+import random
 import socket
 import struct
 import sys
@@ -63,20 +68,30 @@ class Faults:
         self.rules = []
         self.injected = 0
         self.requests = 0
+        self.by_mode = {}
+
+    def _hit(self, rule):
+        self.injected += 1
+        self.by_mode[rule["mode"]] = self.by_mode.get(rule["mode"], 0) + 1
+        return rule
 
     def take(self, method, target):
         with self.lock:
             self.requests += 1
             for r in self.rules:
-                if r["count"] <= 0:
-                    continue
                 if r.get("method") and r["method"] != method:
                     continue
                 if r.get("match", "") not in f"{method} {target}":
                     continue
+                if "rate" in r:
+                    rng = r.setdefault("_rng", random.Random(r.get("seed", 1)))
+                    if rng.random() < float(r["rate"]):
+                        return self._hit({"mode": rng.choice(r.get("modes", ["500"]))})
+                    continue
+                if r["count"] <= 0:
+                    continue
                 r["count"] -= 1
-                self.injected += 1
-                return r
+                return self._hit(r)
         return None
 
 
@@ -282,9 +297,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with FAULTS.lock:
                 FAULTS.rules.clear()
                 FAULTS.injected = FAULTS.requests = 0
+                FAULTS.by_mode = {}
             return self._send(200, b"{}", "application/json")
         with FAULTS.lock:
-            out = json.dumps({"injected": FAULTS.injected, "requests": FAULTS.requests})
+            out = json.dumps({"injected": FAULTS.injected, "requests": FAULTS.requests,
+                              "by_mode": FAULTS.by_mode})
         return self._send(200, out.encode(), "application/json")
 
     def _upstream(self):

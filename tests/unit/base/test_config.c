@@ -102,7 +102,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.s3.connect_timeout_ms, 5000);
     assert_int_equal(c.s3.timeout_ms, 300000);
     assert_int_equal(c.codec_level, 3);
-    assert_int_equal(c.max_artifact, 16ull << 30);
+    assert_int_equal(c.max_artifact, 4ull << 30);
     assert_int_equal(c.lease_ms, 5000);
     assert_int_equal(c.retention_s, 7 * 86400);
     rf_config_free(&c);

@@ -695,10 +695,37 @@ static void test_workers_registry(void **state)
     fx_close(f);
 }
 
+/* Workers killed (-9) never say goodbye: the next beat of any worker drops
+ * index entries not seen for two TTLs, so the index does not grow with
+ * every restart when nobody lists the workers (chaos harness finding). */
+static void test_workers_index_pruned(void **state)
+{
+    fx *f = fx_open(5000);
+    char key[96];
+    snprintf(key, sizeof key, "%sworkers", f->prefix);
+    rf_err err = {0};
+    rf_worker_info dead = {.id = "host1:1", .host = "host1", .pool = "default",
+                           .types = "noop", .pid = 1, .started_ms = 1000};
+    rf_worker_info live = dead;
+    live.id = "host1:2";
+    live.pid = 2;
+    assert_int_equal(rf_queue_worker_beat(f->q, &dead, 100, &err), 0);
+    assert_int_equal(rf_queue_worker_beat(f->q, &live, 100, &err), 0);
+    assert_int_equal(redis_int(f, "ZCARD %s", key), 2);
+    sleep_ms(120);   /* one TTL: the record expired, the entry is kept a while */
+    assert_int_equal(rf_queue_worker_beat(f->q, &live, 100, &err), 0);
+    assert_int_equal(redis_int(f, "ZCARD %s", key), 2);
+    sleep_ms(120);   /* past two TTLs since its last beat: dropped */
+    assert_int_equal(rf_queue_worker_beat(f->q, &live, 100, &err), 0);
+    assert_int_equal(redis_int(f, "ZCARD %s", key), 1);
+    fx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_workers_index_pruned),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_auth_refused),
         cmocka_unit_test(test_enqueue_take_commit),

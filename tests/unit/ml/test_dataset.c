@@ -260,6 +260,29 @@ static void expect_refused(const char *art, const rf_obj *m, const char *what)
         fail_msg("\"%s\" does not say \"%s\"", e.msg, what);
 }
 
+/* The size check: rows x cols x 8 against a limit, with no overflow for
+ * hostile counts, and the readers refusing a too-wide table up front. */
+static void test_size_limit(void **state)
+{
+    (void)state;
+    rf_err e = {0};
+    assert_int_equal(rf_dataset_check_size("f", 1000, 1000, 8000000, &e), 0);
+    assert_int_equal(rf_dataset_check_size("f", 1000, 1001, 8000000, &e), -1);
+    assert_int_equal(e.code, RF_ETOOBIG);
+    assert_non_null(strstr(e.msg, "f:1:1: 1000 rows x 1001 columns"));
+    assert_int_equal(rf_dataset_check_size("f", 1ull << 40, 1ull << 40, UINT64_MAX, &e), -1);
+    assert_int_equal(rf_dataset_check_size("f", 0, 1ull << 62, 1, &e), 0);
+    uint64_t lim = rf_dataset_mem_limit();
+    assert_true(lim > (1u << 20));
+    /* A FANN header of 2^20 pairs x 2^30 inputs is refused before the file
+     * length is even looked at (so the message is about memory). */
+    rf_dataset d;
+    const char *p = write_file("wide.fann", "1048576 1073741824 1\n");
+    assert_int_equal(rf_dataset_load_fann(p, &d, &e), -1);
+    assert_int_equal(e.code, RF_ETOOBIG);
+    assert_non_null(strstr(e.msg, "1048576 rows x 1073741825 columns"));
+}
+
 static void test_artifact_errors(void **state)
 {
     rf_dataset d;
@@ -329,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_real_fann_file),
         cmocka_unit_test(test_artifact_round_trip),
         cmocka_unit_test(test_artifact_errors),
+        cmocka_unit_test(test_size_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

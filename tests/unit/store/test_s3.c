@@ -565,6 +565,57 @@ static void test_list_pages_and_encoding(void **state)
     fake_free(&f);
 }
 
+/* A server listing "../x", a key with a NUL (%00, which C would cut), or a
+ * common prefix "../" gets a clear error, not a callback with that key;
+ * and keys that try traversal or are over-long never reach the server. */
+static void test_list_hostile_keys(void **state)
+{
+    (void)state;
+    static const canned script[] = {
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false"
+                    "</IsTruncated><Contents><Key>pre/ok</Key><Size>1</Size></Contents>"
+                    "<Contents><Key>pre/..%2F..%2Fetc</Key><Size>1</Size></Contents>"
+                    "</ListBucketResult>"},
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false"
+                    "</IsTruncated><Contents><Key>pre/a%00..%2Fb</Key><Size>1</Size></Contents>"
+                    "</ListBucketResult>"},
+        {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false"
+                    "</IsTruncated><CommonPrefixes><Prefix>pre/..%2F</Prefix></CommonPrefixes>"
+                    "</ListBucketResult>"},
+    };
+    fake f;
+    fake_start(&f, script, 3);
+    rf_store *s = open_fake(&f, 0);
+    rf_err e = {0};
+    rf_buf got = RF_BUF_INIT;
+    rf_buf_add(&got, "", 0);
+    assert_int_equal(rf_store_list(s, "", 1, list_into, &got, &e), -1);
+    assert_int_equal(e.code, RF_EINVAL);
+    assert_non_null(strstr(e.msg, "listed an invalid key"));
+    assert_string_equal(got.data, "ok|1|;");
+    assert_int_equal(rf_store_list(s, "", 1, list_into, &got, &e), -1);
+    assert_int_equal(e.code, RF_ECORRUPT);
+    assert_non_null(strstr(e.msg, "NUL"));
+    assert_int_equal(rf_store_list(s, "", 0, list_into, &got, &e), -1);
+    assert_non_null(strstr(e.msg, "\"..\" segment"));
+    assert_string_equal(got.data, "ok|1|;");
+    char longseg[300];
+    memset(longseg, 'x', sizeof longseg - 1);
+    longseg[sizeof longseg - 1] = '\0';
+    const char *bad[] = {"../x", "a/../../b", "a//b", longseg};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        e.code = 0;
+        assert_int_equal(rf_store_put_mem(s, bad[i], "x", 1, NULL, &e), -1);
+        assert_int_equal(e.code, RF_EINVAL);
+    }
+    s->ops->close(s);
+    fake_stop(&f);
+    for (size_t i = 0; i < 3; i++)
+        assert_null(strstr(f.requests[i].data, "PUT"));
+    rf_buf_free(&got);
+    fake_free(&f);
+}
+
 static void test_multipart_complete_error_aborts(void **state)
 {
     static const canned script[] = {
@@ -668,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_copy_storage_class_and_error_body),
         cmocka_unit_test(test_delete_many_md5_and_errors),
         cmocka_unit_test(test_list_pages_and_encoding),
+        cmocka_unit_test(test_list_hostile_keys),
         cmocka_unit_test(test_multipart_complete_error_aborts),
         cmocka_unit_test(test_multipart_complete_ambiguous),
     };

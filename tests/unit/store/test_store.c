@@ -112,12 +112,26 @@ static void test_key_valid(void **state)
     assert_int_equal(rf_store_key_valid(NULL, &err), -1);
     char big[1100];
     memset(big, 'k', sizeof big);
+    for (size_t i = 200; i < sizeof big; i += 201)
+        big[i] = '/';   /* segments of 200 bytes */
     big[1024] = '\0';
     assert_int_equal(rf_store_key_valid(big, &err), 0);
     big[1025] = '\0';
     big[1024] = 'k';
     assert_int_equal(rf_store_key_valid(big, &err), -1);
     assert_non_null(strstr(err.msg, "1025 bytes"));
+    /* One segment over 255 bytes (a file name no file system takes) is
+     * refused by the key check, so by both backends alike. */
+    char seg[300];
+    memset(seg, 's', sizeof seg);
+    seg[255] = '\0';
+    assert_int_equal(rf_store_key_valid(seg, &err), 0);
+    seg[255] = 's';
+    seg[256] = '\0';
+    err.code = 0;
+    assert_int_equal(rf_store_key_valid(seg, &err), -1);
+    assert_int_equal(err.code, RF_EINVAL);
+    assert_non_null(strstr(err.msg, "segment of 256 bytes"));
 }
 
 static void check_split(const char *url, const char *want_store, const char *want_key)
