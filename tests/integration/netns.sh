@@ -72,7 +72,11 @@ ip netns exec "$N-s3" node --openssl-legacy-provider "$s3rver" -d "$t/s3data" -a
   --allow-mismatched-signatures --no-vhost-buckets --configure-bucket ruvflow-netns \
   >"$t/s3rver.log" 2>&1 &
 RF_STACK_PIDS+=($!)
-ip netns exec "$N-s3" /usr/bin/python3 "$RF_ROOT/tests/tools/sigv4_proxy.py" --bind 10.77.0.2 --listen 9000 \
+# The proxy judges signatures with the key pair the units' EnvironmentFile
+# holds (S3RVER/S3RVER: a key written to a file here, so not one of the
+# suite's scanned secrets), not the suite's S3 secret it would inherit.
+ip netns exec "$N-s3" env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
+  /usr/bin/python3 "$RF_ROOT/tests/tools/sigv4_proxy.py" --bind 10.77.0.2 --listen 9000 \
   --upstream 4568 --region us-east-1 >"$t/proxy.log" 2>&1 &
 RF_STACK_PIDS+=($!)
 wait_tcp() { # ns host port
