@@ -105,7 +105,8 @@ int rf_wf_items_parse(const char *text, size_t len, size_t max, char ***items,
         rc = parse_lines(text, len, max, items, n, err);
     json_decref(whole);
     if (rc < 0) {
-        rf_wf_items_free(*items + before, *n - before);
+        if (*items)   /* none parsed yet: no array to offset into */
+            rf_wf_items_free(*items + before, *n - before);
         *n = before;
         if (!before) {
             free(*items);

@@ -222,7 +222,11 @@ int rf_aws_imds_fetch(const char *endpoint, const rf_aws_http *h, rf_aws_keys *o
 static const char *json_str(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
-    return json_is_string(v) && json_string_length(v) ? json_string_value(v) : NULL;
+    /* a string with a NUL inside would reach the signer cut short */
+    return json_is_string(v) && json_string_length(v) &&
+                   strlen(json_string_value(v)) == json_string_length(v)
+               ? json_string_value(v)
+               : NULL;
 }
 
 int rf_aws_imds_parse(const char *json, size_t n, rf_aws_keys *out, rf_err *err)
@@ -314,7 +318,8 @@ int rf_aws_sts_parse(long status, const char *xml, size_t n, rf_aws_keys *out, r
     rf_buf v[4] = {RF_BUF_INIT, RF_BUF_INIT, RF_BUF_INIT, RF_BUF_INIT};
     int rc = 0;
     for (int i = 0; i < 4 && rc == 0; i++)
-        if (!rf_s3xml_text(&cr, tags[i], &v[i]) || !v[i].len)
+        if (!rf_s3xml_text(&cr, tags[i], &v[i]) || !v[i].len || !v[i].data ||
+            strlen(v[i].data) != v[i].len) /* empty, or cut short by a NUL */
             rc = rf_errf(err, RF_ECORRUPT, "answer's Credentials has no %s", tags[i]);
     int64_t t = rc == 0 ? rf_s3_parse_time(v[3].data) : 0;
     if (rc == 0 && t <= 0)
