@@ -41,7 +41,8 @@ commit_run() {
   local i
   for i in $(seq 1 12); do
     "$RF" ckpt --repo "$1" commit "$(printf '%s/ck/epoch-%03d.art' "$tmp" "$i")" --branch k \
-      --meta epoch="$i" --meta val_acc="0.$((40 + i))" >/dev/null 2>&1 || return 1
+      --meta epoch="$i" --meta val_acc="0.$((40 + i))" >/dev/null 2>"$tmp/commit.err" ||
+      { echo "# commit of epoch $i failed: $(tail -n 3 "$tmp/commit.err")"; return 1; }
   done
 }
 
