@@ -9,17 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/rf_config.h"
+#include "rf_fakesrv.h"
 #include "store/rf_s3.h"
 #include "store/rf_s3_client.h"
 #include "store/rf_s3xml.h"
@@ -243,101 +240,9 @@ static void test_conf_from_env(void **state)
     unsetenv("AWS_CONFIG_FILE");
 }
 
-/* --- a canned-response server ------------------------------------------- */
+/* --- a canned-response server: tests/unit/rf_fakesrv.h ------------------ */
 
-typedef struct canned {
-    int status;
-    const char *headers; /* extra header lines, each ending in \r\n */
-    const char *body;
-} canned;
-
-typedef struct fake {
-    int lfd, port;
-    pthread_t th;
-    const canned *script;
-    size_t nscript, served;
-    rf_buf requests[16];  /* each: request line, headers, blank line, body */
-} fake;
-
-static int read_request(int fd, rf_buf *req)
-{
-    char buf[4096];
-    size_t hdr_end = 0, need = 0;
-    rf_buf_add(req, "", 0);
-    for (;;) {
-        if (!hdr_end) {
-            char *e = strstr(req->data, "\r\n\r\n");
-            if (e) {
-                hdr_end = (size_t)(e - req->data) + 4;
-                char *cl = strcasestr(req->data, "\r\ncontent-length:");
-                need = hdr_end + (cl && cl < e ? strtoul(cl + 17, NULL, 10) : 0);
-            }
-        }
-        if (hdr_end && req->len >= need)
-            return 0;
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            return -1;
-        rf_buf_add(req, buf, (size_t)n);
-    }
-}
-
-static void *fake_main(void *arg)
-{
-    fake *f = arg;
-    while (f->served < f->nscript) {
-        int fd = accept(f->lfd, NULL, NULL);
-        if (fd < 0)
-            break;
-        while (f->served < f->nscript) {
-            rf_buf *req = &f->requests[f->served];
-            if (read_request(fd, req) < 0)
-                break;
-            const canned *c = &f->script[f->served++];
-            rf_buf out = RF_BUF_INIT;
-            size_t blen = c->body ? strlen(c->body) : 0;
-            rf_buf_addf(&out, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n", c->status, blen,
-                        c->headers ? c->headers : "");
-            if (strncmp(req->data, "HEAD ", 5) && blen)
-                rf_buf_adds(&out, c->body);
-            ssize_t w = write(fd, out.data, out.len);
-            (void)w;
-            rf_buf_free(&out);
-        }
-        close(fd);
-    }
-    return NULL;
-}
-
-static void fake_start(fake *f, const canned *script, size_t n)
-{
-    memset(f, 0, sizeof *f);
-    f->script = script;
-    f->nscript = n;
-    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(f->lfd, 4), 0);
-    socklen_t al = sizeof a;
-    getsockname(f->lfd, (struct sockaddr *)&a, &al);
-    f->port = ntohs(a.sin_port);
-    pthread_create(&f->th, NULL, fake_main, f);
-}
-
-static void fake_stop(fake *f)
-{
-    shutdown(f->lfd, SHUT_RDWR);
-    close(f->lfd);
-    pthread_join(f->th, NULL);
-}
-
-static void fake_free(fake *f)
-{
-    for (size_t i = 0; i < 16; i++)
-        rf_buf_free(&f->requests[i]);
-}
-
-static rf_store *open_fake(const fake *f, int retries)
+static rf_store *open_fake(const rf_fakesrv *f, int retries)
 {
     char ep[64];
     snprintf(ep, sizeof ep, "http://127.0.0.1:%d", f->port);
@@ -354,7 +259,7 @@ static rf_store *open_fake(const fake *f, int retries)
 
 static void test_head_cold_states(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, "x-amz-storage-class: GLACIER\r\nETag: \"abc\"\r\n", NULL},
         {200, "x-amz-storage-class: GLACIER\r\nx-amz-restore: ongoing-request=\"true\"\r\n", NULL},
         {200, "x-amz-storage-class: DEEP_ARCHIVE\r\nx-amz-restore: ongoing-request=\"false\", "
@@ -362,8 +267,8 @@ static void test_head_cold_states(void **state)
         {200, "Last-Modified: Fri, 21 Dec 2012 00:00:00 GMT\r\n", NULL},
     };
     static const int want[] = {RF_S3_ARCHIVED, RF_S3_RESTORING, RF_S3_RESTORED, RF_S3_READABLE};
-    fake f;
-    fake_start(&f, script, 4);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 4), 0);
     rf_store *s = open_fake(&f, 0);
     for (int i = 0; i < 4; i++) {
         rf_store_meta m;
@@ -372,19 +277,19 @@ static void test_head_cold_states(void **state)
         assert_int_equal(m.restore_state, want[i]);
     }
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     assert_memory_equal(f.requests[0].data, "HEAD /bkt/pre/k HTTP/1.1", 24);
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static void test_get_archived(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {403, NULL, ERRDOC("InvalidObjectState", "The operation is not valid for the object's "
                            "storage class")},
     };
-    fake f;
-    fake_start(&f, script, 1);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 1), 0);
     rf_store *s = open_fake(&f, 3);
     rf_err e = {0};
     assert_int_equal(s->ops->get_stream(s, "k", 0, 0, NULL, NULL, &e), -1);
@@ -392,20 +297,20 @@ static void test_get_archived(void **state)
     assert_non_null(strstr(e.msg, "archived"));
     assert_non_null(strstr(e.msg, "403 InvalidObjectState"));
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     assert_int_equal(f.served, 1); /* a 403 is not retried */
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static void test_restore_requests(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {202, NULL, NULL},
         {409, NULL, ERRDOC("RestoreAlreadyInProgress", "Object restore is already in progress")},
         {200, NULL, NULL},
     };
-    fake f;
-    fake_start(&f, script, 3);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 3), 0);
     rf_store *s = open_fake(&f, 0);
     rf_err e = {0};
     assert_int_equal(s->ops->restore(s, "k", 7, &e), 0);
@@ -414,13 +319,13 @@ static void test_restore_requests(void **state)
     assert_non_null(strstr(e.msg, "409 RestoreAlreadyInProgress"));
     assert_int_equal(s->ops->restore(s, "k", 7, &e), 0); /* already restored: 200 */
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     const char *r = f.requests[0].data;
     assert_memory_equal(r, "POST /bkt/pre/k?restore= HTTP/1.1", 33);
     assert_non_null(strstr(r, "<Days>7</Days>"));
     assert_non_null(strstr(r, "Authorization: AWS4-HMAC-SHA256 Credential=AK/"));
     assert_null(strstr(r, "SK-secret"));
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static int collect(void *ud, const void *p, size_t n)
@@ -431,13 +336,13 @@ static int collect(void *ud, const void *p, size_t n)
 
 static void test_retry_then_success(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {500, NULL, ERRDOC("InternalError", "We encountered an internal error")},
         {503, NULL, ERRDOC("SlowDown", "Reduce your request rate")},
         {200, "ETag: \"e\"\r\n", "hello"},
     };
-    fake f;
-    fake_start(&f, script, 3);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 3), 0);
     rf_store *s = open_fake(&f, 2);
     rf_err e = {0};
     rf_buf got = RF_BUF_INIT;
@@ -447,38 +352,38 @@ static void test_retry_then_success(void **state)
     assert_string_equal(got.data, "hello");
     rf_buf_free(&got);
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     assert_int_equal(f.served, 3);
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static void test_retries_exhausted(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {500, NULL, ERRDOC("InternalError", "boom")},
         {500, NULL, ERRDOC("InternalError", "boom")},
         {500, NULL, ERRDOC("InternalError", "boom")},
     };
-    fake f;
-    fake_start(&f, script, 3);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 3), 0);
     rf_store *s = open_fake(&f, 2);
     rf_err e = {0};
     assert_int_equal(s->ops->del(s, "k", &e), -1);
     assert_int_equal(e.code, RF_ENET);
     assert_string_equal(e.msg, "s3 DELETE bkt/pre/k: after 3 attempts: 500 InternalError: boom");
     s->ops->close(s);
-    fake_stop(&f);
-    fake_free(&f);
+    rf_fakesrv_stop(&f);
+    rf_fakesrv_free(&f);
 }
 
 static void test_copy_storage_class_and_error_body(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, NULL, "<CopyObjectResult><ETag>\"e\"</ETag></CopyObjectResult>"},
         {200, NULL, ERRDOC("InternalError", "copy failed midway")},
     };
-    fake f;
-    fake_start(&f, script, 2);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 2), 0);
     rf_store *s = open_fake(&f, 0);
     rf_err e = {0};
     rf_put_opts o = {.storage_class = "GLACIER"};
@@ -486,22 +391,22 @@ static void test_copy_storage_class_and_error_body(void **state)
     assert_int_equal(s->ops->copy(s, "a b", "cold/a b", &o, &e), -1);
     assert_non_null(strstr(e.msg, "copy failed midway"));
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     const char *r = f.requests[0].data;
     assert_memory_equal(r, "PUT /bkt/pre/cold/a%20b HTTP/1.1", 32);
     assert_non_null(strstr(r, "x-amz-copy-source: /bkt/pre/a%20b\r\n"));
     assert_non_null(strstr(r, "x-amz-storage-class: GLACIER\r\n"));
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static void test_delete_many_md5_and_errors(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, NULL, "<DeleteResult><Error><Key>pre/b</Key><Code>AccessDenied</Code>"
                     "<Message>Access Denied</Message></Error></DeleteResult>"},
     };
-    fake f;
-    fake_start(&f, script, 1);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 1), 0);
     rf_store *s = open_fake(&f, 0);
     rf_err e = {0};
     const char *keys[] = {"a", "b<&>"};
@@ -509,7 +414,7 @@ static void test_delete_many_md5_and_errors(void **state)
     assert_int_equal(e.code, RF_EAUTH);
     assert_non_null(strstr(e.msg, "pre/b: AccessDenied"));
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     const char *r = f.requests[0].data;
     assert_memory_equal(r, "POST /bkt?delete= HTTP/1.1", 26);
     const char *body = strstr(r, "\r\n\r\n") + 4;
@@ -521,7 +426,7 @@ static void test_delete_many_md5_and_errors(void **state)
     EVP_EncodeBlock((unsigned char *)b64, sum, 16);
     snprintf(hdr, sizeof hdr, "content-md5: %s\r\n", b64);
     assert_non_null(strstr(r, hdr));
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static int list_into(void *ud, const char *key, const rf_store_meta *m)
@@ -533,7 +438,7 @@ static int list_into(void *ud, const char *key, const rf_store_meta *m)
 /* Two pages, url-encoded keys, a common prefix, the store prefix stripped. */
 static void test_list_pages_and_encoding(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType>"
                     "<IsTruncated>true</IsTruncated><NextContinuationToken>t/1+=</NextContinuationToken>"
                     "<Contents><Key>pre/a+b%2Bc</Key><Size>5</Size><StorageClass>GLACIER</StorageClass>"
@@ -545,8 +450,8 @@ static void test_list_pages_and_encoding(void **state)
                     "</ListBucketResult>"},
         {200, NULL, "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"},
     };
-    fake f;
-    fake_start(&f, script, 3);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 3), 0);
     rf_store *s = open_fake(&f, 0);
     rf_err e = {0};
     rf_buf got = RF_BUF_INIT;
@@ -558,11 +463,11 @@ static void test_list_pages_and_encoding(void **state)
     assert_int_equal(e.code, RF_ECORRUPT);
     rf_buf_free(&got);
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     assert_memory_equal(f.requests[0].data, "GET /bkt?list-type=2&encoding-type=url&prefix=pre%2F"
                         "&delimiter=%2F HTTP/1.1", 70);
     assert_non_null(strstr(f.requests[1].data, "&continuation-token=t%2F1%2B%3D HTTP/1.1"));
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 /* A server listing "../x", a key with a NUL (%00, which C would cut), or a
@@ -571,7 +476,7 @@ static void test_list_pages_and_encoding(void **state)
 static void test_list_hostile_keys(void **state)
 {
     (void)state;
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, NULL, "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false"
                     "</IsTruncated><Contents><Key>pre/ok</Key><Size>1</Size></Contents>"
                     "<Contents><Key>pre/..%2F..%2Fetc</Key><Size>1</Size></Contents>"
@@ -583,8 +488,8 @@ static void test_list_hostile_keys(void **state)
                     "</IsTruncated><CommonPrefixes><Prefix>pre/..%2F</Prefix></CommonPrefixes>"
                     "</ListBucketResult>"},
     };
-    fake f;
-    fake_start(&f, script, 3);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 3), 0);
     rf_store *s = open_fake(&f, 0);
     rf_err e = {0};
     rf_buf got = RF_BUF_INIT;
@@ -609,16 +514,16 @@ static void test_list_hostile_keys(void **state)
         assert_int_equal(e.code, RF_EINVAL);
     }
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     for (size_t i = 0; i < 3; i++)
         assert_null(strstr(f.requests[i].data, "PUT"));
     rf_buf_free(&got);
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 static void test_multipart_complete_error_aborts(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, NULL, "<InitiateMultipartUploadResult><UploadId>UP1</UploadId>"
                     "</InitiateMultipartUploadResult>"},
         {200, "ETag: \"3303e12af474ca11d85ed2966a932992\"\r\n", NULL},
@@ -626,8 +531,8 @@ static void test_multipart_complete_error_aborts(void **state)
         {200, NULL, ERRDOC("InternalError", "complete failed")},
         {204, NULL, NULL},
     };
-    fake f;
-    fake_start(&f, script, 5);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 5), 0);
     char ep[64];
     snprintf(ep, sizeof ep, "http://127.0.0.1:%d", f.port);
     rf_config cfg = {0};
@@ -646,7 +551,7 @@ static void test_multipart_complete_error_aborts(void **state)
     assert_int_equal(s->ops->writer_commit(w, &e), -1);
     assert_non_null(strstr(e.msg, "complete failed"));
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     assert_memory_equal(f.requests[0].data, "POST /bkt/obj?uploads= HTTP/1.1", 31);
     assert_memory_equal(f.requests[1].data, "PUT /bkt/obj?partNumber=1&uploadId=UP1 ", 39);
     assert_memory_equal(f.requests[2].data, "PUT /bkt/obj?partNumber=2&uploadId=UP1 ", 39);
@@ -655,7 +560,7 @@ static void test_multipart_complete_error_aborts(void **state)
     assert_non_null(strstr(f.requests[3].data, "<Part><PartNumber>2</PartNumber><ETag>&quot;"
                                                "3ea4e15b91a17dc76052c56cfcdf67a2&quot;</ETag>"));
     assert_memory_equal(f.requests[4].data, "DELETE /bkt/obj?uploadId=UP1 ", 29);
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 /* CompleteMultipartUpload answered 500 (outcome unknown), then its retry
@@ -663,7 +568,7 @@ static void test_multipart_complete_error_aborts(void **state)
  * success, not a failure followed by an abort. */
 static void test_multipart_complete_ambiguous(void **state)
 {
-    static const canned script[] = {
+    static const rf_canned script[] = {
         {200, NULL, "<InitiateMultipartUploadResult><UploadId>UP2</UploadId>"
                     "</InitiateMultipartUploadResult>"},
         {200, "ETag: \"3303e12af474ca11d85ed2966a932992\"\r\n", NULL},
@@ -672,8 +577,8 @@ static void test_multipart_complete_ambiguous(void **state)
         {404, NULL, ERRDOC("NoSuchUpload", "The specified upload does not exist")},
         {200, "ETag: \"0732917abc3288784e318ac0aab1757a-2\"\r\n", NULL},
     };
-    fake f;
-    fake_start(&f, script, 6);
+    rf_fakesrv f;
+    assert_int_equal(rf_fakesrv_start(&f, script, 6), 0);
     char ep[64];
     snprintf(ep, sizeof ep, "http://127.0.0.1:%d", f.port);
     rf_config cfg = {0};
@@ -694,10 +599,10 @@ static void test_multipart_complete_ambiguous(void **state)
         print_error("%s\n", e.msg);
     assert_int_equal(rc, 0);
     s->ops->close(s);
-    fake_stop(&f);
+    rf_fakesrv_stop(&f);
     assert_int_equal(f.served, 6);
     assert_memory_equal(f.requests[5].data, "HEAD /bkt/obj HTTP/1.1", 22);
-    fake_free(&f);
+    rf_fakesrv_free(&f);
 }
 
 int main(void)
