@@ -18,13 +18,13 @@ static const char model_usage[] =
     "production history (current last) and the decision log; rollback makes the\n"
     "previous production version current again.\n"
     "\n"
-    "Exit status: 0 done, 1 store failure, 2 usage, 3 no such registry or version,\n"
-    "4 nothing to roll back to.\n";
+    "Exit status (docs/ruvflow.1): 0 done, 1 nothing to roll back to, 2 usage,\n"
+    "3 no such registry or version, 4-7 store errors.\n";
 
 static int model_fail(const rf_err *e)
 {
     fprintf(stderr, "ruvflow model: %s\n", e->msg);
-    return e->code == RF_ENOTFOUND ? 3 : e->code == RF_ESTATE ? 4 : e->code == RF_EINVAL ? 2 : 1;
+    return rf_err_exit_status(e);  /* docs/ruvflow.1's one table */
 }
 
 static int model_ls(const rf_modelreg *m)

@@ -176,5 +176,5 @@ check "model ls: the gate's decision is logged" grep -Eq ' (promote|reject) 1 ' 
 check_eq "model rollback exits 0" 0 $?
 check "model rollback names the version" grep -q 'rolled back: version' rb.out
 "$R" model rollback --registry "file://$work/empty" --model tools >/dev/null 2>&1
-check_eq "rollback with nothing to roll back to: exit 4" 4 $?
+check_eq "rollback with nothing to roll back to: exit 1 (a state, docs/ruvflow.1)" 1 $?
 finish
