@@ -67,7 +67,7 @@ mkdir -p "$t/redis" "$t/s3data"
 ip netns exec "$N-ctl" redis-server --port 6379 --bind 10.77.0.1 --protected-mode no --dir "$t/redis" \
   --save '' --appendonly no --logfile "$t/redis.log" &
 RF_STACK_PIDS+=($!)
-s3rver="$RF_ROOT/tests/tools/node_modules/s3rver/bin/s3rver.js"
+s3rver="$RF_ROOT/tests/tools/s3rver_run.js"   # s3rver with atomic PUTs (see the file)
 ip netns exec "$N-s3" node --openssl-legacy-provider "$s3rver" -d "$t/s3data" -a 127.0.0.1 -p 4568 --silent \
   --allow-mismatched-signatures --no-vhost-buckets --configure-bucket ruvflow-netns \
   >"$t/s3rver.log" 2>&1 &

@@ -17,8 +17,9 @@ rf_s3_tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)"
 
 rf_start_s3() {
   local s3port pxport dir s3rver
-  s3rver="$rf_s3_tools/node_modules/s3rver/bin/s3rver.js"
-  if [ ! -f "$s3rver" ]; then
+  # s3rver's CLI with atomic, read-after-write consistent PUTs (see the file)
+  s3rver="$rf_s3_tools/s3rver_run.js"
+  if [ ! -f "$rf_s3_tools/node_modules/s3rver/bin/s3rver.js" ]; then
     echo "s3rver is not installed: run infra/deps.sh (npm ci in tests/tools)" >&2
     return 1
   fi
