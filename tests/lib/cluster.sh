@@ -3,7 +3,9 @@
 # (source that first and call rf_stack_init), stopped at exit with the rest.
 #
 #   rf_start_cluster        start, join (redis-cli --cluster create), wait
-#                           for cluster_state:ok on every node; exports
+#                           for cluster_state:ok on every node and every
+#                           replica's first sync (master_link_status:up);
+#                           exports
 #                           RF_CLUSTER_URL (redis+cluster://seeds),
 #                           RF_CLUSTER_PORTS (6 ports, the primaries first
 #                           as created) and RF_CLUSTER_PIDS (same order)
@@ -72,7 +74,8 @@ rf_start_cluster() {
     mkdir -p "$dir"
     "$RF_CLUSTER_SERVER" --port "$p" --bind 127.0.0.1 --dir "$dir" --save '' \
       --appendonly yes --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" \
-      --cluster-node-timeout "$RF_CLUSTER_NODE_TIMEOUT" --logfile "$dir/redis.log" &
+      --cluster-node-timeout "$RF_CLUSTER_NODE_TIMEOUT" --repl-diskless-sync-delay 0 \
+      --logfile "$dir/redis.log" &
     RF_STACK_PIDS+=($!)
     RF_CLUSTER_PIDS+=($!)
     RF_CLUSTER_PORTS+=("$p")
@@ -83,6 +86,15 @@ rf_start_cluster() {
     >"$RF_STACK_DIR/cluster-create.log" 2>&1 || {
     cat "$RF_STACK_DIR/cluster-create.log" >&2; return 1; }
   rf_cluster_wait_ok 60 || return 1
+  # A replica that has not finished its first sync cannot be promoted
+  # ("disconnected from master for longer than allowed"): wait for it.
+  local end=$((SECONDS + 60))
+  for p in "${RF_CLUSTER_PORTS[@]:3:3}"; do
+    until rf_cluster_cli "$p" info replication | grep -q '^master_link_status:up'; do
+      [ $SECONDS -lt $end ] || { echo "cluster: replica $p never synced" >&2; return 1; }
+      sleep 0.2
+    done
+  done
   # --cluster create makes the first three primaries; check, since the
   # tests kill "a primary" by pid.
   for i in 0 1 2; do
