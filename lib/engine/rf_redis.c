@@ -47,9 +47,12 @@ void rf_redis_stats_get(const rf_redis *r, rf_redis_stats *out)
 
 int rf_redis_is_cluster(const rf_redis *r) { return r->map != NULL; }
 
+/* r->map is set once (at connect, or by the first MOVED), with release
+ * order: a metrics thread sees NULL or a complete map. */
 size_t rf_redis_nodes(const rf_redis *r)
 {
-    return r->map ? __atomic_load_n(&r->map->nnodes, __ATOMIC_ACQUIRE) : 1;
+    const rf_redis_map *m = __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+    return m ? __atomic_load_n(&m->nnodes, __ATOMIC_ACQUIRE) : 1;
 }
 
 void rf_redis_node_stats_get(const rf_redis *r, size_t i, char *addr, size_t addrsz,
@@ -207,12 +210,14 @@ static char *safe_url_of(const rf_redis_url_parts *p)
 
 const char *rf_redis_node_host(const rf_redis *r, int node)
 {
-    return r->map ? r->map->nodes[node].host : r->url.host;
+    const rf_redis_map *m = __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+    return m ? m->nodes[node].host : r->url.host;
 }
 
 int rf_redis_node_port(const rf_redis *r, int node)
 {
-    return r->map ? r->map->nodes[node].port : r->url.port;
+    const rf_redis_map *m = __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+    return m ? m->nodes[node].port : r->url.port;
 }
 
 void rf_redis_drop(rf_redis *r, int node)

@@ -119,10 +119,13 @@ int rf_redis_route(rf_redis *r, int argc, const char **argv, const size_t *lens,
  * cluster connection whose node 0 (the same connection) is its seed. */
 static int become_cluster(rf_redis *r, rf_err *err)
 {
-    r->map = rf_redis_map_new();
-    if (rf_redis_map_node(r->map, r->url.host, strlen(r->url.host), r->url.port, err) < 0)
+    rf_redis_map *m = rf_redis_map_new();
+    if (rf_redis_map_node(m, r->url.host, strlen(r->url.host), r->url.port, err) < 0) {
+        rf_redis_map_free(m);
         return -1;
+    }
     r->any = 0;
+    __atomic_store_n(&r->map, m, __ATOMIC_RELEASE);   /* node 0 is the same server */
     if (r->opts.log)
         rf_log_info(r->opts.log, "redis %s: a cluster node (MOVED); routing by slot",
                     r->safe_url);

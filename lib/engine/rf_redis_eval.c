@@ -244,7 +244,7 @@ static int settle(rf_redis *r, batch *b, size_t i, rf_err *err)
     if (!strncmp(rep->str, "NOSCRIPT", 8)) {
         if (!loaded_already(b, b->node[i], c->script) &&
             script_load(r, b->node[i], c->script, err) != 0)
-            rc = err && err->code == RF_ENET && r->map ? (b->lost = 1, 0) : -1;
+            rc = err && err->code == RF_ENET ? (b->lost = 1, 0) : -1;   /* lost: again */
         b->reload = 1;
     } else if (rf_redis_transient(rep)) {
         b->transient = 1;

@@ -7,6 +7,8 @@
 #   - a script runs in a tagged key's slot; a key of another slot is refused
 #   - a pipeline of 60 scripts takes one round trip per primary
 #   - a slot migrated by hand: ASK while it is migrating, MOVED once moved
+#   - redis-cli --cluster reshard of 200 slots while the client writes:
+#     no write fails, none is lost
 #   - a primary killed with kill -9 mid-write: its replica is promoted and
 #     every write carries on within the retry budget; acknowledged writes
 #     lost to asynchronous replication are counted and reported
@@ -87,6 +89,27 @@ check "MOVED: asked the old node, then the new one" \
        "$(stat_of "$a2" "$dst")" -gt "$(stat_of "$b" "$dst")"
 check_eq "MOVED: writes to the moved slot land on the new node" "ok" "$(ask 'set mv{mv} three')"
 check_eq "the new node holds it" "three" "$(cli "$dst" get 'mv{mv}')"
+
+# ---- a reshard under load: redis-cli --cluster reshard mid-write --------
+# reshard moves a source's lowest slots first: the owner of slot 0 gives
+# 0..199, and half the writer's keys sit in one of them.
+rsrc=$(rf_cluster_primary_of_slot 0)
+for rdst in "${P[@]:0:3}"; do [ "$rdst" != "$rsrc" ] && break; done
+read -r tag tslot <<<"$(ask 'findtag 0 150')"
+echo "writer 6000 $tag" >&"${CL[1]}"
+sleep 1
+"$RF_CLUSTER_CLI" --cluster reshard "127.0.0.1:$rsrc" --cluster-from "$(id_of "$rsrc")" \
+  --cluster-to "$(id_of "$rdst")" --cluster-slots 200 --cluster-yes \
+  >"$RF_STACK_DIR/reshard.log" 2>&1
+rrc=$?
+read -r -t 120 w <&"${CL[0]}" || w="(no answer)"
+echo "# writer across the reshard of slots 0-199 (tag $tag, slot $tslot): $w"
+check_eq "redis-cli --cluster reshard of 200 slots succeeded" "0" "$rrc"
+check_eq "slot $tslot now served by the target" "$rdst" "$(rf_cluster_primary_of_slot "$tslot")"
+check "writes went on during the reshard" grep -Eq 'rounds=[1-9][0-9]{2,} ' <<<"$w"
+check "no write failed and none lost during the reshard (MIGRATE is synchronous)" \
+  grep -q ' failed=0 .* lost_keys=0 lost_writes=0' <<<"$w"
+check "the tagged keys now live on the target node" test -n "$(cli "$rdst" get "w:s:1{$tag}")"
 
 # ---- failover: a primary killed mid-write ------------------------------
 rf_cluster_wait_ok 30 >/dev/null

@@ -9,7 +9,9 @@
  *   slotcheck N                    our slot of N keys against CLUSTER KEYSLOT
  *   spread N                       SET then GET N keys; answers the nodes used
  *   pipeline N                     N INCR scripts in one rf_redis_eval_many
- *   writer MS                      write for MS ms (see below), then verify
+ *   writer MS [TAG]                write for MS ms (see below), then verify;
+ *                                  with TAG, half the keys in TAG's slot
+ *   findtag LO HI                  a tag whose slot is in LO..HI
  *   stats                          per-node round trips, errors, reconnects
  *   quit
  * An error answers "err MESSAGE". */
@@ -140,13 +142,24 @@ static void cmd_spread(rf_redis *r, int n)
 }
 
 /* n INCR scripts in one pipeline, keys in every slot range. */
-static int pipeline(rf_redis *r, int n, const char *prefix, long long *vals, rf_err *err)
+/* Key i of a writer or pipeline: PREFIXi, and with a tag every odd one in
+ * the tag's slot, so a reshard of that slot hits half of them. */
+static void key_of(char *out, size_t sz, const char *prefix, int i, const char *tag)
+{
+    if (tag && i % 2)
+        snprintf(out, sz, "%s%d{%s}", prefix, i, tag);
+    else
+        snprintf(out, sz, "%s%d", prefix, i);
+}
+
+static int pipeline(rf_redis *r, int n, const char *prefix, const char *tag, long long *vals,
+                    rf_err *err)
 {
     rf_redis_call *calls = calloc((size_t)n, sizeof *calls);
     char (*keys)[64] = calloc((size_t)n, 64);
     const char **argv = calloc((size_t)n, sizeof *argv);
     for (int i = 0; i < n; i++) {
-        snprintf(keys[i], 64, "%s%d", prefix, i);
+        key_of(keys[i], 64, prefix, i, tag);
         argv[i] = keys[i];
         calls[i] = (rf_redis_call){&incr_script, 1, 1, &argv[i], NULL, NULL};
     }
@@ -167,7 +180,7 @@ static void cmd_pipeline(rf_redis *r, int n)
     rf_err err = {0};
     rf_redis_stats s0, s1;
     rf_redis_stats_get(r, &s0);
-    if (pipeline(r, n, "pipe:", v, &err) != 0) {
+    if (pipeline(r, n, "pipe:", NULL, v, &err) != 0) {
         say("err %s", err.msg);
         free(v);
         return;
@@ -187,7 +200,7 @@ static void cmd_pipeline(rf_redis *r, int n)
  * acknowledged value lost writes (async replication's window). Answers
  * rounds, failures, the longest gap between acknowledged rounds, losses. */
 #define K 12
-static void cmd_writer(rf_redis *r, long ms)
+static void cmd_writer(rf_redis *r, long ms, const char *tag)
 {
     long long acked[2 * K] = {0}, v[K];
     int64_t start = rf_mono_ms(), last_ok = start, gap = 0;
@@ -195,13 +208,13 @@ static void cmd_writer(rf_redis *r, long ms)
     char key[64], first_err[1100] = "";
     while (rf_mono_ms() - start < ms) {
         rf_err err = {0};
-        int ok = pipeline(r, K, "w:s:", v, &err) == 0;
+        int ok = pipeline(r, K, "w:s:", tag, v, &err) == 0;
         if (ok)
             for (int i = 0; i < K; i++)
                 acked[i] = v[i];
         for (int i = 0; ok && i < K; i++) {
             redisReply *rep;
-            snprintf(key, sizeof key, "w:c:%d", i);
+            key_of(key, sizeof key, "w:c:", i, tag);
             if (rf_redis_cmd(r, &rep, &err, "INCR %s", key) != 0) {
                 ok = 0;
                 break;
@@ -226,7 +239,7 @@ static void cmd_writer(rf_redis *r, long ms)
     for (int i = 0; i < 2 * K; i++) {
         redisReply *rep;
         rf_err err = {0};
-        snprintf(key, sizeof key, i < K ? "w:s:%d" : "w:c:%d", i % K);
+        key_of(key, sizeof key, i < K ? "w:s:" : "w:c:", i % K, tag);
         if (rf_redis_cmd(r, &rep, &err, "GET %s", key) != 0) {
             say("err verify: %s", err.msg);
             return;
@@ -238,6 +251,20 @@ static void cmd_writer(rf_redis *r, long ms)
     }
     say("rounds=%d failed=%d max_gap_ms=%lld lost_keys=%d lost_writes=%lld%s%s", rounds, failed,
         (long long)gap, lost_keys, lost, first_err[0] ? " first_error=" : "", first_err);
+}
+
+static void cmd_findtag(long lo, long hi)
+{
+    char tag[32];
+    for (int i = 0; i < 1000000; i++) {
+        snprintf(tag, sizeof tag, "t%d", i);
+        int s = rf_redis_key_slot(tag, strlen(tag));
+        if (s >= lo && s <= hi) {
+            say("%s %d", tag, s);
+            return;
+        }
+    }
+    say("err no tag in %ld..%ld", lo, hi);
 }
 
 static void cmd_stats(rf_redis *r)
@@ -287,8 +314,12 @@ int main(int argc, char **argv)
             cmd_spread(r, (int)n);
         else if (sscanf(line, "pipeline %ld", &n) == 1 && n > 0)
             cmd_pipeline(r, (int)n);
+        else if (sscanf(line, "writer %ld %511s", &n, a) == 2)
+            cmd_writer(r, n, a);
         else if (sscanf(line, "writer %ld", &n) == 1)
-            cmd_writer(r, n);
+            cmd_writer(r, n, NULL);
+        else if (sscanf(line, "findtag %ld %511s", &n, b) == 2)
+            cmd_findtag(n, atol(b));
         else if (!strcmp(line, "stats"))
             cmd_stats(r);
         else if (!strcmp(line, "quit"))
