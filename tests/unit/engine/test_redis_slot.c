@@ -1,7 +1,8 @@
 /* test_redis_slot: Redis Cluster hash slots (the specification's values and
- * hash-tag rules), which argument routes a command, MOVED/ASK parsing and
- * the slot map loaded from CLUSTER SLOTS replies built by hiredis's own
- * reader. No server: see tests/integration/redis_cluster.sh for that. */
+ * hash-tag rules), which argument routes a command, MOVED/ASK parsing, the
+ * slot map loaded from CLUSTER SLOTS replies built by hiredis's own reader,
+ * and redis+cluster:// URLs. No server: see
+ * tests/integration/redis_cluster.sh for that. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "engine/rf_redis.h"
 #include "engine/rf_redis_map.h"
 #include "engine/rf_redis_slot.h"
 
@@ -210,12 +212,46 @@ static void test_map_bad(void **st)
     rf_redis_map_free(m);
 }
 
+static void test_cluster_url(void **st)
+{
+    (void)st;
+    rf_redis_url_parts p;
+    rf_err err = {0};
+    assert_int_equal(rf_redis_url_parse("redis+cluster://u:pw@10.0.0.5:7000,h2,h3:7002/0", &p,
+                                        &err), 0);
+    assert_int_equal(p.cluster, 1);
+    assert_int_equal(p.nseeds, 3);
+    assert_string_equal(p.seeds[0].host, "10.0.0.5");
+    assert_int_equal(p.seeds[0].port, 7000);
+    assert_string_equal(p.seeds[1].host, "h2");
+    assert_int_equal(p.seeds[1].port, 6379);
+    assert_string_equal(p.host, "10.0.0.5");   /* the first seed */
+    assert_string_equal(p.user, "u");
+    assert_string_equal(p.pass, "pw");
+    rf_redis_url_parts_free(&p);
+    assert_int_equal(rf_redis_url_parse("redis://h:1/2", &p, &err), 0);
+    assert_int_equal(p.cluster, 0);
+    assert_int_equal(p.nseeds, 0);
+    rf_redis_url_parts_free(&p);
+    const char *bad[] = {"redis+cluster://", "redis+cluster://h:1,", "redis+cluster://h:1,:2",
+                         "redis+cluster://h:1,h:x", "redis+cluster://h:1/3",
+                         "redis-cluster://h:1", NULL};
+    const char *why[] = {"no host", "seed 2", "seed 2", "bad port", "database 0 only",
+                         "must look like"};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(rf_redis_url_parse(bad[i], &p, &err), -1);
+        assert_int_equal(err.code, RF_EINVAL);
+        assert_non_null(strstr(err.msg, why[i]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc16_spec),  cmocka_unit_test(test_hash_tags),
         cmocka_unit_test(test_cmd_key),     cmocka_unit_test(test_redirect_parse),
         cmocka_unit_test(test_map_load),    cmocka_unit_test(test_map_bad),
+        cmocka_unit_test(test_cluster_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
