@@ -364,14 +364,16 @@ int rf_redis_conn_ensure(rf_redis *r, int node, rf_err *err)
     return 0;
 }
 
-int rf_redis_backoff(rf_redis *r, int64_t start, long *delay)
+int rf_redis_backoff(rf_redis *r, int64_t start, long *delay, rf_err *err)
 {
     int64_t spent = rf_mono_ms() - start;
     if (spent >= r->opts.retry_ms)
         return 0;
     long left = (long)(r->opts.retry_ms - spent);
-    if (nap(r, *delay < left ? *delay : left))
+    if (nap(r, *delay < left ? *delay : left)) {
+        rf_errf(err, RF_ECANCEL, "redis %s: stopped while reconnecting", r->safe_url);
         return 0;
+    }
     *delay = *delay * 2 > RF_REDIS_BACKOFF_MAX_MS ? RF_REDIS_BACKOFF_MAX_MS : *delay * 2;
     return 1;
 }
@@ -475,7 +477,7 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
             if (!r->map || !err || err->code != RF_ENET)
                 return -1;
             r->stale = 1, node = -1, ask = 0;
-            if (!rf_redis_backoff(r, start, &delay))
+            if (!rf_redis_backoff(r, start, &delay, err))
                 return rf_err_prefix(err, "%s", argv[0]);
             continue;
         }
@@ -484,7 +486,7 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
         if (!rep) {
             lost(r, node, err);
             node = r->map ? -1 : 0;
-            if (!rf_redis_backoff(r, start, &delay))
+            if (!rf_redis_backoff(r, start, &delay, err))
                 return rf_err_prefix(err, "%s", argv[0]);
             continue;
         }
@@ -493,7 +495,7 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
             freeReplyObject(rep);
             if (r->map)
                 r->stale = 1, node = -1;
-            if (!rf_redis_backoff(r, start, &delay))
+            if (!rf_redis_backoff(r, start, &delay, err))
                 return -1;
             continue;
         }

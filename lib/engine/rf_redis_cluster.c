@@ -79,8 +79,8 @@ int rf_redis_cluster_init(rf_redis *r, rf_err *err)
         if (tries == 1 && r->opts.log)
             rf_log_warn(r->opts.log, "%s; retrying with backoff for up to %ld s", err->msg,
                         r->opts.retry_ms / 1000);
-        if (!rf_redis_backoff(r, start, &delay))
-            return rf_err_prefix(err, "unreachable after %.1f s (%d attempt%s)",
+        if (!rf_redis_backoff(r, start, &delay, err))
+            return err && err->code == RF_ECANCEL ? -1 : rf_err_prefix(err, "unreachable after %.1f s (%d attempt%s)",
                                  (double)(rf_mono_ms() - start) / 1000.0, tries,
                                  tries == 1 ? "" : "s");
     }

@@ -285,7 +285,7 @@ int rf_redis_eval_many(rf_redis *r, rf_redis_call *calls, size_t n, rf_err *err)
             if (!r->map || !err || err->code != RF_ENET)
                 break;
             r->stale = 1;
-            if (!rf_redis_backoff(r, start, &delay))
+            if (!rf_redis_backoff(r, start, &delay, err))
                 break;
             continue;
         }
@@ -304,8 +304,8 @@ int rf_redis_eval_many(rf_redis *r, rf_redis_call *calls, size_t n, rf_err *err)
             rf_errf(err, RF_EIO, "redis %s: scripts keep disappearing (NOSCRIPT)", r->safe_url);
             break;
         }
-        if ((b.lost || b.transient) && !rf_redis_backoff(r, start, &delay)) {
-            if (b.transient && !b.lost)
+        if ((b.lost || b.transient) && !rf_redis_backoff(r, start, &delay, err)) {
+            if (b.transient && !b.lost && err && err->code != RF_ECANCEL)
                 rf_err_prefix(err, "still unavailable after %.1f s",
                               (double)(rf_mono_ms() - start) / 1000.0);
             break;

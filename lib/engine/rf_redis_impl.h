@@ -50,8 +50,9 @@ int rf_redis_node_port(const rf_redis *r, int node);
  * reloads the map and backs off. */
 int rf_redis_conn_ensure(rf_redis *r, int node, rf_err *err);
 /* Sleep with backoff before trying again: 1, or 0 when the budget since
- * start is spent (or should_stop said stop). */
-int rf_redis_backoff(rf_redis *r, int64_t start, long *delay);
+ * start is spent (err untouched) or should_stop said stop (err set to
+ * RF_ECANCEL). */
+int rf_redis_backoff(rf_redis *r, int64_t start, long *delay, rf_err *err);
 /* LOADING, MASTERDOWN, TRYAGAIN, CLUSTERDOWN: ask again soon. */
 int rf_redis_transient(const redisReply *rep);
 int rf_redis_reply_err(rf_err *err, const redisReply *rep, const char *what);
