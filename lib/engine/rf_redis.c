@@ -374,7 +374,10 @@ int rf_redis_backoff(rf_redis *r, int64_t start, long *delay, rf_err *err)
         rf_errf(err, RF_ECANCEL, "redis %s: stopped while reconnecting", r->safe_url);
         return 0;
     }
-    *delay = *delay * 2 > RF_REDIS_BACKOFF_MAX_MS ? RF_REDIS_BACKOFF_MAX_MS : *delay * 2;
+    /* A cluster asks any live node for the map between tries, so it can
+     * retry sooner: a promotion is seen within 500 ms of happening. */
+    long cap = r->map ? RF_REDIS_CLUSTER_BACKOFF_MAX_MS : RF_REDIS_BACKOFF_MAX_MS;
+    *delay = *delay * 2 > cap ? cap : *delay * 2;
     return 1;
 }
 

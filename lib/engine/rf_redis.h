@@ -10,8 +10,8 @@
  * the primary serving its key's slot (rf_redis_slot.h), over a connection
  * opened on first use. MOVED updates the map and retries; ASK sends
  * ASKING and retries once on the importing node; TRYAGAIN, CLUSTERDOWN and
- * a lost or refused node (a failover) reload the map with backoff, within
- * the same retry_ms budget. A plain redis:// URL that answers MOVED is
+ * a lost or refused node (a failover) reload the map with backoff (50 ms
+ * doubling to 500 ms), within the same retry_ms budget. A plain redis:// URL that answers MOVED is
  * switched to cluster mode with that node as its seed, so pointing at any
  * one cluster node also works. Keyless commands (PING, TIME, SCRIPT ...)
  * go to one node; a command or script must keep its keys in one slot

@@ -9,6 +9,7 @@
 
 #define RF_REDIS_BACKOFF_FIRST_MS 50
 #define RF_REDIS_BACKOFF_MAX_MS 2000
+#define RF_REDIS_CLUSTER_BACKOFF_MAX_MS 500
 #define RF_REDIS_MAX_SCRIPTS 32
 /* MOVED/ASK hops one command may take before it is given up: a slot
  * bounced between nodes this often means a broken cluster, not a move. */
