@@ -12,6 +12,8 @@
  *   writer MS [TAG]                write for MS ms (see below), then verify;
  *                                  with TAG, half the keys in TAG's slot
  *   findtag LO HI                  a tag whose slot is in LO..HI
+ *   bench MS BATCH                 INCR scripts in pipelines of BATCH for MS
+ *                                  ms over 100,000 keys: scripts per second
  *   stats                          per-node round trips, errors, reconnects
  *   quit
  * An error answers "err MESSAGE". */
@@ -267,6 +269,34 @@ static void cmd_findtag(long lo, long hi)
     say("err no tag in %ld..%ld", lo, hi);
 }
 
+static void cmd_bench(rf_redis *r, long ms, int batch)
+{
+    rf_redis_call *calls = calloc((size_t)batch, sizeof *calls);
+    char (*keys)[32] = calloc((size_t)batch, 32);
+    const char **argv = calloc((size_t)batch, sizeof *argv);
+    long long done = 0;
+    unsigned next = 0;
+    int64_t start = rf_mono_ms(), el = 0;
+    while ((el = rf_mono_ms() - start) < ms) {
+        for (int i = 0; i < batch; i++) {
+            snprintf(keys[i], 32, "b:%u", next++ % 100000);
+            argv[i] = keys[i];
+            calls[i] = (rf_redis_call){&incr_script, 1, 1, &argv[i], NULL, NULL};
+        }
+        rf_err err = {0};
+        if (rf_redis_eval_many(r, calls, (size_t)batch, &err) != 0) {
+            say("err %s", err.msg);
+            goto out;
+        }
+        for (int i = 0; i < batch; i++)
+            freeReplyObject(calls[i].reply);
+        done += batch;
+    }
+    say("ops_per_s=%.0f", (double)done * 1000.0 / (double)(el > 0 ? el : 1));
+out:
+    free(calls), free(keys), free(argv);
+}
+
 static void cmd_stats(rf_redis *r)
 {
     char line[4096] = "", addr[300];
@@ -318,6 +348,8 @@ int main(int argc, char **argv)
             cmd_writer(r, n, a);
         else if (sscanf(line, "writer %ld", &n) == 1)
             cmd_writer(r, n, NULL);
+        else if (sscanf(line, "bench %ld %511s", &n, b) == 2 && atoi(b) > 0)
+            cmd_bench(r, n, atoi(b));
         else if (sscanf(line, "findtag %ld %511s", &n, b) == 2)
             cmd_findtag(n, atol(b));
         else if (!strcmp(line, "stats"))
