@@ -95,6 +95,15 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
+# Client programs the integration scripts drive (not tests on their own):
+# tests/integration/<name>.c -> $(BUILD)/itest/<name>.
+ITEST_SRC := $(wildcard tests/integration/*.c)
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itest/%)
+all: $(ITEST_BIN)
+$(BUILD)/itest/%: $(BUILD)/obj/tests/integration/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
 # Fuzz targets need clang's libFuzzer; built on demand by tests/run.sh. The
 # library is compiled once with coverage instrumentation for all targets.
 # `make fuzz` builds them; `make fuzz FUZZ_SECONDS=N` also runs each for N

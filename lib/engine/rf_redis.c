@@ -1,10 +1,10 @@
-/* rf_redis: reconnecting Redis connection and EVALSHA script runner; see
- * rf_redis.h. */
-#include "engine/rf_redis.h"
+/* rf_redis: reconnecting Redis connection and command routing; see
+ * rf_redis.h. Scripts and pipelines are in rf_redis_eval.c, the cluster's
+ * slot map and redirections in rf_redis_cluster.c. */
+#include "engine/rf_redis_impl.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,37 +14,54 @@
 #include "base/rf_buf.h"
 #include "base/rf_time.h"
 
-#define BACKOFF_FIRST_MS 50
-#define BACKOFF_MAX_MS 2000
-#define MAX_SCRIPTS 32
-
-typedef struct sha_slot {
-    const rf_script *script;
-    char sha[41];
-} sha_slot;
-
-struct rf_redis {
-    rf_redis_url_parts url;
-    char *safe_url;            /* password masked */
-    rf_redis_opts opts;
-    redisContext *c;           /* NULL while disconnected */
-    sha_slot shas[MAX_SCRIPTS];
-    size_t nshas;
-    rf_redis_stats stats;      /* bumped by the owner, read by any thread */
-};
-
 /* Counters are written by the connection's owner and may be read by a
  * metrics thread: relaxed atomics, no lock. */
-static void count(uint64_t *c)
+void rf_redis_count(uint64_t *c)
 {
     __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
+void rf_redis_count_rt(rf_redis *r, int node)
+{
+    rf_redis_count(&r->stats.round_trips);
+    rf_redis_count(&r->conns[node].stats.round_trips);
+}
+
+void rf_redis_count_err(rf_redis *r, int node)
+{
+    rf_redis_count(&r->stats.errors);
+    rf_redis_count(&r->conns[node].stats.errors);
+}
+
+static void load_stats(const rf_redis_stats *s, rf_redis_stats *out)
+{
+    out->round_trips = __atomic_load_n(&s->round_trips, __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&s->errors, __ATOMIC_RELAXED);
+    out->reconnects = __atomic_load_n(&s->reconnects, __ATOMIC_RELAXED);
+}
+
 void rf_redis_stats_get(const rf_redis *r, rf_redis_stats *out)
 {
-    out->round_trips = __atomic_load_n(&r->stats.round_trips, __ATOMIC_RELAXED);
-    out->errors = __atomic_load_n(&r->stats.errors, __ATOMIC_RELAXED);
-    out->reconnects = __atomic_load_n(&r->stats.reconnects, __ATOMIC_RELAXED);
+    load_stats(&r->stats, out);
+}
+
+int rf_redis_is_cluster(const rf_redis *r) { return r->map != NULL; }
+
+/* r->map is set once (at connect, or by the first MOVED), with release
+ * order: a metrics thread sees NULL or a complete map. */
+size_t rf_redis_nodes(const rf_redis *r)
+{
+    const rf_redis_map *m = __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+    return m ? __atomic_load_n(&m->nnodes, __ATOMIC_ACQUIRE) : 1;
+}
+
+void rf_redis_node_stats_get(const rf_redis *r, size_t i, char *addr, size_t addrsz,
+                             rf_redis_stats *out)
+{
+    if (addr && addrsz)
+        snprintf(addr, addrsz, "%s:%d", rf_redis_node_host(r, (int)i),
+                 rf_redis_node_port(r, (int)i));
+    load_stats(&r->conns[i].stats, out);
 }
 
 void rf_redis_opts_default(rf_redis_opts *o)
@@ -69,6 +86,9 @@ void rf_redis_url_parts_free(rf_redis_url_parts *p)
     free(p->user);
     free(p->pass);
     free(p->host);
+    for (size_t i = 0; i < p->nseeds; i++)
+        free(p->seeds[i].host);
+    free(p->seeds);
     memset(p, 0, sizeof *p);
 }
 
@@ -88,14 +108,54 @@ static int parse_int(const char *s, size_t n, int lo, int hi, int *out)
     return 0;
 }
 
+/* host[:port] of s..end; the port defaults to 6379. */
+static int parse_hostport(const char *s, const char *end, char **host, int *port, rf_err *err)
+{
+    const char *colon = memchr(s, ':', (size_t)(end - s));
+    const char *hend = colon ? colon : end;
+    if (hend == s)
+        return rf_errf(err, RF_EINVAL, "redis URL has no host");
+    *port = 6379;
+    if (colon && parse_int(colon + 1, (size_t)(end - colon - 1), 1, 65535, port) != 0)
+        return rf_errf(err, RF_EINVAL, "redis URL: bad port");
+    *host = strndup(s, (size_t)(hend - s));
+    return 0;
+}
+
+/* The comma-separated seeds of a cluster URL. */
+static int parse_seeds(const char *s, const char *end, rf_redis_url_parts *p, rf_err *err)
+{
+    size_t n = 1;
+    for (const char *q = s; q < end; q++)
+        n += *q == ',';
+    p->seeds = rf_xcalloc(n, sizeof *p->seeds);
+    while (p->nseeds < n) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        const char *e = comma ? comma : end;
+        rf_redis_seed *sd = &p->seeds[p->nseeds];
+        if (parse_hostport(s, e, &sd->host, &sd->port, err) != 0)
+            return rf_err_prefix(err, "seed %zu", p->nseeds + 1);
+        p->nseeds++;
+        s = e + 1;
+    }
+    p->host = strdup(p->seeds[0].host);
+    p->port = p->seeds[0].port;
+    return 0;
+}
+
 int rf_redis_url_parse(const char *url, rf_redis_url_parts *p, rf_err *err)
 {
     memset(p, 0, sizeof *p);
     p->port = 6379;
-    if (!url || strncmp(url, "redis://", 8) != 0)
+    const char *s;
+    if (url && strncmp(url, "redis://", 8) == 0)
+        s = url + 8;
+    else if (url && strncmp(url, "redis+cluster://", 16) == 0)
+        s = url + 16, p->cluster = 1;
+    else
         return rf_errf(err, RF_EINVAL, "redis URL must look like "
-                       "redis://[user:pass@]host[:port][/db]");
-    const char *s = url + 8;
+                       "redis://[user:pass@]host[:port][/db] or "
+                       "redis+cluster://[user:pass@]host:port[,host:port...]");
     const char *at = strrchr(s, '@');
     const char *slash = strchr(at ? at : s, '/');
     if (at && slash && at > slash)
@@ -113,20 +173,20 @@ int rf_redis_url_parse(const char *url, rf_redis_url_parts *p, rf_err *err)
         s = at + 1;
     }
     const char *end = slash ? slash : s + strlen(s);
-    const char *colon = memchr(s, ':', (size_t)(end - s));
-    const char *hend = colon ? colon : end;
-    if (hend == s) {
+    int rc = p->cluster ? parse_seeds(s, end, p, err)
+                        : parse_hostport(s, end, &p->host, &p->port, err);
+    if (rc != 0) {
         rf_redis_url_parts_free(p);
-        return rf_errf(err, RF_EINVAL, "redis URL has no host");
-    }
-    p->host = strndup(s, (size_t)(hend - s));
-    if (colon && parse_int(colon + 1, (size_t)(end - colon - 1), 1, 65535, &p->port) != 0) {
-        rf_redis_url_parts_free(p);
-        return rf_errf(err, RF_EINVAL, "redis URL: bad port");
+        return -1;
     }
     if (slash && slash[1] && parse_int(slash + 1, strlen(slash + 1), 0, 65535, &p->db) != 0) {
         rf_redis_url_parts_free(p);
         return rf_errf(err, RF_EINVAL, "redis URL: bad database number \"%s\"", slash + 1);
+    }
+    if (p->cluster && p->db != 0) {
+        rf_redis_url_parts_free(p);
+        return rf_errf(err, RF_EINVAL, "redis URL: a cluster has database 0 only, not %s",
+                       slash + 1);
     }
     return 0;
 }
@@ -134,24 +194,41 @@ int rf_redis_url_parse(const char *url, rf_redis_url_parts *p, rf_err *err)
 static char *safe_url_of(const rf_redis_url_parts *p)
 {
     rf_buf b = RF_BUF_INIT;
-    rf_buf_adds(&b, "redis://");
+    rf_buf_adds(&b, p->cluster ? "redis+cluster://" : "redis://");
     if (p->user || p->pass)
         rf_buf_addf(&b, "%s%s@", p->user ? p->user : "", p->pass ? ":***" : "");
-    rf_buf_addf(&b, "%s:%d/%d", p->host, p->port, p->db);
+    if (!p->cluster) {
+        rf_buf_addf(&b, "%s:%d/%d", p->host, p->port, p->db);
+        return rf_buf_detach(&b, NULL);
+    }
+    for (size_t i = 0; i < p->nseeds; i++)
+        rf_buf_addf(&b, "%s%s:%d", i ? "," : "", p->seeds[i].host, p->seeds[i].port);
     return rf_buf_detach(&b, NULL);
 }
 
 /* ---- connection ---------------------------------------------------- */
 
-static void drop(rf_redis *r)
+const char *rf_redis_node_host(const rf_redis *r, int node)
 {
-    if (r->c)
-        redisFree(r->c);
-    r->c = NULL;
+    const rf_redis_map *m = __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+    return m ? m->nodes[node].host : r->url.host;
+}
+
+int rf_redis_node_port(const rf_redis *r, int node)
+{
+    const rf_redis_map *m = __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+    return m ? m->nodes[node].port : r->url.port;
+}
+
+void rf_redis_drop(rf_redis *r, int node)
+{
+    if (r->conns[node].c)
+        redisFree(r->conns[node].c);
+    r->conns[node].c = NULL;
 }
 
 /* Error reply -> rf_err. Returns -1. */
-static int reply_err(rf_err *err, const redisReply *rep, const char *what)
+int rf_redis_reply_err(rf_err *err, const redisReply *rep, const char *what)
 {
     int code = RF_EIO;
     if (!strncmp(rep->str, "NOAUTH", 6) || !strncmp(rep->str, "WRONGPASS", 9) ||
@@ -160,53 +237,57 @@ static int reply_err(rf_err *err, const redisReply *rep, const char *what)
     return rf_errf(err, code, "%s: %s", what, rep->str);
 }
 
-/* One connection attempt: connect, AUTH, SELECT. */
-static int connect_once(rf_redis *r, rf_err *err)
+/* AUTH or SELECT on a fresh context; -1 with err set. */
+static int setup_cmd(redisContext *c, rf_err *err, const char *what, redisReply *rep)
 {
-    redisContext *c = redisConnectWithTimeout(r->url.host, r->url.port,
-                                              tv_ms(r->opts.connect_timeout_ms));
+    if (rep && rep->type != REDIS_REPLY_ERROR) {
+        freeReplyObject(rep);
+        return 0;
+    }
+    if (rep)
+        rf_redis_reply_err(err, rep, what);
+    else
+        rf_errf(err, RF_ENET, "%s", c->errstr);
+    freeReplyObject(rep);
+    return -1;
+}
+
+/* One connection attempt to a node: connect, AUTH, SELECT. */
+static int connect_once(rf_redis *r, int node, rf_err *err)
+{
+    const char *host = rf_redis_node_host(r, node);
+    int port = rf_redis_node_port(r, node);
+    redisContext *c = redisConnectWithTimeout(host, port, tv_ms(r->opts.connect_timeout_ms));
     if (!c)
         return rf_errf(err, RF_ENOMEM, "redis %s: out of memory", r->safe_url);
     if (c->err) {
-        rf_errf(err, RF_ENET, "%s", c->errstr);
+        if (r->map)
+            rf_errf(err, RF_ENET, "node %s:%d: %s", host, port, c->errstr);
+        else
+            rf_errf(err, RF_ENET, "%s", c->errstr);
         redisFree(c);
         return -1;
     }
     if (r->opts.command_timeout_ms > 0)
         redisSetTimeout(c, tv_ms(r->opts.command_timeout_ms));
-    redisReply *rep = NULL;
     if (r->url.pass) {
-        if (r->url.user)
-            rep = redisCommand(c, "AUTH %s %s", r->url.user, r->url.pass);
-        else
-            rep = redisCommand(c, "AUTH %s", r->url.pass);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            if (rep)
-                reply_err(err, rep, "redis AUTH");
-            else
-                rf_errf(err, RF_ENET, "%s", c->errstr);
-            if (rep && err)
+        redisReply *rep = r->url.user
+                              ? redisCommand(c, "AUTH %s %s", r->url.user, r->url.pass)
+                              : redisCommand(c, "AUTH %s", r->url.pass);
+        int rep_err = rep && rep->type == REDIS_REPLY_ERROR;
+        if (setup_cmd(c, err, "redis AUTH", rep) != 0) {
+            if (rep_err && err)
                 err->code = RF_EAUTH;
-            freeReplyObject(rep);
             redisFree(c);
             return -1;
         }
-        freeReplyObject(rep);
     }
-    if (r->url.db) {
-        rep = redisCommand(c, "SELECT %d", r->url.db);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            if (rep)
-                reply_err(err, rep, "redis SELECT");
-            else
-                rf_errf(err, RF_ENET, "%s", c->errstr);
-            freeReplyObject(rep);
-            redisFree(c);
-            return -1;
-        }
-        freeReplyObject(rep);
+    if (r->url.db && setup_cmd(c, err, "redis SELECT",
+                               redisCommand(c, "SELECT %d", r->url.db)) != 0) {
+        redisFree(c);
+        return -1;
     }
-    r->c = c;
+    r->conns[node].c = c;
     return 0;
 }
 
@@ -223,19 +304,23 @@ static int nap(const rf_redis *r, long ms)
     return r->opts.should_stop && r->opts.should_stop(r->opts.stop_ud);
 }
 
+static void count_reconnect(rf_redis *r, int node)
+{
+    rf_redis_count(&r->stats.reconnects);
+    rf_redis_count(&r->conns[node].stats.reconnects);
+}
+
 /* Connect, retrying with exponential backoff until the retry budget is
  * spent. Auth and URL errors are not retried: waiting will not fix them. */
-static int ensure_connected(rf_redis *r, rf_err *err)
+static int ensure_single(rf_redis *r, rf_err *err)
 {
-    if (r->c)
-        return 0;
     rf_err e = {0};
     int64_t start = rf_mono_ms();
-    long delay = BACKOFF_FIRST_MS;
+    long delay = RF_REDIS_BACKOFF_FIRST_MS;
     for (int tries = 1;; tries++) {
-        if (connect_once(r, &e) == 0) {
+        if (connect_once(r, 0, &e) == 0) {
             if (r->stats.round_trips > 0 || tries > 1)
-                count(&r->stats.reconnects);
+                count_reconnect(r, 0);
             if (tries > 1 && r->opts.log)
                 rf_log_info(r->opts.log, "redis %s: reconnected", r->safe_url);
             return 0;
@@ -256,11 +341,44 @@ static int ensure_connected(rf_redis *r, rf_err *err)
             rf_errf(&e, RF_ECANCEL, "redis %s: stopped while reconnecting", r->safe_url);
             break;
         }
-        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+        delay = delay * 2 > RF_REDIS_BACKOFF_MAX_MS ? RF_REDIS_BACKOFF_MAX_MS : delay * 2;
     }
     if (err)
         *err = e;
     return -1;
+}
+
+int rf_redis_conn_ensure(rf_redis *r, int node, rf_err *err)
+{
+    if (r->conns[node].c)
+        return 0;
+    if (!r->map)
+        return ensure_single(r, err);
+    /* Cluster: one try; a refused node is a failover in progress, which
+     * the caller's map reload and backoff ride out. */
+    int had = r->conns[node].stats.round_trips > 0;
+    if (connect_once(r, node, err) != 0)
+        return -1;
+    if (had)
+        count_reconnect(r, node);
+    return 0;
+}
+
+int rf_redis_backoff(rf_redis *r, int64_t start, long *delay, rf_err *err)
+{
+    int64_t spent = rf_mono_ms() - start;
+    if (spent >= r->opts.retry_ms)
+        return 0;
+    long left = (long)(r->opts.retry_ms - spent);
+    if (nap(r, *delay < left ? *delay : left)) {
+        rf_errf(err, RF_ECANCEL, "redis %s: stopped while reconnecting", r->safe_url);
+        return 0;
+    }
+    /* A cluster asks any live node for the map between tries, so it can
+     * retry sooner: a promotion is seen within 500 ms of happening. */
+    long cap = r->map ? RF_REDIS_CLUSTER_BACKOFF_MAX_MS : RF_REDIS_BACKOFF_MAX_MS;
+    *delay = *delay * 2 > cap ? cap : *delay * 2;
+    return 1;
 }
 
 int rf_redis_connect(const char *url, const rf_redis_opts *o, rf_redis **out,
@@ -277,7 +395,8 @@ int rf_redis_connect(const char *url, const rf_redis_opts *o, rf_redis **out,
         return -1;
     }
     r->safe_url = safe_url_of(&r->url);
-    if (ensure_connected(r, err) != 0) {
+    int rc = r->url.cluster ? rf_redis_cluster_init(r, err) : ensure_single(r, err);
+    if (rc != 0) {
         rf_redis_close(r);
         return -1;
     }
@@ -289,7 +408,9 @@ void rf_redis_close(rf_redis *r)
 {
     if (!r)
         return;
-    drop(r);
+    for (size_t i = 0; i < RF_REDIS_MAX_NODES; i++)
+        rf_redis_drop(r, (int)i);
+    rf_redis_map_free(r->map);
     rf_redis_url_parts_free(&r->url);
     free(r->safe_url);
     free(r);
@@ -297,26 +418,50 @@ void rf_redis_close(rf_redis *r)
 
 const char *rf_redis_url(const rf_redis *r) { return r->safe_url; }
 
-/* Replies that mean "Redis is (re)starting, ask again soon". */
-static int transient_reply(const redisReply *rep)
+/* ---- commands ------------------------------------------------------ */
+
+int rf_redis_transient(const redisReply *rep)
 {
     return rep->type == REDIS_REPLY_ERROR &&
            (!strncmp(rep->str, "LOADING", 7) || !strncmp(rep->str, "MASTERDOWN", 10) ||
-            !strncmp(rep->str, "TRYAGAIN", 8));
+            !strncmp(rep->str, "TRYAGAIN", 8) || !strncmp(rep->str, "CLUSTERDOWN", 11));
 }
 
-/* Decide whether to try again after a lost connection or a transient
- * reply: sleeps with backoff and returns 1, or 0 when the budget is gone. */
-static int backoff_again(rf_redis *r, int64_t start, long *delay)
+redisReply *rf_redis_send(rf_redis *r, int node, int asking, int argc, const char **argv,
+                          const size_t *lens)
 {
-    int64_t spent = rf_mono_ms() - start;
-    if (spent >= r->opts.retry_ms)
-        return 0;
-    long left = (long)(r->opts.retry_ms - spent);
-    if (nap(r, *delay < left ? *delay : left))
-        return 0;
-    *delay = *delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *delay * 2;
-    return 1;
+    redisContext *c = r->conns[node].c;
+    rf_redis_count_rt(r, node);
+    if (asking) {
+        /* ASKING and the command in one write: the flag lasts one command. */
+        void *a = NULL, *rep = NULL;
+        if (redisAppendCommand(c, "ASKING") != REDIS_OK ||
+            redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK ||
+            redisGetReply(c, &a) != REDIS_OK || redisGetReply(c, &rep) != REDIS_OK) {
+            freeReplyObject(a);
+            return NULL;
+        }
+        freeReplyObject(a);
+        return rep;
+    }
+    return redisCommandArgv(c, argc, argv, lens);
+}
+
+/* Note a lost node: dropped, and in a cluster the map may be out of date
+ * (its replica is being promoted). */
+static void lost(rf_redis *r, int node, rf_err *err)
+{
+    rf_redis_count_err(r, node);
+    if (r->map)
+        rf_errf(err, RF_ENET, "redis %s: node %s:%d: %s", r->safe_url,
+                rf_redis_node_host(r, node), rf_redis_node_port(r, node),
+                r->conns[node].c->errstr);
+    else
+        rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->conns[node].c->errstr);
+    if (r->opts.log)
+        rf_log_warn(r->opts.log, "%s; reconnecting", err ? err->msg : "redis lost");
+    rf_redis_drop(r, node);
+    r->stale = r->map != NULL;
 }
 
 int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
@@ -324,229 +469,112 @@ int rf_redis_cmdv(rf_redis *r, int argc, const char **argv, const size_t *lens,
 {
     *reply = NULL;
     int64_t start = rf_mono_ms();
-    long delay = BACKOFF_FIRST_MS;
+    long delay = RF_REDIS_BACKOFF_FIRST_MS;
+    int hops = 0, ask = 0, node = -1;
     for (;;) {
-        if (ensure_connected(r, err) != 0)
-            return -1;
-        redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
-        count(&r->stats.round_trips);
-        if (!rep) {
-            count(&r->stats.errors);
-            rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->c->errstr);
-            if (r->opts.log)
-                rf_log_warn(r->opts.log, "%s; reconnecting", err ? err->msg : "redis lost");
-            drop(r);
-            if (!backoff_again(r, start, &delay))
+        if (node < 0)
+            node = r->map ? rf_redis_route(r, argc, argv, lens, err) : 0;
+        if (node < 0 || rf_redis_conn_ensure(r, node, err) != 0) {
+            /* Only a cluster gets here with a network error still worth
+             * waiting for: single-node mode waited out its budget. */
+            if (!r->map || !err || err->code != RF_ENET)
+                return -1;
+            r->stale = 1, node = -1, ask = 0;
+            if (!rf_redis_backoff(r, start, &delay, err))
                 return rf_err_prefix(err, "%s", argv[0]);
             continue;
         }
-        if (transient_reply(rep)) {
+        redisReply *rep = rf_redis_send(r, node, ask, argc, argv, lens);
+        ask = 0;
+        if (!rep) {
+            lost(r, node, err);
+            node = r->map ? -1 : 0;
+            if (!rf_redis_backoff(r, start, &delay, err))
+                return rf_err_prefix(err, "%s", argv[0]);
+            continue;
+        }
+        if (rf_redis_transient(rep)) {
             rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, rep->str);
             freeReplyObject(rep);
-            if (!backoff_again(r, start, &delay))
+            if (r->map)
+                r->stale = 1, node = -1;
+            if (!rf_redis_backoff(r, start, &delay, err))
                 return -1;
             continue;
         }
         if (rep->type == REDIS_REPLY_ERROR) {
-            reply_err(err, rep, argv[0]);
+            int to = -1, rd = rf_redis_redirected(r, node, rep, &to, &ask, err);
+            if (rd == 1 && ++hops <= RF_REDIS_MAX_REDIRECTS) {
+                freeReplyObject(rep);
+                node = to;
+                continue;
+            }
+            if (rd == 0)
+                rf_redis_reply_err(err, rep, argv[0]);
+            else if (rd == 1)
+                rf_errf(err, RF_EIO, "%s: redirected %d times (last: %s)", argv[0], hops,
+                        rep->str);
             freeReplyObject(rep);
             return -1;
         }
         *reply = rep;
         return 0;
     }
+}
+
+/* A command formatted by hiredis ("*N\r\n$len\r\nbytes\r\n"...) back into
+ * an argv pointing into it, so printf-style commands are routed too. */
+static int split_resp(char *cmd, int len, int *argc, const char ***argv, size_t **lens)
+{
+    char *p = cmd, *end = cmd + len;
+    if (p >= end || *p != '*')
+        return -1;
+    long n = strtol(p + 1, &p, 10);
+    if (n < 1 || n > INT_MAX / 2 || p + 2 > end)
+        return -1;
+    p += 2;
+    *argv = rf_xmalloc((size_t)n * sizeof **argv);
+    *lens = rf_xmalloc((size_t)n * sizeof **lens);
+    for (long i = 0; i < n; i++) {
+        if (p >= end || *p != '$')
+            goto bad;
+        long l = strtol(p + 1, &p, 10);
+        if (l < 0 || p + 2 + l + 2 > end)
+            goto bad;
+        p += 2;
+        (*argv)[i] = p;
+        (*lens)[i] = (size_t)l;
+        p[l] = 0;   /* the '\r' after the bytes: each argument a C string too */
+        p += l + 2;
+    }
+    *argc = (int)n;
+    return 0;
+bad:
+    free(*argv);
+    free(*lens);
+    return -1;
 }
 
 int rf_redis_cmd(rf_redis *r, redisReply **reply, rf_err *err, const char *fmt, ...)
 {
     *reply = NULL;
-    int64_t start = rf_mono_ms();
-    long delay = BACKOFF_FIRST_MS;
-    for (;;) {
-        if (ensure_connected(r, err) != 0)
-            return -1;
-        va_list ap;
-        va_start(ap, fmt);
-        redisReply *rep = redisvCommand(r->c, fmt, ap);
-        va_end(ap);
-        count(&r->stats.round_trips);
-        if (!rep) {
-            count(&r->stats.errors);
-            rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->c->errstr);
-            drop(r);
-            if (!backoff_again(r, start, &delay))
-                return -1;
-            continue;
-        }
-        if (transient_reply(rep)) {
-            rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, rep->str);
-            freeReplyObject(rep);
-            if (!backoff_again(r, start, &delay))
-                return -1;
-            continue;
-        }
-        if (rep->type == REDIS_REPLY_ERROR) {
-            reply_err(err, rep, "redis");
-            freeReplyObject(rep);
-            return -1;
-        }
-        *reply = rep;
-        return 0;
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return rf_errf(err, RF_EINVAL, "redis: bad command format \"%s\"", fmt);
+    int argc = 0;
+    const char **argv = NULL;
+    size_t *lens = NULL;
+    if (split_resp(cmd, len, &argc, &argv, &lens) != 0) {
+        redisFreeCommand(cmd);
+        return rf_errf(err, RF_EINVAL, "redis: empty command \"%s\"", fmt);
     }
-}
-
-/* ---- scripts ------------------------------------------------------- */
-
-static const char *sha_of(rf_redis *r, const rf_script *s)
-{
-    for (size_t i = 0; i < r->nshas; i++)
-        if (r->shas[i].script == s)
-            return r->shas[i].sha;
-    uint8_t md[SHA_DIGEST_LENGTH];
-    SHA1((const unsigned char *)s->src, strlen(s->src), md);
-    sha_slot *slot = r->nshas < MAX_SCRIPTS ? &r->shas[r->nshas++] : &r->shas[0];
-    slot->script = s;
-    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-        sprintf(slot->sha + 2 * i, "%02x", md[i]);
-    return slot->sha;
-}
-
-static int script_load(rf_redis *r, const rf_script *s, rf_err *err)
-{
-    const char *argv[3] = {"SCRIPT", "LOAD", s->src};
-    redisReply *rep;
-    if (rf_redis_cmdv(r, 3, argv, NULL, &rep, err) != 0)
-        return rf_err_prefix(err, "load script %s", s->name);
-    freeReplyObject(rep);
-    return 0;
-}
-
-static void free_replies(rf_redis_call *calls, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (calls[i].reply)
-            freeReplyObject(calls[i].reply);
-        calls[i].reply = NULL;
-    }
-}
-
-static int append_call(rf_redis *r, rf_redis_call *c)
-{
-    int argc = c->argc + 3;
-    const char *small_v[64];
-    size_t small_l[64];
-    const char **v = argc <= 64 ? small_v : rf_xmalloc((size_t)argc * sizeof *v);
-    size_t *l = argc <= 64 ? small_l : rf_xmalloc((size_t)argc * sizeof *l);
-    char nk[16];
-    snprintf(nk, sizeof nk, "%d", c->nkeys);
-    v[0] = "EVALSHA", l[0] = 7;
-    v[1] = sha_of(r, c->script), l[1] = 40;
-    v[2] = nk, l[2] = strlen(nk);
-    for (int i = 0; i < c->argc; i++) {
-        v[i + 3] = c->argv[i];
-        l[i + 3] = c->lens ? c->lens[i] : strlen(c->argv[i]);
-    }
-    int rc = redisAppendCommandArgv(r->c, argc, v, l);
-    if (v != small_v)
-        free(v), free(l);
-    return rc == REDIS_OK ? 0 : -1;
-}
-
-/* Send every call whose `todo` flag is set, read the replies. Returns 0,
- * or -1 when the connection was lost (r->c dropped, err set). */
-static int pipeline(rf_redis *r, rf_redis_call *calls, size_t n, const char *todo,
-                    rf_err *err)
-{
-    count(&r->stats.round_trips);
-    for (size_t i = 0; i < n; i++)
-        if (todo[i] && append_call(r, &calls[i]) != 0)
-            goto lost;
-    for (size_t i = 0; i < n; i++) {
-        if (!todo[i])
-            continue;
-        void *rep = NULL;
-        if (redisGetReply(r->c, &rep) != REDIS_OK)
-            goto lost;
-        calls[i].reply = rep;
-    }
-    return 0;
-lost:
-    count(&r->stats.errors);
-    rf_errf(err, RF_ENET, "redis %s: %s", r->safe_url, r->c->errstr);
-    if (r->opts.log)
-        rf_log_warn(r->opts.log, "%s; reconnecting", err ? err->msg : "redis lost");
-    drop(r);
-    return -1;
-}
-
-int rf_redis_eval_many(rf_redis *r, rf_redis_call *calls, size_t n, rf_err *err)
-{
-    char small[64];
-    char *todo = n <= sizeof small ? small : rf_xmalloc(n);
-    int64_t start = rf_mono_ms();
-    long delay = BACKOFF_FIRST_MS;
-    int reloads = 0, rc = -1;
-    for (size_t i = 0; i < n; i++)
-        calls[i].reply = NULL, todo[i] = 1;
-    for (;;) {
-        if (ensure_connected(r, err) != 0)
-            break;
-        if (pipeline(r, calls, n, todo, err) != 0) {
-            free_replies(calls, n);
-            memset(todo, 1, n);
-            if (!backoff_again(r, start, &delay))
-                break;
-            continue;
-        }
-        /* Scripts missing (first use, or Redis restarted): load, redo those. */
-        int again = 0, transient = 0;
-        for (size_t i = 0; i < n; i++) {
-            redisReply *rep = calls[i].reply;
-            todo[i] = 0;
-            if (rep->type != REDIS_REPLY_ERROR)
-                continue;
-            if (!strncmp(rep->str, "NOSCRIPT", 8)) {
-                if (script_load(r, calls[i].script, err) != 0)
-                    goto out;
-                again = todo[i] = 1;
-            } else if (transient_reply(rep)) {
-                transient = todo[i] = 1;
-            } else {
-                rf_errf(err, RF_EIO, "script %s: %s", calls[i].script->name, rep->str);
-                goto out;
-            }
-            freeReplyObject(rep);
-            calls[i].reply = NULL;
-        }
-        if (!again && !transient) {
-            rc = 0;
-            break;
-        }
-        if (again && ++reloads > 3) {
-            rf_errf(err, RF_EIO, "redis %s: scripts keep disappearing (NOSCRIPT)", r->safe_url);
-            goto out;
-        }
-        if (transient && !backoff_again(r, start, &delay)) {
-            rf_errf(err, RF_ENET, "redis %s: still loading its data", r->safe_url);
-            goto out;
-        }
-    }
-out:
-    if (rc != 0)
-        free_replies(calls, n);
-    if (todo != small)
-        free(todo);
+    int rc = rf_redis_cmdv(r, argc, argv, lens, reply, err);
+    free(argv);
+    free(lens);
+    redisFreeCommand(cmd);
     return rc;
-}
-
-int rf_redis_eval(rf_redis *r, const rf_script *s, int nkeys, int argc,
-                  const char **argv, const size_t *lens, redisReply **reply,
-                  rf_err *err)
-{
-    rf_redis_call c = {s, nkeys, argc, argv, lens, NULL};
-    *reply = NULL;
-    if (rf_redis_eval_many(r, &c, 1, err) != 0)
-        return -1;
-    *reply = c.reply;
-    return 0;
 }

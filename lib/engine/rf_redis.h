@@ -1,8 +1,22 @@
 /* rf_redis: a Redis connection that survives restarts, and Lua scripts run
- * by EVALSHA.
+ * by EVALSHA; with Redis Cluster (or Valkey), one connection per primary.
  *
  * A connection is opened from a URL, redis://[user:pass@]host[:port][/db]
  * (ACL user + AUTH, then SELECT db; rediss:// is refused: no TLS build).
+ *
+ * Cluster mode is chosen by the URL
+ * redis+cluster://[user:pass@]host:port[,host:port...][/0]: the hosts are
+ * seeds, asked for the slot map (CLUSTER SLOTS); each command then goes to
+ * the primary serving its key's slot (rf_redis_slot.h), over a connection
+ * opened on first use. MOVED updates the map and retries; ASK sends
+ * ASKING and retries once on the importing node; TRYAGAIN, CLUSTERDOWN and
+ * a lost or refused node (a failover) reload the map with backoff (50 ms
+ * doubling to 500 ms), within the same retry_ms budget. A plain redis:// URL that answers MOVED is
+ * switched to cluster mode with that node as its seed, so pointing at any
+ * one cluster node also works. Keyless commands (PING, TIME, SCRIPT ...)
+ * go to one node; a command or script must keep its keys in one slot
+ * (Redis answers CROSSSLOT otherwise): scripts are routed by KEYS[1], see
+ * rf_redis_eval_key.
  * Every call reconnects on a lost connection with exponential backoff
  * (50 ms doubling to 2 s, never a busy loop) for up to retry_ms before it
  * fails with RF_ENET and a message naming the (redacted) URL. Passwords are
@@ -59,6 +73,15 @@ typedef struct rf_redis_stats {
 } rf_redis_stats;
 void rf_redis_stats_get(const rf_redis *r, rf_redis_stats *out);
 
+/* Cluster mode: 1 when the connection routes by slot. */
+int rf_redis_is_cluster(const rf_redis *r);
+/* Nodes known (1 in single-node mode), and one node's address and
+ * counters; i < rf_redis_nodes(r). Safe from another thread, like
+ * rf_redis_stats_get: a node, once known, keeps its index. */
+size_t rf_redis_nodes(const rf_redis *r);
+void rf_redis_node_stats_get(const rf_redis *r, size_t i, char *addr, size_t addrsz,
+                             rf_redis_stats *out);
+
 /* The URL with the password masked, for messages. */
 const char *rf_redis_url(const rf_redis *r);
 
@@ -95,12 +118,29 @@ int rf_redis_eval_many(rf_redis *r, rf_redis_call *calls, size_t n, rf_err *err)
 int rf_redis_eval(rf_redis *r, const rf_script *s, int nkeys, int argc,
                   const char **argv, const size_t *lens, redisReply **reply,
                   rf_err *err);
+/* One EVALSHA routed by route_key: it is passed as KEYS[1] (numkeys 1),
+ * so Redis Cluster runs the script on the node serving route_key's slot
+ * and accepts it there; argv are the script's ARGV, unchanged. On one
+ * server the extra key is harmless (scripts that do not read KEYS ignore
+ * it). Every key the script touches must share route_key's slot. */
+int rf_redis_eval_key(rf_redis *r, const rf_script *s, const char *route_key, int argc,
+                      const char **argv, const size_t *lens, redisReply **reply,
+                      rf_err *err);
 
 /* Parse a URL into parts (for tests and `ruvflow config show`). Strings are
- * malloc'd; user/pass are NULL when absent; db is 0 when absent. */
+ * malloc'd; user/pass are NULL when absent; db is 0 when absent. A
+ * redis+cluster:// URL sets cluster and lists every seed (host/port are
+ * the first); a cluster has database 0 only. */
+typedef struct rf_redis_seed {
+    char *host;
+    int port;
+} rf_redis_seed;
 typedef struct rf_redis_url_parts {
     char *user, *pass, *host;
     int port, db;
+    int cluster;
+    rf_redis_seed *seeds;   /* cluster: nseeds entries */
+    size_t nseeds;
 } rf_redis_url_parts;
 int rf_redis_url_parse(const char *url, rf_redis_url_parts *p, rf_err *err);
 void rf_redis_url_parts_free(rf_redis_url_parts *p);
