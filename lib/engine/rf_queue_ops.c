@@ -408,11 +408,30 @@ void rf_task_info_free(rf_task_info *t)
     memset(t, 0, sizeof *t);
 }
 
+/* maxa of a record that shares it with its step: the policy hash's
+ * "prio maxa bo bomax jit tier" (rf_queue_prelude.lua). */
+static int policy_max_attempts(rf_queue *q, const char *pol, int *maxa, rf_err *err)
+{
+    rf_buf key = RF_BUF_INIT;
+    rf_buf_addf(&key, "%spol", q->prefix);
+    const char *v[] = {"HGET", key.data, pol};
+    redisReply *rep;
+    int rc = rf_redis_cmdv(q->r, 3, v, NULL, &rep, err);
+    rf_buf_free(&key);
+    if (rc != 0)
+        return -1;
+    int prio;
+    if (rep->type != REDIS_REPLY_STRING || sscanf(rep->str, "%d %d", &prio, maxa) != 2)
+        rc = rf_errf(err, RF_ECORRUPT, "policy %s of the task is missing or malformed", pol);
+    freeReplyObject(rep);
+    return rc;
+}
+
 int rf_queue_get(rf_queue *q, const char *id, rf_task_info *info, rf_err *err)
 {
     static const char *fields[] = {"st", "run", "step", "type", "pool", "idx", "att",
                                    "maxa", "tok", "wk", "out", "met", "err", "enq",
-                                   "start", "fin"};
+                                   "start", "fin", "pol"};
     enum { NF = sizeof fields / sizeof fields[0] };
     memset(info, 0, sizeof *info);
     if (rf_queue_id_valid(id, err) != 0)
@@ -445,6 +464,12 @@ int rf_queue_get(rf_queue *q, const char *id, rf_task_info *info, rf_err *err)
     info->index = (long)rf_queue_el_int(e[5]);
     info->attempt = (int)rf_queue_el_int(e[6]);
     info->max_attempts = (int)rf_queue_el_int(e[7]);
+    if (e[7]->type == REDIS_REPLY_NIL && e[16]->type == REDIS_REPLY_STRING &&
+        policy_max_attempts(q, e[16]->str, &info->max_attempts, err) != 0) {
+        freeReplyObject(rep);
+        rf_task_info_free(info);
+        return rf_err_prefix(err, "get task %s", id);
+    }
     info->token = rf_queue_el_int(e[8]);
     info->worker = rf_queue_el_dup(e[9]);
     info->outputs = rf_queue_el_dup(e[10]);
