@@ -71,16 +71,40 @@ print(" ".join(f"{(y - x) * 1e6 / n:.2f}" for x, y in zip(a, b)))
 PY
 }
 
+# until_reply SECONDS TEST CMD ARGS...: send the Redis command (inline:
+# arguments without spaces) every 5 ms on one connection until `TEST
+# ANSWER` succeeds; prints the answer. Bash's /dev/tcp and builtins only:
+# a process per poll would take CPU from the engine being measured.
+until_reply() {
+  local secs=$1 test=$2 line end
+  shift 2
+  end=$(( ${EPOCHREALTIME/./} / 1000 + secs * 1000 ))
+  exec 7<>"/dev/tcp/127.0.0.1/$RF_REDIS_PORT" || return 1
+  while :; do
+    printf '%s\r\n' "$*" >&7
+    IFS= read -r line <&7
+    line=${line%$'\r'}
+    case $line in
+      '$-1') line= ;;
+      '$'*) IFS= read -r line <&7; line=${line%$'\r'} ;;
+      :*) line=${line#:} ;;
+    esac
+    "$test" "$line" && break
+    [ $(( ${EPOCHREALTIME/./} / 1000 )) -lt "$end" ] || { exec 7>&-; return 1; }
+    read -r -t 0.005 -u 7 _   # nothing comes: a 5 ms sleep without a process
+  done
+  exec 7>&-
+  echo "$line"
+}
+not_running() { [ "$1" != running ]; }
+all_queued() { [ "${1:-0}" -ge "$NS" ]; }
+
 # run_to_done FILE ARGS...: submit, wait for the run; prints "RUN MS".
 run_to_done() {
   local t0 run st
   t0=$(now_ms)
   run=$("$R" submit "$@" --no-cache) || return 1
-  while :; do
-    st=$(cli HGET "rf:run:$run" state)
-    [ "$st" != running ] && break
-    sleep 0.02
-  done
+  st=$(until_reply 600 not_running HGET "rf:run:$run" state)
   [ "$st" = succeeded ] || { echo "bench: run $run $st" >&2; return 1; }
   echo "$run $(( $(now_ms) - t0 ))"
 }
@@ -160,10 +184,8 @@ m0=$(used_memory)
 t0=$(now_ms)
 RUVFLOW_REDIS_PREFIX=bsub: "$R" submit "$flat" -p n="$NS" --no-cache >/dev/null || exit 1
 t1=$(now_ms)
-until [ "$(cli ZCARD bsub:q:default:noop:ready)" -ge "$NS" ]; do
-  [ $(( $(now_ms) - t0 )) -lt 120000 ] || { echo "bench: $NS tasks not queued in 120 s" >&2; exit 1; }
-  sleep 0.005
-done
+until_reply 300 all_queued ZCARD bsub:q:default:noop:ready >/dev/null ||
+  { echo "bench: $NS tasks not queued in 300 s" >&2; exit 1; }
 t2=$(now_ms)
 c_s=$(py "($t2 - $t0) / 1000")
 c_rate=$(py "int($NS * 1000 / ($t2 - $t0))")
