@@ -25,16 +25,42 @@ local function flush()
   end
   zadds = {}
 end
-local last, last_id = nil, nil
+-- Fresh ids are the rule: one EXISTS over the whole batch, and a check
+-- per task only when some already exist (a scheduler dispatching again).
+local keys = {}
+for i = 0, n - 1 do keys[i + 1] = tk(ARGV[3 + i * 15]) end
+local some, seen = 0, {}
+for i = 1, n, 256 do
+  some = some + redis.call('EXISTS', unpack(keys, i, math.min(n, i + 255)))
+end
+-- A task whose policy fields are those of the task before reuses its ID
+-- (Lua compares equal strings by pointer).
+local pa, last_id, POLA = nil, nil, {6, 9, 11, 12, 13, 14}
+local function same_policy(a)
+  if not pa then return false end
+  for _, o in ipairs(POLA) do
+    if ARGV[a + o] ~= ARGV[pa + o] then return false end
+  end
+  return true
+end
 for i = 0, n - 1 do
   local a = 3 + i * 15
   local id, pool, typ, prio = ARGV[a], ARGV[a + 5], ARGV[a + 4], ARGV[a + 6]
-  local k = tk(id)
-  if redis.call('EXISTS', k) == 0 then
+  local k = keys[i + 1]
+  local fresh
+  if some == 0 then   -- none existed: only a repeat within the batch is not new
+    fresh = not seen[k]
+    seen[k] = true
+  else
+    fresh = redis.call('EXISTS', k) == 0
+  end
+  if fresh then
     local seq = seq0 + i + 1
-    local s = prio..' '..ARGV[a + 11]..' '..ARGV[a + 12]..' '..ARGV[a + 13]..' '..
-      ARGV[a + 14]..' '..ARGV[a + 9]
-    if s ~= last then last, last_id = s, policy_id(s) end
+    if not same_policy(a) then
+      last_id = policy_id(prio..' '..ARGV[a + 11]..' '..ARGV[a + 12]..' '..ARGV[a + 13]..
+        ' '..ARGV[a + 14]..' '..ARGV[a + 9])
+    end
+    pa = a
     redis.call('HSET', k, 'run', ARGV[a + 1], 'step', ARGV[a + 2], 'idx', ARGV[a + 3],
       'type', typ, 'pool', pool, 'pol', last_id, 'params', ARGV[a + 7],
       'inputs', ARGV[a + 8], 'tmo', ARGV[a + 10],

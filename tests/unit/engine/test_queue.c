@@ -588,6 +588,30 @@ static void test_malformed_to_dlq(void **state)
     fx_close(f);
 }
 
+/* Enqueue checks existence once per batch when all ids are new: a repeat
+ * inside the batch, and a batch mixing old and new ids, still add each
+ * task once. */
+static void test_enqueue_repeats(void **state)
+{
+    fx *f = fx_open(5000);
+    rf_task_spec s[3] = {spec("x", "noop", 0), spec("x", "noop", 0), spec("y", "noop", 0)};
+    size_t added = 0;
+    rf_err err = {0};
+    assert_int_equal(rf_queue_enqueue(f->q, s, 3, &added, &err), 0);
+    assert_int_equal(added, 2);
+    rf_task_spec t[2] = {spec("y", "noop", 0), spec("z", "noop", 0)};
+    assert_int_equal(rf_queue_enqueue(f->q, t, 2, &added, &err), 0);
+    assert_int_equal(added, 1);
+    assert_int_equal(stat_of(f, "noop").ready, 3);
+    rf_lease *l;
+    assert_int_equal(take(f, "noop", 10, &l), 3);
+    assert_string_equal(l[0].id, "x");   /* FIFO: x keeps its first place */
+    assert_string_equal(l[1].id, "y");
+    assert_string_equal(l[2].id, "z");
+    rf_leases_free(l, 3);
+    fx_close(f);
+}
+
 /* What a step's tasks share (priority, retry policy, tier) is stored once
  * in the policy hash, not in each record; take, get and fail read it back.
  * A record in the older layout (the fields inline) still runs. */
@@ -817,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_expiry_exhausts_attempts),
         cmocka_unit_test(test_malformed_to_dlq),
         cmocka_unit_test(test_step_policy_shared),
+        cmocka_unit_test(test_enqueue_repeats),
         cmocka_unit_test(test_release_refunds_attempt),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_wait_wakes),
