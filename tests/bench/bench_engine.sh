@@ -158,7 +158,7 @@ if [ -f "$js" ] && [ -d "$here/tests/tools/node_modules/bullmq" ] && command -v 
   out=$(node "$js" throughput "$RF_REDIS_PORT" "$N" 2>>"$RF_STACK_DIR/bullmq.log") || exit 1
   val() { awk -v k="$1" '$1 == k {print $2}' <<<"$out"; }
   peer_tps=$(val tasks_per_s) peer_add=$(val add_per_s) peer_node=$(val node_cpu_proc_us)
-  peer_redis=$(py "$(val redis_cpu_add_us) + $(val redis_cpu_proc_us)")
+  peer_redis=$(py "round($(val redis_cpu_add_us) + $(val redis_cpu_proc_us), 2)")
   echo "bullmq $N jobs: addBulk $peer_add jobs/s, then one Worker at concurrency 50: $peer_tps jobs/s; per job: Redis $peer_redis us (add $(val redis_cpu_add_us) + process $(val redis_cpu_proc_us)), worker (node) $peer_node us CPU" >&2
   brate=$(py "int($peer_tps / 2)")
   out=$(node "$js" latency "$RF_REDIS_PORT" "$LN" "$brate" 2>>"$RF_STACK_DIR/bullmq.log") || exit 1
