@@ -101,7 +101,10 @@ void rf_queue_args_addf(args *a, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    a->own = rf_xrealloc(a->own, (a->nown + 1) * sizeof *a->own);
+    if (a->nown == a->owncap) {   /* doubling: an enqueue formats thousands */
+        a->owncap = a->owncap ? a->owncap * 2 : 16;
+        a->own = rf_xrealloc(a->own, a->owncap * sizeof *a->own);
+    }
     a->own[a->nown] = rf_xstrdup(tmp);
     rf_queue_args_add(a, a->own[a->nown++]);
 }

@@ -5,7 +5,7 @@ local t, done = now(), 0
 for i = 3, #ARGV do
   local id = ARGV[i]
   local k = tk(id)
-  local r = redis.call('HMGET', k, 'st', 'pool', 'type', 'prio', 'seq')
+  local r = task_get(k, 'st', 'pool', 'type', 'prio', 'seq')
   if r[1] == 'dead' and r[2] and r[3] then
     redis.call('ZREM', qk(r[2], r[3], 'dead'), id)
     if ARGV[2] == 'drop' then

@@ -30,7 +30,7 @@ typedef struct args {
     const char **v;
     size_t n, cap;
     char **own;
-    size_t nown;
+    size_t nown, owncap;
 } args;
 
 /* The Lua of the scripts, embedded from rf_queue_<name>.lua. */

@@ -23,6 +23,19 @@ static int spec_valid(const rf_task_spec *t, rf_err *err)
     return 0;
 }
 
+#define ENQ_ARGS 15   /* per task, in rf_queue_enqueue.lua's order */
+
+/* A number a task shares with the one before it (the same step) reuses the
+ * previous task's string, ENQ_ARGS back: formatting numbers was most of the
+ * C cost of a batch. */
+static void add_long(args *a, int same, long v)
+{
+    if (same)
+        rf_queue_args_add(a, a->v[a->n - ENQ_ARGS]);
+    else
+        rf_queue_args_addf(a, "%ld", v);
+}
+
 int rf_queue_enqueue(rf_queue *q, const rf_task_spec *tasks, size_t n, size_t *added,
                      rf_err *err)
 {
@@ -37,22 +50,28 @@ int rf_queue_enqueue(rf_queue *q, const rf_task_spec *tasks, size_t n, size_t *a
     rf_queue_args_add(&a, q->prefix);
     rf_queue_args_addf(&a, "%zu", n);
     for (size_t i = 0; i < n; i++) {
-        const rf_task_spec *t = &tasks[i];
+        const rf_task_spec *t = &tasks[i], *p = i ? &tasks[i - 1] : NULL;
         rf_queue_args_add(&a, t->id);
         rf_queue_args_add(&a, t->run ? t->run : "");
         rf_queue_args_add(&a, t->step ? t->step : "");
         rf_queue_args_addf(&a, "%ld", t->index);
         rf_queue_args_add(&a, t->type);
         rf_queue_args_add(&a, t->pool ? t->pool : "default");
-        rf_queue_args_addf(&a, "%d", t->priority);
+        int same = p && p->priority == t->priority;
+        add_long(&a, same, t->priority);
         rf_queue_args_add(&a, t->params ? t->params : "{}");
         rf_queue_args_add(&a, t->inputs ? t->inputs : "{}");
         rf_queue_args_add(&a, t->tier ? t->tier : "hot");
-        rf_queue_args_addf(&a, "%ld", t->timeout_ms);
-        rf_queue_args_addf(&a, "%d", t->max_attempts ? t->max_attempts : 3);
-        rf_queue_args_addf(&a, "%ld", t->backoff_ms ? t->backoff_ms : 1000);
-        rf_queue_args_addf(&a, "%ld", t->backoff_max_ms ? t->backoff_max_ms : 60000);
-        rf_queue_args_addf(&a, "%.4f", t->jitter);
+        add_long(&a, p && p->timeout_ms == t->timeout_ms, t->timeout_ms);
+        add_long(&a, p && p->max_attempts == t->max_attempts,
+                 t->max_attempts ? t->max_attempts : 3);
+        add_long(&a, p && p->backoff_ms == t->backoff_ms, t->backoff_ms ? t->backoff_ms : 1000);
+        add_long(&a, p && p->backoff_max_ms == t->backoff_max_ms,
+                 t->backoff_max_ms ? t->backoff_max_ms : 60000);
+        if (p && p->jitter == t->jitter)
+            rf_queue_args_add(&a, a.v[a.n - ENQ_ARGS]);
+        else
+            rf_queue_args_addf(&a, "%.4f", t->jitter);
     }
     redisReply *rep;
     if (rf_queue_run(q, &rf_queue_lua_enqueue, &a, &rep, err) != 0)
@@ -408,11 +427,30 @@ void rf_task_info_free(rf_task_info *t)
     memset(t, 0, sizeof *t);
 }
 
+/* maxa of a record that shares it with its step: the policy hash's
+ * "prio maxa bo bomax jit tier" (rf_queue_prelude.lua). */
+static int policy_max_attempts(rf_queue *q, const char *pol, int *maxa, rf_err *err)
+{
+    rf_buf key = RF_BUF_INIT;
+    rf_buf_addf(&key, "%spol", q->prefix);
+    const char *v[] = {"HGET", key.data, pol};
+    redisReply *rep;
+    int rc = rf_redis_cmdv(q->r, 3, v, NULL, &rep, err);
+    rf_buf_free(&key);
+    if (rc != 0)
+        return -1;
+    int prio;
+    if (rep->type != REDIS_REPLY_STRING || sscanf(rep->str, "%d %d", &prio, maxa) != 2)
+        rc = rf_errf(err, RF_ECORRUPT, "policy %s of the task is missing or malformed", pol);
+    freeReplyObject(rep);
+    return rc;
+}
+
 int rf_queue_get(rf_queue *q, const char *id, rf_task_info *info, rf_err *err)
 {
     static const char *fields[] = {"st", "run", "step", "type", "pool", "idx", "att",
                                    "maxa", "tok", "wk", "out", "met", "err", "enq",
-                                   "start", "fin"};
+                                   "start", "fin", "pol"};
     enum { NF = sizeof fields / sizeof fields[0] };
     memset(info, 0, sizeof *info);
     if (rf_queue_id_valid(id, err) != 0)
@@ -445,6 +483,12 @@ int rf_queue_get(rf_queue *q, const char *id, rf_task_info *info, rf_err *err)
     info->index = (long)rf_queue_el_int(e[5]);
     info->attempt = (int)rf_queue_el_int(e[6]);
     info->max_attempts = (int)rf_queue_el_int(e[7]);
+    if (e[7]->type == REDIS_REPLY_NIL && e[16]->type == REDIS_REPLY_STRING &&
+        policy_max_attempts(q, e[16]->str, &info->max_attempts, err) != 0) {
+        freeReplyObject(rep);
+        rf_task_info_free(info);
+        return rf_err_prefix(err, "get task %s", id);
+    }
     info->token = rf_queue_el_int(e[8]);
     info->worker = rf_queue_el_dup(e[9]);
     info->outputs = rf_queue_el_dup(e[10]);

@@ -16,6 +16,34 @@ local function num(x) return string.format('%d', x) end
 local function score(prio, seq)
   return num((1000 - (tonumber(prio) or 0)) * 1099511627776 + (tonumber(seq) or 0))
 end
+-- What a task shares with the other tasks of its step (priority, retry
+-- policy, tier) is stored once, in the hash P..'pol': field ID -> "prio
+-- maxa bo bomax jit tier", field "="..that string -> ID, field n -> last
+-- ID. A record names its policy in 'pol' (docs/redis-schema.md); older
+-- records, and ones written by hand, carry the fields themselves.
+local POLF = {prio = 1, maxa = 2, bo = 3, bomax = 4, jit = 5, tier = 6}
+local pols = {}
+local function policy(id)
+  local p = pols[id]
+  if p == nil then
+    local s = redis.call('HGET', P..'pol', id)
+    p = s and {string.match(s, '^(%S+) (%S+) (%S+) (%S+) (%S+) (.*)$')} or {}
+    pols[id] = p
+  end
+  return p
+end
+-- HMGET of a task record's fields, shared ones resolved (false = absent).
+local function task_get(k, ...)
+  local names = {...}
+  local r = redis.call('HMGET', k, 'pol', ...)
+  local pol, out = r[1], {}
+  for i = 1, #names do
+    local v = r[i + 1]
+    if not v and pol and POLF[names[i]] then v = policy(pol)[POLF[names[i]]] or false end
+    out[i] = v
+  end
+  return out
+end
 local function wake(pool, typ, n)
   local k = qk(pool, typ, 'wake')
   local add = math.min(n, 64 - redis.call('LLEN', k))
@@ -41,7 +69,7 @@ end
 -- [0,1) draws the jitter), or dead. Returns 2, 0 or 1 (rf_queue_fail).
 local function fail_leased(id, why, retryable, u, t)
   local k = tk(id)
-  local r = redis.call('HMGET', k, 'pool', 'type', 'att', 'maxa', 'bo', 'bomax',
+  local r = task_get(k, 'pool', 'type', 'att', 'maxa', 'bo', 'bomax',
     'run', 'step', 'idx', 'cxl', 'jit')
   redis.call('ZREM', qk(r[1], r[2], 'leased'), id)
   if r[10] == '1' then
@@ -72,7 +100,7 @@ local function reap(pool, typ, t, max)
   local lk = qk(pool, typ, 'leased')
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', lk, '-inf', num(t), 'LIMIT', 0, max)) do
     redis.call('ZREM', lk, id)
-    local r = redis.call('HMGET', tk(id), 'st', 'att', 'maxa', 'prio', 'seq', 'wk', 'cxl',
+    local r = task_get(tk(id), 'st', 'att', 'maxa', 'prio', 'seq', 'wk', 'cxl',
       'run', 'step', 'idx')
     if r[1] == 'leased' then
       local att, maxa = tonumber(r[2]) or 0, tonumber(r[3]) or 0
@@ -94,7 +122,7 @@ local function reap(pool, typ, t, max)
   local dk = qk(pool, typ, 'delayed')
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', dk, '-inf', num(t), 'LIMIT', 0, max)) do
     redis.call('ZREM', dk, id)
-    local r = redis.call('HMGET', tk(id), 'st', 'prio', 'seq')
+    local r = task_get(tk(id), 'st', 'prio', 'seq')
     if r[1] == 'delayed' then
       make_ready(id, pool, typ, t, r[2], r[3])
       moved, woke = moved + 1, woke + 1

@@ -5,7 +5,7 @@ local t, out = now(), {}
 for i = 2, #ARGV, 2 do
   local id = ARGV[i]
   local k = tk(id)
-  local r = redis.call('HMGET', k, 'st', 'tok', 'pool', 'type', 'prio', 'seq')
+  local r = task_get(k, 'st', 'tok', 'pool', 'type', 'prio', 'seq')
   if r[1] ~= 'leased' or r[2] ~= ARGV[i + 1] then
     out[#out + 1] = 1
   else

@@ -56,7 +56,7 @@ while #out < max and guard < max * 4 do
   local id, typ = pop()
   if not id then break end
   local k = tk(id)
-  local r = redis.call('HMGET', k, 'type', 'pool', 'prio', 'att', 'maxa', 'tok',
+  local r = task_get(k, 'type', 'pool', 'prio', 'att', 'maxa', 'tok',
     'params', 'inputs', 'tmo', 'run', 'step', 'tier', 'idx', 'enq', 'st')
   local bad = check(r, pool, typ)
   if bad then

@@ -35,7 +35,7 @@ for r in rows:
         eps = 1e-9 * t  # an exact tie must not fail on float rounding
         good = ratio >= t - eps if r.get("higher_is_better", True) else ratio <= t + eps
         ok = " ok" if good else " MISS"
-    fmt = lambda v: "-" if v is None else f"{v:12.4g}"
+    fmt = lambda v: f"{'-':>12}" if v is None else f"{v:12.4g}"
     print(f"{r['name']:38} {fmt(r.get('ours'))} {fmt(r.get('peer'))} "
           f"{(ratio if ratio is not None else 0):7.2f} {('' if t is None else t):>7}{ok}  "
           f"{r.get('unit','')} / {r.get('peer_name','')}")

@@ -588,6 +588,109 @@ static void test_malformed_to_dlq(void **state)
     fx_close(f);
 }
 
+/* Enqueue checks existence once per batch when all ids are new: a repeat
+ * inside the batch, and a batch mixing old and new ids, still add each
+ * task once. */
+static void test_enqueue_repeats(void **state)
+{
+    fx *f = fx_open(5000);
+    rf_task_spec s[3] = {spec("x", "noop", 0), spec("x", "noop", 0), spec("y", "noop", 0)};
+    size_t added = 0;
+    rf_err err = {0};
+    assert_int_equal(rf_queue_enqueue(f->q, s, 3, &added, &err), 0);
+    assert_int_equal(added, 2);
+    rf_task_spec t[2] = {spec("y", "noop", 0), spec("z", "noop", 0)};
+    assert_int_equal(rf_queue_enqueue(f->q, t, 2, &added, &err), 0);
+    assert_int_equal(added, 1);
+    assert_int_equal(stat_of(f, "noop").ready, 3);
+    rf_lease *l;
+    assert_int_equal(take(f, "noop", 10, &l), 3);
+    assert_string_equal(l[0].id, "x");   /* FIFO: x keeps its first place */
+    assert_string_equal(l[1].id, "y");
+    assert_string_equal(l[2].id, "z");
+    rf_leases_free(l, 3);
+    fx_close(f);
+}
+
+/* What a step's tasks share (priority, retry policy, tier) is stored once
+ * in the policy hash, not in each record; take, get and fail read it back.
+ * A record in the older layout (the fields inline) still runs. */
+static void test_step_policy_shared(void **state)
+{
+    fx *f = fx_open(5000);
+    rf_task_spec s[3] = {spec("p1", "noop", 7), spec("p2", "noop", 7), spec("p3", "noop", 3)};
+    for (int i = 0; i < 3; i++) {
+        s[i].tier = "warm";
+        s[i].max_attempts = 2;
+        s[i].backoff_ms = 50;
+    }
+    s[2].tier = "cold";
+    enqueue(f, s, 3);
+    char key[128], pol1[32] = "", pol3[32] = "";
+    redisReply *rep;
+    rf_err err = {0};
+    const char *ids[] = {"p1", "p2", "p3"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "%st:%s", f->prefix, ids[i]);
+        assert_int_equal(redis_int(f, "HEXISTS %s prio", key), 0);
+        assert_int_equal(redis_int(f, "HEXISTS %s maxa", key), 0);
+        assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "HGET %s pol", key), 0);
+        assert_int_equal(rep->type, REDIS_REPLY_STRING);
+        if (i == 0)
+            snprintf(pol1, sizeof pol1, "%s", rep->str);
+        else if (i == 1)
+            assert_string_equal(rep->str, pol1);   /* same step values: one policy */
+        else
+            snprintf(pol3, sizeof pol3, "%s", rep->str);
+        freeReplyObject(rep);
+    }
+    assert_string_not_equal(pol1, pol3);
+    snprintf(key, sizeof key, "%spol", f->prefix);
+    assert_int_equal(redis_int(f, "HLEN %s", key), 5);   /* n, and 2 ids both ways */
+
+    /* An older record: the fields inline, no policy. */
+    snprintf(key, sizeof key, "%st:old", f->prefix);
+    assert_int_equal(rf_redis_cmd(f->r, &rep, &err,
+                                  "HSET %s run r step s idx 0 type noop pool default prio 5 "
+                                  "params {} inputs {} tier hot tmo 0 maxa 4 st ready att 0 "
+                                  "tok 0 seq 99 enq 0", key), 0);
+    freeReplyObject(rep);
+    snprintf(key, sizeof key, "%sq:default:noop:ready", f->prefix);
+    assert_int_equal(rf_redis_cmd(f->r, &rep, &err, "ZADD %s 1 old", key), 0);
+    freeReplyObject(rep);
+
+    rf_lease *l;
+    assert_int_equal(take(f, "noop", 10, &l), 4);
+    assert_string_equal(l[0].id, "old");
+    assert_int_equal(l[0].max_attempts, 4);
+    assert_string_equal(l[0].tier, "hot");
+    assert_string_equal(l[1].id, "p1");
+    assert_int_equal(l[1].priority, 7);
+    assert_int_equal(l[1].max_attempts, 2);
+    assert_string_equal(l[1].tier, "warm");
+    assert_string_equal(l[3].id, "p3");
+    assert_int_equal(l[3].priority, 3);
+    assert_string_equal(l[3].tier, "cold");
+    rf_task_info info;
+    assert_int_equal(rf_queue_get(f->q, "p2", &info, &err), 1);
+    assert_int_equal(info.max_attempts, 2);
+    rf_task_info_free(&info);
+    /* The retry budget comes from the policy: the second failure is final. */
+    int out = -1;
+    rf_lease_ref ref = {l[1].id, l[1].token};
+    assert_int_equal(rf_queue_fail(f->q, &ref, 1, "boom", &out, &err), 0);
+    assert_int_equal(out, RF_FAIL_RETRY);
+    rf_leases_free(l, 4);
+    sleep_ms(80);
+    assert_int_equal(take(f, "noop", 1, &l), 1);
+    assert_string_equal(l[0].id, "p1");
+    ref = (rf_lease_ref){l[0].id, l[0].token};
+    assert_int_equal(rf_queue_fail(f->q, &ref, 1, "boom again", &out, &err), 0);
+    assert_int_equal(out, RF_FAIL_DEAD);
+    rf_leases_free(l, 1);
+    fx_close(f);
+}
+
 static void test_release_refunds_attempt(void **state)
 {
     fx *f = fx_open(5000);
@@ -737,6 +840,8 @@ int main(void)
         cmocka_unit_test(test_queue_enforces_timeout),
         cmocka_unit_test(test_expiry_exhausts_attempts),
         cmocka_unit_test(test_malformed_to_dlq),
+        cmocka_unit_test(test_step_policy_shared),
+        cmocka_unit_test(test_enqueue_repeats),
         cmocka_unit_test(test_release_refunds_attempt),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_wait_wakes),
