@@ -440,7 +440,12 @@ void rf_sched_fin_free(finisher *f)
  * when some step was released or a chain advanced. */
 int rf_sched_fin_flush(finisher *f, int *released, rf_err *err)
 {
-    if (!f->n)
+    return rf_sched_fin_flush_after(f, NULL, released, err);
+}
+
+int rf_sched_fin_flush_after(finisher *f, rf_redis_call *pre, int *released, rf_err *err)
+{
+    if (!f->n && !pre)
         return 0;
     size_t argc = 1;
     for (size_t i = 0; i < f->args.len; i++)
@@ -450,13 +455,19 @@ int rf_sched_fin_flush(finisher *f, int *released, rf_err *err)
     size_t k = 1;
     for (const char *c = f->args.data; c < f->args.data + f->args.len; c += strlen(c) + 1)
         argv[k++] = c;
-    redisReply *rep;
-    int rc = rf_redis_eval(f->s->r, &rf_sched_lua_finish, 0, (int)argc, argv, NULL, &rep, err);
+    rf_redis_call calls[2];
+    size_t nc = 0;
+    if (pre)
+        calls[nc++] = *pre;
+    if (f->n)
+        calls[nc++] = (rf_redis_call){&rf_sched_lua_finish, 0, (int)argc, argv, NULL, NULL};
+    int rc = rf_redis_eval_many(f->s->r, calls, nc, err);
     free(argv);
     if (rc == 0) {
-        if (released && rf_sched_reply_int(rep) > 0)
+        if (f->n && released && rf_sched_reply_int(calls[nc - 1].reply) > 0)
             *released = 1;
-        freeReplyObject(rep);
+        for (size_t i = 0; i < nc; i++)
+            freeReplyObject(calls[i].reply);
     }
     rf_buf_reset(&f->args);
     f->n = 0;

@@ -120,10 +120,12 @@ static int on_done(rf_sched *s, const plan *p, size_t si, const event *ev,
     return 0;
 }
 
-static int put_cache(rf_sched *s, rf_buf *args, rf_err *err)
+/* The cache entries collected, then the finishes, in one round trip: the
+ * cache first, so that a dependent dispatched after the finish sees it. */
+static int put_cache_and_finish(rf_sched *s, rf_buf *args, finisher *f, rf_err *err)
 {
     if (!args->len)
-        return 0;
+        return rf_sched_fin_flush(f, NULL, err);
     size_t n = 0;
     for (size_t i = 0; i < args->len; i++)
         n += args->data[i] == 0;
@@ -135,10 +137,8 @@ static int put_cache(rf_sched *s, rf_buf *args, rf_err *err)
     size_t k = 2;
     for (const char *c = args->data; c < args->data + args->len; c += strlen(c) + 1)
         argv[k++] = c;
-    redisReply *rep;
-    int rc = rf_redis_eval(s->r, &rf_sched_lua_cache_put, 0, (int)k, argv, NULL, &rep, err);
-    if (rc == 0)
-        freeReplyObject(rep);
+    rf_redis_call put = {&rf_sched_lua_cache_put, 0, (int)k, argv, NULL, NULL};
+    int rc = rf_sched_fin_flush_after(f, &put, NULL, err);
     free(argv);
     rf_buf_reset(args);
     return rc;
@@ -237,13 +237,10 @@ static int handle_events(rf_sched *s, event *v, size_t n, rf_err *err)
             note_run(&runs, &nruns, ev->run);
         }
         if (rc == 0 && f.n >= BATCH)
-            rc = put_cache(s, &cache_args, err) || rf_sched_fin_flush(&f, NULL, err);
+            rc = put_cache_and_finish(s, &cache_args, &f, err);
     }
-    /* The cache first: a dependent dispatched after the finish must see it. */
     if (rc == 0)
-        rc = put_cache(s, &cache_args, err);
-    if (rc == 0)
-        rc = rf_sched_fin_flush(&f, NULL, err);
+        rc = put_cache_and_finish(s, &cache_args, &f, err);
     if (recs)
         freeReplyObject(recs);
     for (size_t i = 0; i < nruns; i++) {

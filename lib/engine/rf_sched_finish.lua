@@ -3,50 +3,98 @@
 -- a suspend step's approval, counted as done, its result kept in res),
 -- result JSON, chain (0|1), error text, number of dependents, dependents...
 -- Idempotent: a task finishes once (its bit in the step's bitmap). Returns
--- the number of tasks whose finishing released a step or a chain link.
+-- the number of finished groups (run, step) that released a step or a chain
+-- link.
+-- Batched: per task only the bit (SETBIT answers the old one) and a result
+-- for cache/skip; the counters of a step are added once per batch, and the
+-- step's completion is checked then. A failure first applies what is
+-- pending for its run, so a run's transitions keep the order of its tasks.
 -- @include rf_sched_prelude.lua
 -- @include rf_sched_stepdone.lua
 local P, i, released = ARGV[1], 2, 0
-local function finish(R, s, idx, kind, res, chain, why, deps)
-  local run = P .. 'run:' .. R
-  local state = redis.call('HGET', run, 'state')
-  if not state then return 0 end
-  local steps, key = run .. ':steps', s .. '/' .. idx
-  if redis.call('GETBIT', run .. ':fin:' .. s, idx) == 1 then return 0 end
-  if kind == 'fail' then
-    if redis.call('HSETNX', run .. ':res', key, res) == 0 then return 0 end
-    redis.call('HINCRBY', steps, 'x.' .. s, 1)
-    redis.call('HINCRBY', run, 'failed', 1)
-    if state == 'running' and redis.call('HGET', steps, 'e.' .. s) == '1' then
-      exit_over(P, R, run, why)
-    elseif state == 'running' then
-      main_over(P, R, run, 'failed', why)
-    end
-    return 0
+local short = {done = 'd', cache = 'c', skip = 'k'}
+local exists = {}   -- run -> whether its hash exists (read once per batch)
+local groups = {}   -- run -> ordered list of pending (step) groups
+local byname = {}   -- run..'\0'..step -> group
+local function run_exists(R)
+  if exists[R] == nil then
+    exists[R] = redis.call('EXISTS', P .. 'run:' .. R) == 1
   end
-  redis.call('SETBIT', run .. ':fin:' .. s, idx, 1)
-  if kind ~= 'done' then redis.call('HSET', run .. ':res', key, res) end
-  if kind == 'approve' then kind = 'done' end
-  local short = ({done = 'd', cache = 'c', skip = 'k'})[kind]
-  redis.call('HINCRBY', run, kind, 1)
-  redis.call('HINCRBY', steps, short .. '.' .. s, 1)
-  local fin = redis.call('HINCRBY', steps, 'f.' .. s, 1)
+  return exists[R]
+end
+-- Add a group's counts, then release what its step's completion releases.
+local function apply(R, g)
+  local run = P .. 'run:' .. R
+  local steps, s = run .. ':steps', g.s
+  for kind, c in pairs(g.n) do
+    redis.call('HINCRBY', run, kind, c)
+    redis.call('HINCRBY', steps, short[kind] .. '.' .. s, c)
+  end
+  local fin = redis.call('HINCRBY', steps, 'f.' .. s, g.cnt)
   local total = tonumber(redis.call('HGET', steps, 't.' .. s))
   if fin >= total then
-    step_done(P, R, run, state, deps, s)
-    return #deps > 0 and 1 or 0
-  elseif chain == '1' then
+    step_done(P, R, run, redis.call('HGET', run, 'state'), g.deps, s)
+    if #g.deps > 0 then released = released + 1 end
+  elseif g.chain == '1' then
     redis.call('HINCRBY', run .. ':todo', s, 1)
-    return 1
+    released = released + 1
   end
-  return 0
 end
+local function flush(R)
+  for _, g in ipairs(groups[R] or {}) do apply(R, g) end
+  groups[R] = nil
+  for k, g in pairs(byname) do if g.R == R then byname[k] = nil end end
+end
+local function fail(R, s, idx, res, why)
+  local run = P .. 'run:' .. R
+  local steps = run .. ':steps'
+  if redis.call('GETBIT', run .. ':fin:' .. s, idx) == 1 then return end
+  if redis.call('HSETNX', run .. ':res', s .. '/' .. idx, res) == 0 then return end
+  redis.call('HINCRBY', steps, 'x.' .. s, 1)
+  redis.call('HINCRBY', run, 'failed', 1)
+  local state = redis.call('HGET', run, 'state')
+  if state == 'running' and redis.call('HGET', steps, 'e.' .. s) == '1' then
+    exit_over(P, R, run, why)
+  elseif state == 'running' then
+    main_over(P, R, run, 'failed', why)
+  end
+end
+-- A done, cached, skipped or approved task: its bit now, its counts later.
+-- a = the ARGV index of its dependents' count (read for a new group only).
+local function finish(R, s, idx, kind, res, chain, a)
+  local run = P .. 'run:' .. R
+  if redis.call('SETBIT', run .. ':fin:' .. s, idx, 1) == 1 then return end
+  if kind ~= 'done' then redis.call('HSET', run .. ':res', s .. '/' .. idx, res) end
+  if kind == 'approve' then kind = 'done' end
+  local name = R .. '\0' .. s
+  local g = byname[name]
+  if not g then
+    local deps = {}
+    for k = 1, tonumber(ARGV[a]) do deps[k] = ARGV[a + k] end
+    g = {R = R, s = s, chain = chain, deps = deps, n = {}, cnt = 0}
+    byname[name] = g
+    groups[R] = groups[R] or {}
+    table.insert(groups[R], g)
+  end
+  g.n[kind] = (g.n[kind] or 0) + 1
+  g.cnt = g.cnt + 1
+end
+local order, seen = {}, {}   -- runs in the order first seen, for the final flush
 while i <= #ARGV do
-  local nd = tonumber(ARGV[i + 7])
-  local deps = {}
-  for k = 1, nd do deps[k] = ARGV[i + 7 + k] end
-  released = released + finish(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
-    ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], deps)
-  i = i + 8 + nd
+  local R, kind = ARGV[i], ARGV[i + 3]
+  if run_exists(R) then
+    if not seen[R] then
+      seen[R] = true
+      order[#order + 1] = R
+    end
+    if kind == 'fail' then
+      flush(R)
+      fail(R, ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 4], ARGV[i + 6])
+    else
+      finish(R, ARGV[i + 1], tonumber(ARGV[i + 2]), kind, ARGV[i + 4], ARGV[i + 5], i + 7)
+    end
+  end
+  i = i + 8 + tonumber(ARGV[i + 7])
 end
+for _, R in ipairs(order) do flush(R) end
 return released
