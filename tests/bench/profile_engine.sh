@@ -41,10 +41,10 @@ for i in 1 2; do
   p=$(rf_free_port)
   wports+=("$p")
   if [ ${#wrap[@]} -gt 0 ]; then
-    "${wrap[@]}" "$RF_STACK_DIR/strace.worker$i" "$R" worker --types noop --concurrency 4 \
+    "${wrap[@]}" "$RF_STACK_DIR/strace.worker$i" "$R" worker --types noop --concurrency 4 ${RF_PROFILE_WORKER_ARGS:-} \
       --metrics "127.0.0.1:$p" >"$RF_STACK_DIR/worker$i.log" 2>&1 &
   else
-    "$R" worker --types noop --concurrency 4 --metrics "127.0.0.1:$p" \
+    "$R" worker --types noop --concurrency 4 ${RF_PROFILE_WORKER_ARGS:-} --metrics "127.0.0.1:$p" \
       >"$RF_STACK_DIR/worker$i.log" 2>&1 &
   fi
   RF_STACK_PIDS+=($!)
