@@ -5,9 +5,10 @@
 -- Idempotent: a task finishes once (its bit in the step's bitmap). Returns
 -- the number of finished groups (run, step) that released a step or a chain
 -- link.
--- Batched: per task only the bit (SETBIT answers the old one) and a result
--- for cache/skip; the counters of a step are added once per batch, and the
--- step's completion is checked then. A failure first applies what is
+-- Batched: the bits of a step's tasks are set by one BITFIELD (which
+-- answers the old ones), a result is stored per cached/skipped task, the
+-- counters of a step are added once per batch and its completion checked
+-- then. A failure first applies what is
 -- pending for its run, so a run's transitions keep the order of its tasks.
 -- @include rf_sched_prelude.lua
 -- @include rf_sched_stepdone.lua
@@ -59,12 +60,11 @@ local function fail(R, s, idx, res, why)
     main_over(P, R, run, 'failed', why)
   end
 end
--- A done, cached, skipped or approved task: its bit now, its counts later.
--- a = the ARGV index of its dependents' count (read for a new group only).
+-- A done, cached, skipped or approved task whose bit was not set: its
+-- result now, its counts later. a = the ARGV index of its dependents' count
+-- (read for a new group only).
 local function finish(R, s, idx, kind, res, chain, a)
-  local run = P .. 'run:' .. R
-  if redis.call('SETBIT', run .. ':fin:' .. s, idx, 1) == 1 then return end
-  if kind ~= 'done' then redis.call('HSET', run .. ':res', s .. '/' .. idx, res) end
+  if kind ~= 'done' then redis.call('HSET', P .. 'run:' .. R .. ':res', s .. '/' .. idx, res) end
   if kind == 'approve' then kind = 'done' end
   local name = R .. '\0' .. s
   local g = byname[name]
@@ -79,6 +79,43 @@ local function finish(R, s, idx, kind, res, chain, a)
   g.n[kind] = (g.n[kind] or 0) + 1
   g.cnt = g.cnt + 1
 end
+-- Consecutive non-failures, set in their bitmaps with one BITFIELD per
+-- step (its answers are the old bits: 1 = finished before, skip it).
+local seg = {}
+local function run_segment()
+  local keys, ops = {}, {}
+  for _, t in ipairs(seg) do
+    local bk = P .. 'run:' .. ARGV[t] .. ':fin:' .. ARGV[t + 1]
+    if not ops[bk] then
+      ops[bk] = {}
+      keys[#keys + 1] = bk
+    end
+    local o = ops[bk]
+    o[#o + 1] = 'SET'
+    o[#o + 1] = 'u1'
+    o[#o + 1] = ARGV[t + 2]
+    o[#o + 1] = '1'
+  end
+  local old, pos = {}, {}
+  for _, bk in ipairs(keys) do
+    local o, v = ops[bk], {}
+    for j = 1, #o, 1000 do
+      for _, x in ipairs(redis.call('BITFIELD', bk, unpack(o, j, math.min(j + 999, #o)))) do
+        v[#v + 1] = x
+      end
+    end
+    old[bk], pos[bk] = v, 0
+  end
+  for _, t in ipairs(seg) do
+    local bk = P .. 'run:' .. ARGV[t] .. ':fin:' .. ARGV[t + 1]
+    pos[bk] = pos[bk] + 1
+    if old[bk][pos[bk]] == 0 then
+      finish(ARGV[t], ARGV[t + 1], tonumber(ARGV[t + 2]), ARGV[t + 3], ARGV[t + 4],
+        ARGV[t + 5], t + 7)
+    end
+  end
+  seg = {}
+end
 local order, seen = {}, {}   -- runs in the order first seen, for the final flush
 while i <= #ARGV do
   local R, kind = ARGV[i], ARGV[i + 3]
@@ -88,13 +125,15 @@ while i <= #ARGV do
       order[#order + 1] = R
     end
     if kind == 'fail' then
+      run_segment()
       flush(R)
       fail(R, ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 4], ARGV[i + 6])
     else
-      finish(R, ARGV[i + 1], tonumber(ARGV[i + 2]), kind, ARGV[i + 4], ARGV[i + 5], i + 7)
+      seg[#seg + 1] = i   -- its arguments start at ARGV[i]
     end
   end
   i = i + 8 + tonumber(ARGV[i + 7])
 end
+run_segment()
 for _, R in ipairs(order) do flush(R) end
 return released
