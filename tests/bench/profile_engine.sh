@@ -7,9 +7,14 @@
 # Prints tasks/s; per task: Redis CPU (INFO cpu), worker and scheduler CPU
 # (/proc/PID/stat utime+stime), round trips of workers and scheduler (their
 # /metrics, ruvflow_redis_round_trips_total), Redis commands and EVALSHA
-# usec per call (INFO commandstats, reset before the run).
+# usec per call (INFO commandstats, reset before the run). The scheduler
+# runs with --metrics (for its counter), so its events tailer is in the
+# Redis figures: an XREAD per batch and an HMGET per event (rf_monitor).
 # RF_PROFILE_PERF=1 records redis-server with `perf record` and prints the
 # symbols with the most self time.
+# RF_PROFILE_SLOWLOG=1 logs every command in Redis's SLOWLOG and prints the
+# time per task of each script (by SHA and first arguments): inflated by the
+# logging, but it shows how the scripts compare.
 # RF_PROFILE_STRACE=1 also runs the workers and scheduler under `strace -c
 # -f` and prints their syscall summaries (slower: for counts, not times).
 set -uo pipefail
@@ -21,7 +26,10 @@ kind=${1:-flat}
 N=${2:-20000}
 
 rf_stack_init
-rf_start_redis --appendonly no || exit 1
+slow=()
+[ "${RF_PROFILE_SLOWLOG:-0}" = 1 ] &&
+  slow=(--slowlog-log-slower-than 0 --slowlog-max-len 2000000)
+rf_start_redis --appendonly no "${slow[@]}" || exit 1
 export RUVFLOW_REDIS_URL=$RF_TEST_REDIS_URL RUVFLOW_LOG=warn
 export RUVFLOW_STORE="file://$RF_STACK_DIR/store"
 cli() { redis-cli -p "$RF_REDIS_PORT" "$@"; }
@@ -58,11 +66,13 @@ procs() { pgrep -f "$RF_BIN/ruvflow $1" | while read -r p; do
   [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$RF_BIN/ruvflow" ] && echo "$p"; done; }
 ticks() { local t=0 p; for p in "$@"; do
   t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo "$t"; }
-trips() { # sum of round trips over the /metrics of the given ports
-  local t=0 p v
+trips() { # trips PATTERN PORT...: round trips summed over /metrics samples matching
+  local t=0 p v pat=$1
+  shift
   for p in "$@"; do
     v=$(curl -s "http://127.0.0.1:$p/metrics" |
-        awk '/^ruvflow_redis_round_trips_total/ {s += $2} END {printf "%d", s}')
+        awk -v pat="$pat" '/^ruvflow_redis_round_trips_total/ && $0 ~ pat {s += $2}
+                           END {printf "%d", s}')
     t=$(( t + v ))
   done
   echo "$t"
@@ -89,8 +99,9 @@ EOF
 esac
 
 cli CONFIG RESETSTAT >/dev/null
+[ ${#slow[@]} -gt 0 ] && cli SLOWLOG RESET >/dev/null
 r0=$(rcpu) w0=$(ticks $wp) s0=$(ticks $sp)
-wt0=$(trips "${wports[@]}") st0=$(trips "$sport")
+wt0=$(trips . "${wports[@]}") st0=$(trips 'conn="scheduler"' "$sport")
 if [ "${RF_PROFILE_PERF:-0}" = 1 ]; then
   perf record -F 2000 -g -p "$RF_REDIS_PID" -o "$RF_STACK_DIR/perf.redis" >/dev/null 2>&1 &
   perf_pid=$!
@@ -101,11 +112,13 @@ run=$("$R" submit "$wf" "${args[@]}" --no-cache) || exit 1
 while [ "$(cli HGET "rf:run:$run" state)" = running ]; do sleep 0.02; done
 ms=$(( $(date +%s%3N) - t0 ))
 r1=$(rcpu) w1=$(ticks $wp) s1=$(ticks $sp)
-wt1=$(trips "${wports[@]}") st1=$(trips "$sport")
+wt1=$(trips . "${wports[@]}") st1=$(trips 'conn="scheduler"' "$sport")
 state=$(cli HGET "rf:run:$run" state)
 if [ -n "${perf_pid:-}" ]; then
   kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null
-  echo "== perf report of redis-server (self time)"
+  echo "== perf report of redis-server: by object, then symbols (self time)"
+  perf report -i "$RF_STACK_DIR/perf.redis" --no-children --sort dso --stdio 2>/dev/null |
+    grep -E '^ +[0-9.]+%' | head -6
   perf report -i "$RF_STACK_DIR/perf.redis" --no-children --sort symbol --stdio 2>/dev/null |
     grep -E '^ +[0-9.]+%' | head -25
 fi
@@ -135,6 +148,25 @@ print(f"{'command':16} {'calls/task':>10} {'usec/task':>10} {'usec/call':>10}")
 for usec, name, calls, upc in rows[:14]:
     print(f"{name:16} {calls / n:10.3f} {usec / n:10.2f} {upc:10.2f}")
 PY
+if [ ${#slow[@]} -gt 0 ]; then
+  echo "== SLOWLOG: the scripts (every command logged)"
+  cli --json SLOWLOG GET 2000000 >"$RF_STACK_DIR/slowlog.json"
+  python3 - "$RF_STACK_DIR/slowlog.json" "$ntasks" <<'PY'
+import collections, json, sys
+n = int(sys.argv[2])
+agg = collections.defaultdict(lambda: [0, 0, ""])
+for e in json.load(open(sys.argv[1])):
+    args = e[3]
+    if args[0].lower() != "evalsha":
+        continue
+    a = agg[args[1][:8]]
+    a[0] += 1
+    a[1] += e[2]
+    a[2] = a[2] or " ".join(args[3:7])[:70]
+for sha, (calls, us, first) in sorted(agg.items(), key=lambda x: -x[1][1])[:10]:
+    print(f"  {sha} {calls:6d} calls {us / n:7.2f} us/task {us / calls:9.1f} us/call  {first}")
+PY
+fi
 if [ ${#wrap[@]} -gt 0 ]; then
   RF_KEEP_STACK=1 rf_stack_stop >/dev/null 2>&1
   sleep 0.5
