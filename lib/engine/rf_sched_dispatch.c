@@ -159,8 +159,9 @@ static int prepare(rf_sched *s, const plan *p, const rf_dag_ctx *ctx, size_t si,
     return 1;
 }
 
+/* *renewed: when the run's dispatch lease was last taken or renewed (mono ms). */
 static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
-                         rf_err *err)
+                         int64_t *renewed, rf_err *err)
 {
     const rf_wf_step *st = &p->wf->steps[si];
     size_t total, nbits;
@@ -206,9 +207,15 @@ static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
             nv = 0;
             if (rc == 0)
                 rc = rf_sched_fin_flush(&f, released, err);
-            if (rc == 0 && lock_run(s, p->run, LOCK_MS, err) == 0)
-                rc = rf_errf(err, RF_ECONFLICT, "lost the dispatch lease of run %s",
-                             p->run);
+            /* Renewed once a third of it is gone, not per batch: until the
+             * lease expires nobody else can take it, and a round trip per
+             * 512 tasks is half of what a large dispatch waits for. */
+            if (rc == 0 && rf_mono_ms() - *renewed >= LOCK_MS / 3) {
+                *renewed = rf_mono_ms();
+                if (lock_run(s, p->run, LOCK_MS, err) == 0)
+                    rc = rf_errf(err, RF_ECONFLICT, "lost the dispatch lease of run %s",
+                                 p->run);
+            }
         }
         if (st->fan == RF_FAN_CHAIN)
             break;   /* one link at a time: the next needs this one's outputs */
@@ -275,6 +282,7 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
     int rc = 0, held = 0;
     for (int round = 0; rc == 0 && round < 1000000; round++) {
         redisReply *rep;
+        int64_t renewed = rf_mono_ms();   /* the probe takes or renews the lease */
         int got = probe_run(s, run, &rep, err);
         if (got <= 0) {
             rc = got;
@@ -294,7 +302,7 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
             if (!main || p->wf->steps[si].on_exit)
                 rc = rf_sched_fanout(s, p, si, err);
             if (rc == 0 && (!main || p->wf->steps[si].on_exit))
-                rc = dispatch_step(s, p, si, &released, err);
+                rc = dispatch_step(s, p, si, &released, &renewed, err);
             if (rc == 0) {
                 const char *a[] = {s->P, run, rep->element[i]->str,
                                    rep->element[i + 1]->str};

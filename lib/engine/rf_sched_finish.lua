@@ -1,5 +1,7 @@
 -- rf_sched_finish.lua: finish tasks, releasing dependents and chain links.
--- ARGV: P, then per task: run, step, idx, kind (done|cache|skip|fail|approve:
+-- ARGV: P, n, n ids of events to acknowledge (XACK of group sched on the
+-- events stream, after everything else: a failed call acknowledges
+-- nothing), then per task: run, step, idx, kind (done|cache|skip|fail|approve:
 -- a suspend step's approval, counted as done, its result kept in res),
 -- result JSON, chain (0|1), error text, number of dependents, dependents...
 -- Idempotent: a task finishes once (its bit in the step's bitmap). Returns
@@ -12,7 +14,8 @@
 -- pending for its run, so a run's transitions keep the order of its tasks.
 -- @include rf_sched_prelude.lua
 -- @include rf_sched_stepdone.lua
-local P, i, released = ARGV[1], 2, 0
+local P, nack, released = ARGV[1], tonumber(ARGV[2]), 0
+local i = 3 + nack
 local short = {done = 'd', cache = 'c', skip = 'k'}
 local exists = {}   -- run -> whether its hash exists (read once per batch)
 local groups = {}   -- run -> ordered list of pending (step) groups
@@ -136,4 +139,7 @@ while i <= #ARGV do
 end
 run_segment()
 for _, R in ipairs(order) do flush(R) end
+for j = 3, 2 + nack, 1000 do
+  redis.call('XACK', P .. 'events', 'sched', unpack(ARGV, j, math.min(j + 999, 2 + nack)))
+end
 return released

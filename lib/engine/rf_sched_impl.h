@@ -112,8 +112,11 @@ void rf_sched_fin_add(finisher *f, const plan *p, size_t si, size_t idx, const c
 void rf_sched_fin_free(finisher *f);
 int rf_sched_fin_flush(finisher *f, int *released, rf_err *err);
 /* The same, with the call `pre` (may be NULL) sent first in the same round
- * trip (pipelined, so it runs first); its reply is freed here. */
-int rf_sched_fin_flush_after(finisher *f, rf_redis_call *pre, int *released, rf_err *err);
+ * trip (pipelined, so it runs first; its reply is freed here), and the
+ * events acks[0..nacks) acknowledged by the finish script once it has done
+ * everything else (a call that fails acknowledges nothing). */
+int rf_sched_fin_flush_after(finisher *f, rf_redis_call *pre, char *const *acks, size_t nacks,
+                             int *released, rf_err *err);
 int rf_sched_run_state(rf_sched *s, const char *run, char **state, rf_err *err);
 int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err);
 void rf_sched_take_strings(redisReply *rep, char ***ids, size_t *n);

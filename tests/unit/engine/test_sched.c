@@ -1058,6 +1058,12 @@ static void test_finish_batch_and_repeat(void **state)
     char *st = drive(e, run, 1, 10);
     assert_string_equal(st, "succeeded");
     assert_int_equal(e->executed, 40 + 3 + 1);
+    /* Every event was acknowledged (by the finish call of its batch). */
+    const char *pa[] = {"XPENDING", rf_queue_events_key(e->q), "sched"};
+    redisReply *pend;
+    assert_int_equal(rf_redis_cmdv(e->r, 3, pa, NULL, &pend, &err), 0);
+    assert_int_equal(pend->element[0]->integer, 0);
+    freeReplyObject(pend);
     free(st), free(run);
     rf_workflow_free(wf);
 }
