@@ -44,6 +44,8 @@ else
   "$R" scheduler --metrics "127.0.0.1:$sport" >"$RF_STACK_DIR/scheduler.log" 2>&1 &
 fi
 RF_STACK_PIDS+=($!)
+spid=$!
+wpids=()
 wports=()
 for i in 1 2; do
   p=$(rf_free_port)
@@ -56,14 +58,21 @@ for i in 1 2; do
       >"$RF_STACK_DIR/worker$i.log" 2>&1 &
   fi
   RF_STACK_PIDS+=($!)
+  wpids+=($!)
 done
 rf_wait_port "$sport" 10 || exit 1
 for p in "${wports[@]}"; do rf_wait_port "$p" 10 || exit 1; done
 sleep 0.5
 
 # The real processes (under strace, the traced children).
-procs() { pgrep -f "$RF_BIN/ruvflow $1" | while read -r p; do
-  [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$RF_BIN/ruvflow" ] && echo "$p"; done; }
+# The processes started here (under strace: the traced child), never
+# another stack's that runs the same binary.
+procs() { local p c; for p in "$@"; do
+  if [ ${#wrap[@]} -gt 0 ]; then
+    for c in $(pgrep -P "$p"); do echo "$c"; done
+  else
+    echo "$p"
+  fi; done; }
 ticks() { local t=0 p; for p in "$@"; do
   t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo "$t"; }
 trips() { # trips PATTERN PORT...: round trips summed over /metrics samples matching
@@ -79,7 +88,7 @@ trips() { # trips PATTERN PORT...: round trips summed over /metrics samples matc
 }
 rcpu() { cli INFO cpu | awk -F: '/used_cpu_(user|sys):/ {s += $2} END {printf "%.4f", s}'; }
 
-wp=$(procs worker | tr '\n' ' ') sp=$(procs scheduler | tr '\n' ' ')
+wp=$(procs "${wpids[@]}" | tr '\n' ' ') sp=$(procs "$spid" | tr '\n' ' ')
 # Stop the traced processes themselves first (strace then writes its summary).
 [ ${#wrap[@]} -gt 0 ] && RF_STACK_PIDS=($wp $sp "${RF_STACK_PIDS[@]}")
 case $kind in
