@@ -12,6 +12,12 @@ static int64_t clock_ms(clockid_t id)
 }
 
 int64_t rf_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+int64_t rf_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 int64_t rf_wall_ms(void) { return clock_ms(CLOCK_REALTIME); }
 
 void rf_sleep_ms(long ms)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 int64_t rf_mono_ms(void);
+int64_t rf_mono_us(void);   /* for durations under a millisecond */
 int64_t rf_wall_ms(void);
 /* Sleep the whole duration, resuming after signal interruptions. */
 void rf_sleep_ms(long ms);

@@ -44,6 +44,14 @@ local function task_get(k, ...)
   end
   return out
 end
+-- One command over many members: cmd key list[1] list[2] ..., in chunks
+-- (Lua's unpack has a limit); `per` is even for score/member pairs.
+local function multi(cmd, key, list)
+  local per = 1000
+  for i = 1, #list, per do
+    redis.call(cmd, key, unpack(list, i, math.min(i + per - 1, #list)))
+  end
+end
 local function wake(pool, typ, n)
   local k = qk(pool, typ, 'wake')
   local add = math.min(n, 64 - redis.call('LLEN', k))

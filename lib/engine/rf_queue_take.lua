@@ -7,14 +7,14 @@
 local function json_obj(s)
   return type(s) == 'string' and string.sub(s, 1, 1) == '{' and string.sub(s, -1) == '}'
 end
+local names = {'prio', 'att', 'maxa', 'tok', 'tmo', 'idx'}
+local at = {3, 4, 5, 6, 9, 13}
 local function check(r, pool, typ)
   if not r[1] and not r[2] then return 'record missing' end
   if r[1] ~= typ or r[2] ~= pool then
     return 'record says queue '..tostring(r[2])..'/'..tostring(r[1])..
       ' but sits in '..pool..'/'..typ
   end
-  local names = {'prio', 'att', 'maxa', 'tok', 'tmo', 'idx'}
-  local at = {3, 4, 5, 6, 9, 13}
   for i, f in ipairs(at) do
     if not tonumber(r[f]) then
       return 'field '..names[i]..' is not a number: '..tostring(r[f])
@@ -50,6 +50,9 @@ local function pop()
   if best then redis.call('ZREM', qk(pool, bt, 'ready'), best) end
   return best, bt
 end
+-- Every lease of this call ends at the same deadline; the leased sets get
+-- one ZADD per type at the end (the script is atomic: nobody sees between).
+local deadline, leased = num(t + lease), {}
 local out, guard = {}, 0
 while #out < max and guard < max * 4 do
   guard = guard + 1
@@ -65,9 +68,16 @@ while #out < max and guard < max * 4 do
     local tok, att = tonumber(r[6]) + 1, tonumber(r[4]) + 1
     redis.call('HSET', k, 'st', 'leased', 'tok', num(tok), 'att', num(att), 'wk', worker,
       'start', us, 'run0', '0')
-    redis.call('ZADD', qk(pool, typ, 'leased'), num(t + lease), id)
+    local lz = leased[typ]
+    if not lz then
+      lz = {}
+      leased[typ] = lz
+    end
+    lz[#lz + 1] = deadline
+    lz[#lz + 1] = id
     out[#out + 1] = {id, num(tok), num(att), r[10] or '', r[11] or '', r[13], typ, pool,
       r[3], r[7], r[8], r[12] or 'hot', r[9], r[5], r[14] or us, us}
   end
 end
+for typ, lz in pairs(leased) do multi('ZADD', qk(pool, typ, 'leased'), lz) end
 return out

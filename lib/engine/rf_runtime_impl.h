@@ -25,14 +25,13 @@
 #include "base/rf_log.h"
 #include "engine/rf_queue.h"
 #include "engine/rf_redis.h"
+#include "engine/rf_batch.h"
 #include "engine/rf_runtime_io.h"
 #include "engine/rf_wmetrics.h"
 #include "base/rf_httpd.h"
 #include "store/rf_s3_stats.h"
 #include "engine/rf_task_impl.h"
 #include "base/rf_time.h"
-
-#define SHORT_TASK_MS 5     /* tasks this quick are batched */
 
 typedef struct rt_opts {
     const char *redis_url, *prefix, *store_url, *pool, *tmp;

@@ -77,7 +77,8 @@ void *rf_runtime_slot_main(void *arg)
 {
     slot *s = arg;
     runtime *rt = s->rt;
-    size_t batch = 1;
+    rf_batch batch;
+    rf_batch_init(&batch);
     long idle_wait = rt->o.lease_ms / 4 < 1000 ? rt->o.lease_ms / 4 : 1000;
     pending p = {0};
     while (!atomic_load(&rt->draining) && make_workdir(s) != 0)
@@ -87,7 +88,7 @@ void *rf_runtime_slot_main(void *arg)
         size_t n;
         rf_err err = {0};
         int rc = rf_queue_commit_take(s->q, p.r, p.n, p.status, rt->o.pool, rt->types,
-                                      rt->ntypes, rt->id, batch, &l, &n, &err);
+                                      rt->ntypes, rt->id, batch.size, &l, &n, &err);
         rf_runtime_pending_done(s, &p, rc == 0, &err);
         if (rc != 0) {
             rf_log_error(&rt->log, "%s; trying again in 1 s", err.msg);
@@ -102,23 +103,21 @@ void *rf_runtime_slot_main(void *arg)
             continue;
         }
         set_held(s, l, n);
-        int all_short = 1;
         size_t i;
         for (i = 0; i < n && !atomic_load(&rt->draining); i++) {
             begin_task(s, i);
-            int64_t t0 = rf_mono_ms();
+            int64_t t0 = rf_mono_us();
             rf_runtime_run_task(s, &l[i], &p);
             end_task(s);
-            if (rf_mono_ms() - t0 > SHORT_TASK_MS) {
-                all_short = 0;
+            int64_t took = rf_mono_us() - t0;
+            rf_batch_task(&batch, took);
+            if (took > RF_BATCH_SHORT_US)
                 rf_runtime_pending_flush(s, &p); /* a slow task's result should not wait */
-            }
         }
         release_rest(s, l, i, n);
         set_held(s, NULL, 0);
         rf_leases_free(l, n);
-        batch = all_short ? (batch * 2 < (size_t)rt->o.prefetch ? batch * 2 : (size_t)rt->o.prefetch)
-                          : 1;
+        rf_batch_next(&batch, (size_t)rt->o.prefetch, rt->o.lease_ms);
     }
     rf_runtime_pending_flush(s, &p);
     free(p.r);

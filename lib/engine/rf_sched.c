@@ -440,23 +440,41 @@ void rf_sched_fin_free(finisher *f)
  * when some step was released or a chain advanced. */
 int rf_sched_fin_flush(finisher *f, int *released, rf_err *err)
 {
-    if (!f->n)
+    return rf_sched_fin_flush_after(f, NULL, NULL, 0, released, err);
+}
+
+int rf_sched_fin_flush_after(finisher *f, rf_redis_call *pre, char *const *acks, size_t nacks,
+                             int *released, rf_err *err)
+{
+    if (!f->n && !pre && !nacks)
         return 0;
-    size_t argc = 1;
+    size_t argc = 2 + nacks;
     for (size_t i = 0; i < f->args.len; i++)
         argc += f->args.data[i] == 0;
     const char **argv = rf_xcalloc(argc + 1, sizeof *argv);
+    char na[24];
+    snprintf(na, sizeof na, "%zu", nacks);
     argv[0] = f->s->P;
-    size_t k = 1;
+    argv[1] = na;
+    size_t k = 2;
+    for (size_t i = 0; i < nacks; i++)
+        argv[k++] = acks[i];
     for (const char *c = f->args.data; c < f->args.data + f->args.len; c += strlen(c) + 1)
         argv[k++] = c;
-    redisReply *rep;
-    int rc = rf_redis_eval(f->s->r, &rf_sched_lua_finish, 0, (int)argc, argv, NULL, &rep, err);
+    rf_redis_call calls[2];
+    size_t nc = 0;
+    if (pre)
+        calls[nc++] = *pre;
+    int fin = f->n || nacks;
+    if (fin)
+        calls[nc++] = (rf_redis_call){&rf_sched_lua_finish, 0, (int)argc, argv, NULL, NULL};
+    int rc = rf_redis_eval_many(f->s->r, calls, nc, err);
     free(argv);
     if (rc == 0) {
-        if (released && rf_sched_reply_int(rep) > 0)
+        if (fin && released && rf_sched_reply_int(calls[nc - 1].reply) > 0)
             *released = 1;
-        freeReplyObject(rep);
+        for (size_t i = 0; i < nc; i++)
+            freeReplyObject(calls[i].reply);
     }
     rf_buf_reset(&f->args);
     f->n = 0;

@@ -159,8 +159,9 @@ static int prepare(rf_sched *s, const plan *p, const rf_dag_ctx *ctx, size_t si,
     return 1;
 }
 
+/* *renewed: when the run's dispatch lease was last taken or renewed (mono ms). */
 static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
-                         rf_err *err)
+                         int64_t *renewed, rf_err *err)
 {
     const rf_wf_step *st = &p->wf->steps[si];
     size_t total, nbits;
@@ -206,9 +207,15 @@ static int dispatch_step(rf_sched *s, const plan *p, size_t si, int *released,
             nv = 0;
             if (rc == 0)
                 rc = rf_sched_fin_flush(&f, released, err);
-            if (rc == 0 && lock_run(s, p->run, LOCK_MS, err) == 0)
-                rc = rf_errf(err, RF_ECONFLICT, "lost the dispatch lease of run %s",
-                             p->run);
+            /* Renewed once a third of it is gone, not per batch: until the
+             * lease expires nobody else can take it, and a round trip per
+             * 512 tasks is half of what a large dispatch waits for. */
+            if (rc == 0 && rf_mono_ms() - *renewed >= LOCK_MS / 3) {
+                *renewed = rf_mono_ms();
+                if (lock_run(s, p->run, LOCK_MS, err) == 0)
+                    rc = rf_errf(err, RF_ECONFLICT, "lost the dispatch lease of run %s",
+                                 p->run);
+            }
         }
         if (st->fan == RF_FAN_CHAIN)
             break;   /* one link at a time: the next needs this one's outputs */
@@ -241,37 +248,53 @@ int rf_sched_run_state(rf_sched *s, const char *run, char **state, rf_err *err)
     return rc;
 }
 
+/* Lease, state, main and todo of a run in one round trip (rf_sched_probe.lua).
+ * Returns 1 with *rep to go on, 0 when there is nothing to do (another
+ * scheduler holds the lease, or nothing to dispatch: the lease is not
+ * kept), -1 on error. */
+static int probe_run(rf_sched *s, const char *run, redisReply **rep, rf_err *err)
+{
+    char ms[24];
+    snprintf(ms, sizeof ms, "%d", LOCK_MS);
+    const char *argv[] = {s->P, run, s->consumer, ms};
+    if (rf_redis_eval(s->r, &rf_sched_lua_probe, 0, 4, argv, NULL, rep, err) < 0)
+        return -1;
+    const redisReply *r = *rep;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+             r->element[0]->type == REDIS_REPLY_INTEGER;
+    int got = ok && r->element[0]->integer == 1;
+    if (!ok || (got && (r->elements < 3 || r->elements % 2 == 0))) {
+        freeReplyObject(*rep);
+        return rf_errf(err, RF_ECORRUPT, "run probe: unexpected reply from Redis");
+    }
+    if (!got || r->elements == 3) {   /* someone else's, or nothing to do */
+        freeReplyObject(*rep);
+        return 0;
+    }
+    return 1;
+}
+
 /* Dispatch every step in the run's todo until none is left. Holds the run's
- * dispatch lease; returns 0 without doing anything if another holds it. */
+ * dispatch lease; returns 0 without doing anything if another holds it.
+ * A run with nothing to dispatch costs one round trip. */
 int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
 {
-    int got = lock_run(s, run, LOCK_MS, err);
-    if (got <= 0)
-        return got;
-    int rc = 0;
-    rf_buf k = RF_BUF_INIT;
-    rf_sched_key_of(&k, s, run, ":todo");
+    int rc = 0, held = 0;
     for (int round = 0; rc == 0 && round < 1000000; round++) {
-        char *state = NULL;
-        if ((rc = rf_sched_run_state(s, run, &state, err)) < 0)
-            break;
-        int running = state && !strcmp(state, "running");
-        free(state);
-        if (!running)
-            break;
-        const char *argv[] = {"HGETALL", k.data};
         redisReply *rep;
-        if ((rc = rf_redis_cmdv(s->r, 2, argv, NULL, &rep, err)) < 0)
-            break;
-        if (rep->elements == 0) {
-            freeReplyObject(rep);
+        int64_t renewed = rf_mono_ms();   /* the probe takes or renews the lease */
+        int got = probe_run(s, run, &rep, err);
+        if (got <= 0) {
+            rc = got;
+            held = 0;   /* not kept by the probe, or someone else's */
             break;
         }
+        held = 1;
         plan *p = rf_sched_plan_get(s, run, err);
-        char *main = NULL;   /* set: the main steps are over, only exit steps run */
-        if (p && rf_sched_run_main(s, run, &main, err) < 0)
-            p = NULL;
-        for (size_t i = 0; p && rc == 0 && i + 1 < rep->elements; i += 2) {
+        /* main set: the main steps are over, only exit steps run */
+        const char *main = rep->element[2]->str && rep->element[2]->str[0] ?
+                           rep->element[2]->str : NULL;
+        for (size_t i = 3; p && rc == 0 && i + 1 < rep->elements; i += 2) {
             size_t si = (size_t)strtoull(rep->element[i]->str, NULL, 10);
             if (si >= p->wf->nsteps)
                 continue;
@@ -279,7 +302,7 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
             if (!main || p->wf->steps[si].on_exit)
                 rc = rf_sched_fanout(s, p, si, err);
             if (rc == 0 && (!main || p->wf->steps[si].on_exit))
-                rc = dispatch_step(s, p, si, &released, err);
+                rc = dispatch_step(s, p, si, &released, &renewed, err);
             if (rc == 0) {
                 const char *a[] = {s->P, run, rep->element[i]->str,
                                    rep->element[i + 1]->str};
@@ -291,12 +314,11 @@ int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err)
         }
         if (!p)
             rc = -1;
-        free(main);
         freeReplyObject(rep);
     }
-    rf_buf_free(&k);
     rf_err e2;
-    lock_run(s, run, 0, &e2);
+    if (held)
+        lock_run(s, run, 0, &e2);
     if (rc < 0)
         rf_err_prefix(err, "run %s: dispatch", run);
     return rc;

@@ -120,10 +120,13 @@ static int on_done(rf_sched *s, const plan *p, size_t si, const event *ev,
     return 0;
 }
 
-static int put_cache(rf_sched *s, rf_buf *args, rf_err *err)
+/* The cache entries collected, then the finishes, in one round trip: the
+ * cache first, so that a dependent dispatched after the finish sees it. */
+static int put_cache_and_finish(rf_sched *s, rf_buf *args, finisher *f, char *const *acks,
+                                size_t nacks, rf_err *err)
 {
     if (!args->len)
-        return 0;
+        return rf_sched_fin_flush_after(f, NULL, acks, nacks, NULL, err);
     size_t n = 0;
     for (size_t i = 0; i < args->len; i++)
         n += args->data[i] == 0;
@@ -135,10 +138,8 @@ static int put_cache(rf_sched *s, rf_buf *args, rf_err *err)
     size_t k = 2;
     for (const char *c = args->data; c < args->data + args->len; c += strlen(c) + 1)
         argv[k++] = c;
-    redisReply *rep;
-    int rc = rf_redis_eval(s->r, &rf_sched_lua_cache_put, 0, (int)k, argv, NULL, &rep, err);
-    if (rc == 0)
-        freeReplyObject(rep);
+    rf_redis_call put = {&rf_sched_lua_cache_put, 0, (int)k, argv, NULL, NULL};
+    int rc = rf_sched_fin_flush_after(f, &put, acks, nacks, NULL, err);
     free(argv);
     rf_buf_reset(args);
     return rc;
@@ -237,13 +238,17 @@ static int handle_events(rf_sched *s, event *v, size_t n, rf_err *err)
             note_run(&runs, &nruns, ev->run);
         }
         if (rc == 0 && f.n >= BATCH)
-            rc = put_cache(s, &cache_args, err) || rf_sched_fin_flush(&f, NULL, err);
+            rc = put_cache_and_finish(s, &cache_args, &f, NULL, 0, err);
     }
-    /* The cache first: a dependent dispatched after the finish must see it. */
+    /* Every event is handled once its finish is in: what it released is in
+     * the run's todo, which any scheduler's sweep dispatches (every 2 s), so
+     * the acknowledgement rides with the last finishes, in their script. */
+    char **acks = rf_xcalloc(n + 1, sizeof *acks);
+    for (size_t i = 0; i < n; i++)
+        acks[i] = v[i].id;
     if (rc == 0)
-        rc = put_cache(s, &cache_args, err);
-    if (rc == 0)
-        rc = rf_sched_fin_flush(&f, NULL, err);
+        rc = put_cache_and_finish(s, &cache_args, &f, acks, n, err);
+    free(acks);
     if (recs)
         freeReplyObject(recs);
     for (size_t i = 0; i < nruns; i++) {
@@ -254,20 +259,7 @@ static int handle_events(rf_sched *s, event *v, size_t n, rf_err *err)
     free(runs);
     rf_buf_free(&cache_args);
     rf_sched_fin_free(&f);
-    if (rc < 0)
-        return -1;
-    /* Acknowledge only what was fully handled: after a crash, the rest is
-     * claimed by another scheduler and handled again (idempotently). */
-    const char **ack = rf_xcalloc(n + 3, sizeof *ack);
-    ack[0] = "XACK", ack[1] = rf_queue_events_key(s->q), ack[2] = "sched";
-    for (size_t i = 0; i < n; i++)
-        ack[3 + i] = v[i].id;
-    redisReply *rep;
-    rc = n ? rf_redis_cmdv(s->r, (int)n + 3, ack, NULL, &rep, err) : 0;
-    if (n && rc == 0)
-        freeReplyObject(rep);
-    free(ack);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int rf_sched_poll(rf_sched *s, long block_ms, size_t *handled, rf_err *err)

@@ -67,6 +67,7 @@ extern const char rf_lua_sched_finish[];
 extern const char rf_lua_sched_spawn[];
 extern const char rf_lua_sched_todo_done[];
 extern const char rf_lua_sched_lock[];
+extern const char rf_lua_sched_probe[];
 extern const char rf_lua_sched_gather[];
 extern const char rf_lua_sched_status[];
 extern const char rf_lua_sched_cancel[];
@@ -83,6 +84,7 @@ extern const rf_script rf_sched_lua_finish;
 extern const rf_script rf_sched_lua_spawn;
 extern const rf_script rf_sched_lua_todo_done;
 extern const rf_script rf_sched_lua_lock;
+extern const rf_script rf_sched_lua_probe;
 extern const rf_script rf_sched_lua_gather;
 extern const rf_script rf_sched_lua_status;
 extern const rf_script rf_sched_lua_cancel;
@@ -109,6 +111,12 @@ void rf_sched_fin_add(finisher *f, const plan *p, size_t si, size_t idx, const c
                     const char *res, const char *error);
 void rf_sched_fin_free(finisher *f);
 int rf_sched_fin_flush(finisher *f, int *released, rf_err *err);
+/* The same, with the call `pre` (may be NULL) sent first in the same round
+ * trip (pipelined, so it runs first; its reply is freed here), and the
+ * events acks[0..nacks) acknowledged by the finish script once it has done
+ * everything else (a call that fails acknowledges nothing). */
+int rf_sched_fin_flush_after(finisher *f, rf_redis_call *pre, char *const *acks, size_t nacks,
+                             int *released, rf_err *err);
 int rf_sched_run_state(rf_sched *s, const char *run, char **state, rf_err *err);
 int rf_sched_dispatch_run(rf_sched *s, const char *run, rf_err *err);
 void rf_sched_take_strings(redisReply *rep, char ***ids, size_t *n);

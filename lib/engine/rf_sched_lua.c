@@ -11,6 +11,7 @@ const rf_script rf_sched_lua_finish = {"run finish", rf_lua_sched_finish};
 const rf_script rf_sched_lua_spawn = {"run spawn", rf_lua_sched_spawn};
 const rf_script rf_sched_lua_todo_done = {"run todo", rf_lua_sched_todo_done};
 const rf_script rf_sched_lua_lock = {"run lock", rf_lua_sched_lock};
+const rf_script rf_sched_lua_probe = {"run probe", rf_lua_sched_probe};
 const rf_script rf_sched_lua_gather = {"run gather", rf_lua_sched_gather};
 const rf_script rf_sched_lua_status = {"run status", rf_lua_sched_status};
 const rf_script rf_sched_lua_cancel = {"run cancel", rf_lua_sched_cancel};

@@ -1006,6 +1006,68 @@ static void test_scheduler_takeover(void **state)
     rf_workflow_free(wf);
 }
 
+/* A batch of events is finished by one script call (counters added per
+ * step, once): 41 commits in one poll release what they should, and the
+ * same events delivered again change nothing. */
+static void test_finish_batch_and_repeat(void **state)
+{
+    env *e = *state;
+    static const char y[] =
+        "name: fb\nsteps:\n"
+        "  w: {worker: noop, foreach: {range: 40}, with: {i: \"${{ item }}\"}}\n"
+        "  c: {worker: noop, chain: {range: 3}, with: {k: \"${{ item }}\"}}\n"
+        "  after: {worker: noop, needs: [w, c]}\n";
+    rf_workflow *wf = load(y, NULL, 0);
+    char *run = submit(e, wf, 1);
+    rf_err err;
+    size_t handled;
+    assert_int_equal(rf_sched_poll(e->s, 50, &handled, &err), 0);   /* w and c/0 */
+    assert_int_equal(work(e, all_types, 6), 41);
+    assert_int_equal(rf_sched_poll(e->s, 50, &handled, &err), 0);
+    assert_int_equal(handled, 41);   /* one batch */
+    rf_run_status rs;
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_int_equal(rs.steps[0].done, 40);
+    assert_int_equal(rs.steps[1].done, 1);
+    assert_int_equal(rs.finished, 41);
+    rf_run_status_free(&rs);
+    /* The chain advanced: its next link is ready; "after" still waits. */
+    assert_int_equal(work(e, all_types, 6), 1);
+    assert_string_equal(e->ran + strlen(e->ran) - 4, "c/1 ");
+    /* The 40 done events of w again, as a scheduler that died before its
+     * XACK leaves them, and c/1's twice in one batch: finishing twice is
+     * harmless. */
+    for (int i = 0; i <= 40; i++) {   /* 40: c/1 a second time, in the same batch */
+        char id[256], idx[16];
+        snprintf(id, sizeof id, "%s/%s/%d", run, i < 40 ? "w" : "c", i < 40 ? i : 1);
+        snprintf(idx, sizeof idx, "%d", i < 40 ? i : 1);
+        const char *argv[] = {"XADD", rf_queue_events_key(e->q), "*", "ev", "done", "task", id,
+                              "run", run, "step", i < 40 ? "w" : "c", "idx", idx, "att", "1"};
+        redisReply *rep;
+        assert_int_equal(rf_redis_cmdv(e->r, 15, argv, NULL, &rep, &err), 0);
+        freeReplyObject(rep);
+    }
+    assert_int_equal(rf_sched_poll(e->s, 50, &handled, &err), 0);
+    assert_int_equal(handled, 42);   /* c/1's own event and the 41 copies */
+    assert_int_equal(rf_sched_status(e->s, run, &rs, &err), 0);
+    assert_int_equal(rs.steps[0].done, 40);
+    assert_int_equal(rs.steps[1].done, 2);
+    assert_int_equal(rs.finished, 42);
+    assert_string_equal(rs.state, "running");
+    rf_run_status_free(&rs);
+    char *st = drive(e, run, 1, 10);
+    assert_string_equal(st, "succeeded");
+    assert_int_equal(e->executed, 40 + 3 + 1);
+    /* Every event was acknowledged (by the finish call of its batch). */
+    const char *pa[] = {"XPENDING", rf_queue_events_key(e->q), "sched"};
+    redisReply *pend;
+    assert_int_equal(rf_redis_cmdv(e->r, 3, pa, NULL, &pend, &err), 0);
+    assert_int_equal(pend->element[0]->integer, 0);
+    freeReplyObject(pend);
+    free(st), free(run);
+    rf_workflow_free(wf);
+}
+
 static long long xlen(env *e)
 {
     const char *argv[] = {"XLEN", rf_queue_events_key(e->q)};
@@ -1168,6 +1230,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_suspend_approve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cron_once_per_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_takeover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_batch_and_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_trims_finished_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workflow_retention_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_and_exclusive_outputs, setup, teardown),
